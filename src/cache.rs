@@ -1,0 +1,1 @@
+//! The concurrent digest cache: TTL, capacity bound, single-flight loads, short-lived failures.

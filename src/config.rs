@@ -1,0 +1,1 @@
+//! Settings from the environment or `.env`, validated once at start.

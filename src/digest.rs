@@ -1,0 +1,1 @@
+//! The pipeline service (fetch → extract → summarize → cache) and the `Digest` it produces.

@@ -1,0 +1,1 @@
+//! The safe fetcher: SSRF guard, time and size limits, charset decoding.

@@ -1,0 +1,27 @@
+//! linkdigest: reads the links people share and answers with what the page says.
+//!
+//! The library turns a URL (or an HTML file, or plain text) into a [`digest::Digest`]: the
+//! article's title, site, reading time and its summary sentences ranked by importance, so
+//! that every digest length is rendered from one cached entry.
+//!
+//! # Layout
+//!
+//! - [`config`]: settings from the environment, validated once at start.
+//! - [`links`]: find article URLs in a message and normalise them for caching.
+//! - [`fetch`]: the safe HTTP fetcher (SSRF guard, size and time limits, charsets).
+//! - [`extract`]: the article's main text and metadata, without menus and teasers.
+//! - [`lang`]: language detection shared by extraction and summarization.
+//! - [`summarize`]: the `Summarizer` trait and the built-in extractive summarizer.
+//! - [`cache`]: the concurrent cache with TTL, capacity bound and single-flight loads.
+//! - [`digest`]: the pipeline service that ties the above together, and the `Digest` type.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cache;
+pub mod config;
+pub mod digest;
+pub mod extract;
+pub mod fetch;
+pub mod lang;
+pub mod links;
+pub mod summarize;

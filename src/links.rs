@@ -1,0 +1,1 @@
+//! Find article URLs in a message and normalise them for caching.

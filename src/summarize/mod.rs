@@ -1,0 +1,45 @@
+//! Summarizers: the [`Summarizer`] trait and the built-in extractive summarizer.
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::extract::Article;
+
+/// One summary sentence with its place in the article.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RankedSentence {
+    /// The sentence as it reads in the article.
+    pub text: String,
+    /// Its index among the article's sentences, so a view can restore article order.
+    pub position: usize,
+}
+
+/// Summary sentences ranked by importance, best first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    /// Best first; a view takes a prefix and shows it in article order.
+    pub sentences: Vec<RankedSentence>,
+}
+
+/// Why a summarizer produced nothing.
+#[derive(Debug, Error)]
+pub enum SummarizeError {
+    /// The article has no sentences to summarize.
+    #[error("the article has no text to summarize")]
+    Empty,
+}
+
+/// Turns an article into ranked summary sentences.
+#[async_trait]
+pub trait Summarizer: Send + Sync {
+    /// A stable name for cache keys: it changes whenever the output would change
+    /// (summarizer, model, prompt or algorithm version).
+    fn id(&self) -> String;
+
+    /// Ranks up to `max_sentences` sentences of `article`, best first.
+    async fn summarize(
+        &self,
+        article: &Article,
+        max_sentences: usize,
+    ) -> Result<Summary, SummarizeError>;
+}
