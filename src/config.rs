@@ -1,1 +1,197 @@
 //! Settings from the environment or `.env`, validated once at start.
+//!
+//! Only the binary reads the environment; everything else receives a [`Config`] (tests build
+//! one directly), so every timeout and limit can be shortened in tests.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::cache::CacheConfig;
+use crate::fetch::FetchConfig;
+
+/// Which summarizer writes the digests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SummarizerKind {
+    /// The built-in extractive summarizer: no key, any language.
+    #[default]
+    Extractive,
+}
+
+/// Every setting of the program, parsed and valid.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Limits and policy of the page fetcher.
+    pub fetch: FetchConfig,
+    /// Lifetime and size of the digest cache.
+    pub cache: CacheConfig,
+    /// The summarizer that writes digests.
+    pub summarizer: SummarizerKind,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            fetch: FetchConfig::default(),
+            cache: CacheConfig::default(),
+            summarizer: SummarizerKind::Extractive,
+        }
+    }
+}
+
+/// A setting that is present but not usable.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The value could not be parsed as the setting's type.
+    #[error("{name}={value:?} is not valid: expected {expected}")]
+    Invalid {
+        /// The environment variable.
+        name: &'static str,
+        /// What it was set to.
+        value: String,
+        /// What it should look like.
+        expected: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads the settings from the process environment (after loading `.env`, if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; only its variables matter, not the file.
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which maps a variable name to its value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let mut config = Config::default();
+
+        config.fetch.allow_private_addresses = env.bool(
+            "LINKDIGEST_ALLOW_PRIVATE_ADDRESSES",
+            config.fetch.allow_private_addresses,
+        )?;
+        config.fetch.timeout = env.secs("LINKDIGEST_FETCH_TIMEOUT_SECS", config.fetch.timeout)?;
+        config.fetch.max_body_bytes =
+            env.number("LINKDIGEST_MAX_PAGE_BYTES", config.fetch.max_body_bytes)?;
+        config.cache.ttl = env.secs("LINKDIGEST_CACHE_TTL_SECS", config.cache.ttl)?;
+        config.cache.capacity = env.number("LINKDIGEST_CACHE_CAPACITY", config.cache.capacity)?;
+        config.summarizer = match env.get("LINKDIGEST_SUMMARIZER").as_deref() {
+            None | Some("extractive") => SummarizerKind::Extractive,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "LINKDIGEST_SUMMARIZER",
+                    value: other.to_owned(),
+                    expected: "extractive",
+                });
+            }
+        };
+        Ok(config)
+    }
+}
+
+/// Typed access to optional environment variables.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    value: v,
+                    expected: "true or false",
+                }),
+            },
+        }
+    }
+
+    fn number(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    value: v,
+                    expected: "a whole number above 0",
+                }),
+            },
+        }
+    }
+
+    fn secs(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        let secs = self.number(name, default.as_secs() as usize)?;
+        Ok(Duration::from_secs(secs as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = config(&[]).unwrap();
+        assert!(!c.fetch.allow_private_addresses);
+        assert_eq!(c.fetch.timeout, Duration::from_secs(15));
+        assert_eq!(c.fetch.max_body_bytes, 5 * 1024 * 1024);
+        assert_eq!(c.cache.ttl, Duration::from_secs(86_400));
+        assert_eq!(c.cache.capacity, 10_000);
+        assert_eq!(c.summarizer, SummarizerKind::Extractive);
+    }
+
+    #[test]
+    fn values_are_read_and_trimmed() {
+        let c = config(&[
+            ("LINKDIGEST_ALLOW_PRIVATE_ADDRESSES", " true "),
+            ("LINKDIGEST_FETCH_TIMEOUT_SECS", "3"),
+            ("LINKDIGEST_MAX_PAGE_BYTES", "1000"),
+            ("LINKDIGEST_CACHE_TTL_SECS", "60"),
+            ("LINKDIGEST_CACHE_CAPACITY", "5"),
+            ("LINKDIGEST_SUMMARIZER", "extractive"),
+        ])
+        .unwrap();
+        assert!(c.fetch.allow_private_addresses);
+        assert_eq!(c.fetch.timeout, Duration::from_secs(3));
+        assert_eq!(c.fetch.max_body_bytes, 1000);
+        assert_eq!(c.cache.ttl, Duration::from_secs(60));
+        assert_eq!(c.cache.capacity, 5);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = config(&[("LINKDIGEST_CACHE_CAPACITY", "lots")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "LINKDIGEST_CACHE_CAPACITY=\"lots\" is not valid: expected a whole number above 0"
+        );
+        let err = config(&[("LINKDIGEST_ALLOW_PRIVATE_ADDRESSES", "maybe")]).unwrap_err();
+        assert!(err.to_string().contains("true or false"));
+        assert!(config(&[("LINKDIGEST_SUMMARIZER", "gpt")]).is_err());
+        assert!(config(&[("LINKDIGEST_FETCH_TIMEOUT_SECS", "0")]).is_err());
+    }
+
+    #[test]
+    fn empty_values_mean_the_default() {
+        let c = config(&[("LINKDIGEST_CACHE_CAPACITY", "")]).unwrap();
+        assert_eq!(c.cache.capacity, 10_000);
+    }
+}

@@ -1,1 +1,238 @@
-//! The pipeline service (fetch → extract → summarize → cache) and the `Digest` it produces.
+//! The pipeline service (fetch → extract → summarize → cache) and the [`Digest`] it produces.
+//!
+//! A digest keeps every summary sentence ranked, so each chat's length setting, collapsed or
+//! expanded, is rendered from one cached entry without summarizing again.
+
+mod length;
+mod service;
+
+pub use length::{Length, LengthSpec, UnknownLength};
+pub use service::{DigestError, Service};
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::extract::Article;
+use crate::summarize::{RankedSentence, Summary};
+
+/// Words a minute used for the reading-time estimate.
+const WORDS_PER_MINUTE: usize = 230;
+
+/// Everything shown about one article, at any length.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digest {
+    /// The article's headline (may be empty for a plain text without one).
+    pub title: String,
+    /// The publication's name, or the host when the page does not say.
+    pub site: String,
+    /// The page the digest was made from, when it came from the web or declares one.
+    pub url: Option<String>,
+    /// ISO 639-1 language code of the article, when known.
+    pub lang: Option<String>,
+    /// Estimated minutes to read the whole article (at least 1).
+    pub reading_minutes: u32,
+    /// Summary sentences ranked by importance, best first.
+    pub sentences: Vec<RankedSentence>,
+}
+
+impl Digest {
+    /// Assembles a digest from an extracted article, its summary, and the page it came from.
+    pub fn new(article: &Article, summary: Summary, page_url: Option<&Url>) -> Self {
+        let url = page_url
+            .map(Url::to_string)
+            .or_else(|| article.canonical_url.clone());
+        let host = url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(|h| h.trim_start_matches("www.").to_owned()));
+        let site = article
+            .site_name
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .or(host)
+            .unwrap_or_default();
+        let minutes = article.word_count().div_ceil(WORDS_PER_MINUTE).max(1);
+        Digest {
+            title: article.title.clone(),
+            site,
+            url,
+            lang: article.lang.clone(),
+            reading_minutes: u32::try_from(minutes).unwrap_or(u32::MAX),
+            sentences: summary.sentences,
+        }
+    }
+
+    /// The sentences to show for `length`, collapsed or expanded, in article order.
+    pub fn view(&self, length: Length, expanded: bool) -> Vec<String> {
+        let spec = length.spec();
+        if expanded {
+            self.top(spec.expanded)
+        } else {
+            self.collapsed(spec)
+        }
+    }
+
+    /// The `n` best sentences in article order, without a character bound.
+    pub fn top(&self, n: usize) -> Vec<String> {
+        let mut picked: Vec<&RankedSentence> = self.sentences.iter().take(n).collect();
+        picked.sort_by_key(|s| s.position);
+        picked.into_iter().map(|s| s.text.clone()).collect()
+    }
+
+    /// The best sentences that fit the preset's count and character budget, in article order.
+    fn collapsed(&self, spec: LengthSpec) -> Vec<String> {
+        let mut picked: Vec<&RankedSentence> = Vec::new();
+        let mut used = 0;
+        for sentence in &self.sentences {
+            if picked.len() == spec.max_sentences {
+                break;
+            }
+            let len = sentence.text.chars().count();
+            if used + len <= spec.max_chars {
+                used += len;
+                picked.push(sentence);
+            }
+        }
+        if picked.is_empty() {
+            // Even the best sentence is over the budget: show it cut at a word.
+            return self
+                .sentences
+                .first()
+                .map(|s| vec![truncate_at_word(&s.text, spec.max_chars)])
+                .unwrap_or_default();
+        }
+        picked.sort_by_key(|s| s.position);
+        picked.into_iter().map(|s| s.text.clone()).collect()
+    }
+}
+
+/// Cuts `text` to at most `max_chars` characters at a word boundary, ending with "…".
+pub fn truncate_at_word(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let budget = max_chars.saturating_sub(1);
+    let cut = text
+        .char_indices()
+        .nth(budget)
+        .map_or(text.len(), |(i, _)| i);
+    let head = &text[..cut];
+    // Prefer the last space; a text without spaces (CJK) is cut at the character.
+    let head = match head.rfind(char::is_whitespace) {
+        Some(i) if i > cut / 2 => &head[..i],
+        _ => head,
+    };
+    let head = head.trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—".contains(c));
+    format!("{head}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentence(text: &str, position: usize) -> RankedSentence {
+        RankedSentence {
+            text: text.to_owned(),
+            position,
+        }
+    }
+
+    fn digest(sentences: Vec<RankedSentence>) -> Digest {
+        Digest {
+            title: "T".into(),
+            site: "example.org".into(),
+            url: None,
+            lang: Some("en".into()),
+            reading_minutes: 1,
+            sentences,
+        }
+    }
+
+    /// Twelve 60-character sentences ranked in reverse article order.
+    fn twelve() -> Digest {
+        digest(
+            (0..12)
+                .rev()
+                .map(|i| sentence(&format!("Sentence {i:02} {}.", "x".repeat(47)), i))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn collapsed_views_show_the_best_sentences_in_article_order() {
+        let d = twelve();
+        let short = d.view(Length::Short, false);
+        assert_eq!(short.len(), 2);
+        assert!(short[0].starts_with("Sentence 10"));
+        assert!(short[1].starts_with("Sentence 11"));
+        assert_eq!(d.view(Length::Medium, false).len(), 3);
+        assert_eq!(d.view(Length::Long, false).len(), 5);
+    }
+
+    #[test]
+    fn expanded_views_grow_with_the_length() {
+        let d = twelve();
+        assert_eq!(d.view(Length::Short, true).len(), 5);
+        assert_eq!(d.view(Length::Medium, true).len(), 8);
+        assert_eq!(d.view(Length::Long, true).len(), 12);
+        let long = d.view(Length::Long, true);
+        assert!(long[0].starts_with("Sentence 00") && long[11].starts_with("Sentence 11"));
+    }
+
+    #[test]
+    fn collapsed_views_keep_to_the_character_budget() {
+        let long = "word ".repeat(40); // 200 characters
+        let d = digest(vec![
+            sentence(long.trim(), 0),
+            sentence(long.trim(), 1),
+            sentence("A short one.", 2),
+        ]);
+        let short = d.view(Length::Short, false);
+        let chars: usize = short.iter().map(|s| s.chars().count()).sum();
+        assert!(chars <= 250, "{chars} characters");
+        assert_eq!(short.len(), 2, "the short sentence still fits: {short:?}");
+    }
+
+    #[test]
+    fn a_sentence_over_the_budget_is_cut_at_a_word() {
+        let d = digest(vec![sentence(&"lengthy ".repeat(60), 0)]);
+        let short = d.view(Length::Short, false);
+        assert_eq!(short.len(), 1);
+        assert!(short[0].ends_with("lengthy…"), "{}", short[0]);
+        assert!(short[0].chars().count() <= 250);
+    }
+
+    #[test]
+    fn a_short_text_comes_back_whole() {
+        let d = digest(vec![sentence("Only one.", 0)]);
+        assert_eq!(d.view(Length::Long, false), vec!["Only one."]);
+        assert_eq!(d.view(Length::Long, true), vec!["Only one."]);
+        assert!(digest(vec![]).view(Length::Short, false).is_empty());
+    }
+
+    #[test]
+    fn truncation_handles_text_without_spaces() {
+        let cjk = "这是一个很长的句子".repeat(40);
+        let cut = truncate_at_word(&cjk, 50);
+        assert_eq!(cut.chars().count(), 50);
+        assert!(cut.ends_with('…'));
+        assert_eq!(truncate_at_word("short", 50), "short");
+    }
+
+    #[test]
+    fn digest_takes_site_and_reading_time_from_the_article() {
+        let article = Article {
+            title: "Headline".into(),
+            blocks: vec![crate::extract::Block {
+                kind: crate::extract::BlockKind::Paragraph,
+                text: "word ".repeat(500),
+            }],
+            ..Article::default()
+        };
+        let url = Url::parse("https://www.example.org/a").unwrap();
+        let d = Digest::new(&article, Summary::default(), Some(&url));
+        assert_eq!(d.site, "example.org");
+        assert_eq!(d.reading_minutes, 3);
+        assert_eq!(d.url.as_deref(), Some("https://www.example.org/a"));
+    }
+}

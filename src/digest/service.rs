@@ -1,0 +1,143 @@
+//! The service that turns a link into a cached digest.
+
+use std::sync::Arc;
+
+use thiserror::Error;
+use url::Url;
+
+use super::Digest;
+use crate::cache::{Cache, CacheConfig};
+use crate::config::{Config, SummarizerKind};
+use crate::extract::{self, Article, ExtractError};
+use crate::fetch::{FetchError, Fetcher, PageKind};
+use crate::links::NormalizedUrl;
+use crate::summarize::{Extractive, Summarizer};
+
+/// Sentences asked of the summarizer: enough for the longest expanded view.
+const RANKED_SENTENCES: usize = 12;
+
+/// Why a link has no digest; the message is the short reason a user reads.
+#[derive(Debug, Clone, Error)]
+pub enum DigestError {
+    /// The page could not be fetched.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The page holds no article.
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    /// The summarizer produced nothing.
+    #[error("the article could not be summarized")]
+    Summarize,
+    /// Processing the page failed unexpectedly (logged with the details).
+    #[error("the page could not be processed")]
+    Internal,
+}
+
+impl DigestError {
+    /// A short stable label for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DigestError::Fetch(e) => e.kind(),
+            DigestError::Extract(_) => "no_article",
+            DigestError::Summarize => "summarize",
+            DigestError::Internal => "internal",
+        }
+    }
+}
+
+/// Fetches, extracts and summarizes links, caching each digest once for every chat.
+pub struct Service {
+    fetcher: Fetcher,
+    summarizer: Arc<dyn Summarizer>,
+    cache: Cache<Digest, DigestError>,
+}
+
+impl Service {
+    /// Builds the service from the settings.
+    pub fn new(config: &Config) -> Result<Self, DigestError> {
+        let fetcher = Fetcher::new(config.fetch.clone())?;
+        let summarizer: Arc<dyn Summarizer> = match config.summarizer {
+            SummarizerKind::Extractive => Arc::new(Extractive::new()),
+        };
+        Ok(Self::from_parts(fetcher, summarizer, config.cache.clone()))
+    }
+
+    /// Builds the service from its parts (tests inject a fetcher with a fake resolver).
+    pub fn from_parts(
+        fetcher: Fetcher,
+        summarizer: Arc<dyn Summarizer>,
+        cache: CacheConfig,
+    ) -> Self {
+        Service {
+            fetcher,
+            summarizer,
+            cache: Cache::new(cache),
+        }
+    }
+
+    /// The digest of `url`, from the cache or made now; concurrent calls for one link share
+    /// one fetch, and a failure is remembered briefly so a dead link is not hammered.
+    pub async fn get(&self, url: &NormalizedUrl) -> Result<Arc<Digest>, DigestError> {
+        let key = format!("{}|{}", self.summarizer.id(), url.as_str());
+        self.cache
+            .get_or_load(&key, || self.fetch_and_digest(url.url()))
+            .await
+    }
+
+    /// The cached digest of `url`, if there is a fresh one.
+    pub fn cached(&self, url: &NormalizedUrl) -> Option<Arc<Digest>> {
+        self.cache
+            .get(&format!("{}|{}", self.summarizer.id(), url.as_str()))
+    }
+
+    /// Makes a digest of an HTML document that did not come through the fetcher.
+    pub async fn digest_html(&self, html: String, url: Option<Url>) -> Result<Digest, DigestError> {
+        let base = url.clone();
+        let article = blocking(move || extract::article(&html, base.as_ref())).await??;
+        self.summarize(&article, url.as_ref()).await
+    }
+
+    /// Makes a digest of plain text (paragraphs separated by blank lines).
+    pub async fn digest_text(&self, text: &str, title: Option<&str>) -> Result<Digest, DigestError> {
+        let article = extract::plain_text(text, title)?;
+        self.summarize(&article, None).await
+    }
+
+    async fn fetch_and_digest(&self, url: &Url) -> Result<Digest, DigestError> {
+        let page = self.fetcher.get(url).await?;
+        let final_url = page.url.clone();
+        let article = match page.kind {
+            PageKind::Html => {
+                let base = final_url.clone();
+                blocking(move || extract::article(&page.text, Some(&base))).await??
+            }
+            PageKind::PlainText => extract::plain_text(&page.text, None)?,
+        };
+        self.summarize(&article, Some(&final_url)).await
+    }
+
+    async fn summarize(&self, article: &Article, url: Option<&Url>) -> Result<Digest, DigestError> {
+        let summary = self
+            .summarizer
+            .summarize(article, RANKED_SENTENCES)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "summarizer failed");
+                DigestError::Summarize
+            })?;
+        if summary.sentences.is_empty() {
+            return Err(DigestError::Summarize);
+        }
+        Ok(Digest::new(article, summary, url))
+    }
+}
+
+/// Runs CPU-heavy work (parsing a large page) off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DigestError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        tracing::error!(error = %e, "page processing panicked");
+        DigestError::Internal
+    })
+}
