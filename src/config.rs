@@ -3,12 +3,17 @@
 //! Only the binary reads the environment; everything else receives a [`Config`] (tests build
 //! one directly), so every timeout and limit can be shortened in tests.
 
+use std::collections::HashSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
+use url::Url;
 
+use crate::bot::BotConfig;
 use crate::cache::CacheConfig;
 use crate::fetch::FetchConfig;
+use crate::store::StoreLimits;
 
 /// Which summarizer writes the digests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,6 +32,16 @@ pub struct Config {
     pub cache: CacheConfig,
     /// The summarizer that writes digests.
     pub summarizer: SummarizerKind,
+    /// The bot token (`TELOXIDE_TOKEN`); only `run` needs it.
+    pub telegram_token: Option<String>,
+    /// Another Bot API server (`TELOXIDE_API_URL`): a local one, or a test fake.
+    pub telegram_api_url: Option<Url>,
+    /// The SQLite file for chat settings and persisted digests.
+    pub db_path: PathBuf,
+    /// How many persisted digests are kept, and for how long.
+    pub store: StoreLimits,
+    /// The Telegram side: pacing, links per message, allowed chats.
+    pub bot: BotConfig,
 }
 
 impl Default for Config {
@@ -35,6 +50,11 @@ impl Default for Config {
             fetch: FetchConfig::default(),
             cache: CacheConfig::default(),
             summarizer: SummarizerKind::Extractive,
+            telegram_token: None,
+            telegram_api_url: None,
+            db_path: PathBuf::from("linkdigest.db"),
+            store: StoreLimits::default(),
+            bot: BotConfig::default(),
         }
     }
 }
@@ -76,6 +96,36 @@ impl Config {
             env.number("LINKDIGEST_MAX_PAGE_BYTES", config.fetch.max_body_bytes)?;
         config.cache.ttl = env.secs("LINKDIGEST_CACHE_TTL_SECS", config.cache.ttl)?;
         config.cache.capacity = env.number("LINKDIGEST_CACHE_CAPACITY", config.cache.capacity)?;
+        config.telegram_token = env.get("TELOXIDE_TOKEN");
+        if let Some(url) = env.get("TELOXIDE_API_URL") {
+            config.telegram_api_url = Some(Url::parse(&url).map_err(|_| ConfigError::Invalid {
+                name: "TELOXIDE_API_URL",
+                value: url,
+                expected: "an http(s) URL",
+            })?);
+        }
+        if let Some(path) = env.get("LINKDIGEST_DB") {
+            config.db_path = PathBuf::from(path);
+        }
+        let retention_days = env.number(
+            "LINKDIGEST_DIGEST_RETENTION_DAYS",
+            (config.store.retention.as_secs() / 86_400) as usize,
+        )?;
+        config.store.retention = Duration::from_secs(retention_days as u64 * 86_400);
+        config.store.max_digests =
+            env.number("LINKDIGEST_DIGEST_MAX_ROWS", config.store.max_digests)?;
+        config.bot.allowed_chats = env.chat_ids("LINKDIGEST_ALLOWED_CHATS")?;
+        config.bot.repeat_window = config.cache.ttl;
+        config.bot.sends_per_second =
+            env.number("LINKDIGEST_SENDS_PER_SECOND", config.bot.sends_per_second as usize)? as u32;
+        config.bot.sends_per_second_per_chat = env.number(
+            "LINKDIGEST_SENDS_PER_SECOND_PER_CHAT",
+            config.bot.sends_per_second_per_chat as usize,
+        )? as u32;
+        config.bot.sends_per_minute_per_chat = env.number(
+            "LINKDIGEST_SENDS_PER_MINUTE_PER_CHAT",
+            config.bot.sends_per_minute_per_chat as usize,
+        )? as u32;
         config.summarizer = match env.get("LINKDIGEST_SUMMARIZER").as_deref() {
             None | Some("extractive") => SummarizerKind::Extractive,
             Some(other) => {
@@ -129,6 +179,23 @@ impl Env<'_> {
         }
     }
 
+    fn chat_ids(&self, name: &'static str) -> Result<Option<HashSet<i64>>, ConfigError> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        v.split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(|id| id.parse::<i64>())
+            .collect::<Result<HashSet<_>, _>>()
+            .map(Some)
+            .map_err(|_| ConfigError::Invalid {
+                name,
+                value: v.clone(),
+                expected: "comma-separated chat ids, e.g. -1001234567890,42",
+            })
+    }
+
     fn secs(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
         let secs = self.number(name, default.as_secs() as usize)?;
         Ok(Duration::from_secs(secs as u64))
@@ -156,6 +223,33 @@ mod tests {
         assert_eq!(c.cache.ttl, Duration::from_secs(86_400));
         assert_eq!(c.cache.capacity, 10_000);
         assert_eq!(c.summarizer, SummarizerKind::Extractive);
+        assert_eq!(c.db_path, PathBuf::from("linkdigest.db"));
+        assert!(c.telegram_token.is_none() && c.bot.allowed_chats.is_none());
+        assert_eq!(c.store.retention, Duration::from_secs(30 * 86_400));
+    }
+
+    #[test]
+    fn bot_settings_are_read() {
+        let c = config(&[
+            ("TELOXIDE_TOKEN", "123:abc"),
+            ("TELOXIDE_API_URL", "http://127.0.0.1:8081"),
+            ("LINKDIGEST_DB", "/tmp/x.db"),
+            ("LINKDIGEST_ALLOWED_CHATS", "-100123, 42"),
+            ("LINKDIGEST_DIGEST_RETENTION_DAYS", "2"),
+            ("LINKDIGEST_DIGEST_MAX_ROWS", "50"),
+            ("LINKDIGEST_SENDS_PER_SECOND", "100"),
+        ])
+        .unwrap();
+        assert_eq!(c.telegram_token.as_deref(), Some("123:abc"));
+        assert_eq!(c.telegram_api_url.unwrap().as_str(), "http://127.0.0.1:8081/");
+        assert_eq!(c.db_path, PathBuf::from("/tmp/x.db"));
+        assert_eq!(c.bot.allowed_chats, Some(HashSet::from([-100123, 42])));
+        assert_eq!(c.store.retention, Duration::from_secs(2 * 86_400));
+        assert_eq!(c.store.max_digests, 50);
+        assert_eq!(c.bot.sends_per_second, 100);
+        let err = config(&[("LINKDIGEST_ALLOWED_CHATS", "group")]).unwrap_err();
+        assert!(err.to_string().contains("comma-separated chat ids"));
+        assert!(config(&[("TELOXIDE_API_URL", "not a url")]).is_err());
     }
 
     #[test]

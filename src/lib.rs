@@ -14,9 +14,13 @@
 //! - [`summarize`]: the `Summarizer` trait and the built-in extractive summarizer.
 //! - [`cache`]: the concurrent cache with TTL, capacity bound and single-flight loads.
 //! - [`digest`]: the pipeline service that ties the above together, and the `Digest` type.
+//! - [`render`]: a digest as Telegram HTML, and the callback data of its buttons.
+//! - [`settings`] and [`store`]: per-chat settings and persisted digests in SQLite.
+//! - [`bot`]: the Telegram bot (the only module that knows teloxide).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bot;
 pub mod cache;
 pub mod config;
 pub mod digest;
@@ -24,4 +28,7 @@ pub mod extract;
 pub mod fetch;
 pub mod lang;
 pub mod links;
+pub mod render;
+pub mod settings;
+pub mod store;
 pub mod summarize;

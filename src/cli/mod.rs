@@ -3,6 +3,7 @@
 mod batch;
 mod extract;
 mod input;
+mod run;
 mod summarize;
 
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the Telegram bot (needs TELOXIDE_TOKEN).
+    Run,
     /// Print the digest of a page: a URL, an HTML or text file, or `-` for stdin.
     Summarize(SummarizeArgs),
     /// Print the cleaned article text that the summarizer reads.
@@ -32,9 +35,12 @@ pub enum Command {
 }
 
 impl Command {
-    /// One-shot commands keep stderr quiet unless something goes wrong.
+    /// The bot logs what it does; one-shot commands keep stderr quiet unless something fails.
     pub fn default_log_level(&self) -> &'static str {
-        "warn"
+        match self {
+            Command::Run => "info",
+            Command::Summarize(_) | Command::Extract(_) => "warn",
+        }
     }
 }
 
@@ -109,6 +115,7 @@ pub fn init_logging(default_level: &str) {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::from_env().context("invalid settings")?;
     match cli.command {
+        Command::Run => run::run(&config).await,
         Command::Summarize(args) => summarize::run(&config, args).await,
         Command::Extract(args) => extract::run(&config, args).await,
     }

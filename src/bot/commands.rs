@@ -1,0 +1,211 @@
+//! Slash commands: /start, /help, /summarize, /length, /mode, /settings.
+
+use std::sync::Arc;
+
+use teloxide::prelude::*;
+use teloxide::types::Me;
+use teloxide::utils::command::BotCommands;
+
+use super::messages::{self, links_in};
+use super::telegram;
+use super::{App, HandlerResult, TgBot, from_a_bot, keyboards};
+use crate::digest::Length;
+use crate::render;
+use crate::settings::{ChatSettings, Mode};
+
+/// The commands the bot understands (registered with setMyCommands).
+#[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
+#[command(rename_rule = "lowercase")]
+pub enum Command {
+    /// What this bot does.
+    #[command(description = "what this bot does")]
+    Start,
+    /// The commands and how to use them.
+    #[command(description = "how to use this bot")]
+    Help,
+    /// Summarize a link, or the links of the message this replies to.
+    #[command(description = "summarize a link (or reply to a message with one)")]
+    Summarize(String),
+    /// Show or set the digest length.
+    #[command(description = "digest length: short, medium or long")]
+    Length(String),
+    /// Show or set when the bot answers links.
+    #[command(description = "when to answer links: auto, manual or off")]
+    Mode(String),
+    /// Show the chat's settings.
+    #[command(description = "this chat's settings")]
+    Settings,
+}
+
+const ONLY_ADMINS: &str = "Only group admins can change settings.";
+
+/// Answers a command; a command someone typed always gets an answer, in groups too.
+pub async fn handle(
+    bot: TgBot,
+    msg: Message,
+    cmd: Command,
+    me: Me,
+    app: Arc<App>,
+) -> HandlerResult {
+    if from_a_bot(&msg, &me) {
+        return Ok(());
+    }
+    let chat = msg.chat.id.0;
+    match cmd {
+        Command::Start | Command::Help => {
+            telegram::reply(&bot, &msg, &help(&msg, &me), None).await;
+        }
+        Command::Summarize(arg) => summarize(&bot, &msg, &app, &arg).await?,
+        Command::Length(arg) if arg.trim().is_empty() => {
+            let current = app.store.settings(chat).await?.length;
+            let text = format!("Digest length in this chat: {current}.");
+            telegram::reply(&bot, &msg, &text, Some(keyboards::lengths(current))).await;
+        }
+        Command::Length(arg) => {
+            let answer = match arg.parse::<Length>() {
+                Err(e) => format!("{}.", capitalized(&e.to_string())),
+                Ok(length) => {
+                    change(&bot, &msg, &app, |s| s.length = length, || {
+                        format!("Digests in this chat are now {length}.")
+                    })
+                    .await?
+                }
+            };
+            telegram::reply(&bot, &msg, &answer, None).await;
+        }
+        Command::Mode(arg) if arg.trim().is_empty() => {
+            let current = app.store.settings(chat).await?.mode;
+            let text = format!("Mode in this chat: {current}. {}", explain(current));
+            telegram::reply(&bot, &msg, &text, Some(keyboards::modes(current))).await;
+        }
+        Command::Mode(arg) => {
+            let answer = match arg.parse::<Mode>() {
+                Err(e) => format!("{}.", capitalized(&e.to_string())),
+                Ok(mode) => {
+                    change(&bot, &msg, &app, |s| s.mode = mode, || {
+                        format!("Mode is now {mode}. {}", explain(mode))
+                    })
+                    .await?
+                }
+            };
+            telegram::reply(&bot, &msg, &answer, None).await;
+        }
+        Command::Settings => {
+            let s = app.store.settings(chat).await?;
+            let text = format!(
+                "Settings for this chat:\nLength: {}\nMode: {} ({})",
+                s.length,
+                s.mode,
+                explain(s.mode).trim_end_matches('.').to_lowercase()
+            );
+            telegram::reply(&bot, &msg, &text, None).await;
+        }
+    }
+    Ok(())
+}
+
+/// Applies `update` to the chat's settings if the sender may, returning what to say.
+async fn change(
+    bot: &TgBot,
+    msg: &Message,
+    app: &App,
+    update: impl FnOnce(&mut ChatSettings),
+    done: impl FnOnce() -> String,
+) -> Result<String, crate::store::StoreError> {
+    let allowed = app
+        .admins
+        .may_change_settings(bot, &msg.chat, msg.from.as_ref(), msg.sender_chat.as_ref())
+        .await;
+    if !allowed {
+        return Ok(ONLY_ADMINS.to_owned());
+    }
+    let mut settings = app.store.settings(msg.chat.id.0).await?;
+    update(&mut settings);
+    app.store.save_settings(msg.chat.id.0, settings).await?;
+    Ok(done())
+}
+
+/// `/summarize <link>`, or `/summarize` in reply to a message with links.
+async fn summarize(bot: &TgBot, msg: &Message, app: &App, arg: &str) -> HandlerResult {
+    let max = app.config.max_links_per_message;
+    let mut urls = links_in(msg, max);
+    if urls.is_empty() {
+        urls = msg
+            .reply_to_message()
+            .map(|replied| links_in(replied, max))
+            .unwrap_or_default();
+    }
+    if urls.is_empty() {
+        let text = if arg.trim().is_empty() {
+            "Send /summarize with a link, or reply /summarize to a message that has one."
+        } else {
+            "I found no web link in that. Send /summarize with an http or https link."
+        };
+        telegram::reply(bot, msg, text, None).await;
+        return Ok(());
+    }
+    let length = app.store.settings(msg.chat.id.0).await?.length;
+    messages::answer(bot, msg, app, &urls, length, true).await;
+    Ok(())
+}
+
+fn explain(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Auto => "I answer every link.",
+        Mode::Manual => "I answer /summarize and messages that mention me or reply to me.",
+        Mode::Off => "I answer no links here, only commands.",
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The /start and /help text, with the privacy-mode hint in groups when it applies.
+fn help(msg: &Message, me: &Me) -> String {
+    let mut text = String::from(
+        "I read the links you share and reply with a short digest of the article. \
+         Tap <b>Expand</b> under a digest for a longer summary.\n\n\
+         /summarize &lt;link&gt; — summarize a link, or reply /summarize to a message with one\n\
+         /length short|medium|long — how long digests are in this chat\n\
+         /mode auto|manual|off — answer every link, only when asked, or none\n\
+         /settings — this chat's settings\n\n\
+         In groups, only admins can change settings.",
+    );
+    if !msg.chat.is_private() && !me.can_read_all_group_messages {
+        text.push_str(
+            "\n\nI can only see commands and replies to me here. To digest every link, \
+             an admin can make me an admin, or turn my privacy mode off \
+             (BotFather → /setprivacy → Disable) and then remove and re-add me.",
+        );
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_with_and_without_the_bot_name() {
+        let parse = |text| Command::parse(text, "digest_bot");
+        assert_eq!(parse("/length long"), Ok(Command::Length("long".into())));
+        assert_eq!(parse("/length@digest_bot"), Ok(Command::Length(String::new())));
+        assert_eq!(
+            parse("/summarize https://e.org/a"),
+            Ok(Command::Summarize("https://e.org/a".into()))
+        );
+        assert!(parse("/length@other_bot short").is_err());
+        assert!(parse("/unknown").is_err());
+    }
+
+    #[test]
+    fn error_messages_start_with_a_capital() {
+        assert_eq!(capitalized("length must be short"), "Length must be short");
+        assert_eq!(capitalized(""), "");
+    }
+}

@@ -1,0 +1,204 @@
+//! The Telegram side: dispatcher, handlers, commands and keyboards (teloxide lives only here).
+//!
+//! Handlers are thin: they parse the update, ask the digest service, render and send. Updates
+//! from one chat are handled in order; chats are handled concurrently.
+
+mod admins;
+mod callbacks;
+mod commands;
+mod keyboards;
+mod messages;
+mod recent;
+mod telegram;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::dispatching::UpdateFilterExt;
+use teloxide::prelude::*;
+use teloxide::types::{AllowedUpdate, Me};
+use teloxide::update_listeners::Polling;
+use teloxide::utils::command::BotCommands;
+
+use crate::digest::Service;
+use crate::store::Store;
+
+pub use commands::Command;
+
+/// The bot handle every handler uses: requests paced to Telegram's limits.
+pub type TgBot = Throttle<Bot>;
+
+/// The error type of handlers; the dispatcher logs it.
+type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// Settings of the Telegram side.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// Links answered per message; the rest are ignored.
+    pub max_links_per_message: usize,
+    /// How long an admin check is trusted before asking Telegram again.
+    pub admin_cache_ttl: Duration,
+    /// A link posted again in the same group within this time gets no second digest.
+    pub repeat_window: Duration,
+    /// How often "typing…" is repeated while a digest is being made.
+    pub typing_interval: Duration,
+    /// Messages a second across all chats (Telegram allows about 30).
+    pub sends_per_second: u32,
+    /// Messages a second in one chat (Telegram allows about 1).
+    pub sends_per_second_per_chat: u32,
+    /// Messages a minute in one group (Telegram allows about 20).
+    pub sends_per_minute_per_chat: u32,
+    /// Chats allowed to use the bot; `None` allows every chat.
+    pub allowed_chats: Option<HashSet<i64>>,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        BotConfig {
+            max_links_per_message: 3,
+            admin_cache_ttl: Duration::from_secs(300),
+            repeat_window: Duration::from_secs(86_400),
+            typing_interval: Duration::from_secs(4),
+            sends_per_second: 30,
+            sends_per_second_per_chat: 1,
+            sends_per_minute_per_chat: 20,
+            allowed_chats: None,
+        }
+    }
+}
+
+/// Everything handlers share.
+pub struct App {
+    /// Makes and caches digests.
+    pub digests: Arc<Service>,
+    /// Chat settings and persisted digests.
+    pub store: Store,
+    /// The Telegram-side settings.
+    pub config: BotConfig,
+    admins: admins::AdminCache,
+    recent: recent::RecentLinks,
+}
+
+impl BotConfig {
+    /// The pacing of the throttle adaptor.
+    fn limits(&self) -> Limits {
+        Limits {
+            messages_per_sec_chat: self.sends_per_second_per_chat,
+            messages_per_min_chat: self.sends_per_minute_per_chat,
+            messages_per_min_channel_or_supergroup: self.sends_per_minute_per_chat,
+            messages_per_sec_overall: self.sends_per_second,
+        }
+    }
+}
+
+impl App {
+    /// Ties the services together for the dispatcher.
+    pub fn new(digests: Arc<Service>, store: Store, config: BotConfig) -> Self {
+        App {
+            admins: admins::AdminCache::new(config.admin_cache_ttl),
+            recent: recent::RecentLinks::new(config.repeat_window),
+            digests,
+            store,
+            config,
+        }
+    }
+
+    fn chat_allowed(&self, chat_id: ChatId) -> bool {
+        self.config
+            .allowed_chats
+            .as_ref()
+            .is_none_or(|allowed| allowed.contains(&chat_id.0))
+    }
+}
+
+/// A Bot API client for `token`, talking to `api_url` when given (a local Bot API server,
+/// or a test fake) instead of Telegram's.
+pub fn client(token: &str, api_url: Option<&url::Url>) -> Bot {
+    let bot = Bot::new(token);
+    match api_url {
+        Some(url) => bot.set_api_url(url.clone()),
+        None => bot,
+    }
+}
+
+/// Runs the bot with long polling until `shutdown` completes, then finishes the updates in
+/// progress and returns.
+pub async fn run(
+    bot: Bot,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), teloxide::RequestError> {
+    let me = bot.get_me().await?;
+    tracing::info!(username = %me.username(), "connected to Telegram");
+    if !me.can_read_all_group_messages {
+        tracing::warn!(
+            "privacy mode is on: in groups the bot only sees commands and replies to it; \
+             turn it off with BotFather's /setprivacy, then remove and re-add the bot"
+        );
+    }
+    if let Err(e) = bot.set_my_commands(Command::bot_commands()).await {
+        tracing::warn!(error = %e, "could not register the command list");
+    }
+
+    let bot = Throttle::new_spawn(bot, app.config.limits());
+    let listener = Polling::builder(bot.clone())
+        .timeout(Duration::from_secs(10))
+        .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+        .delete_webhook()
+        .await
+        .build();
+    let mut dispatcher = Dispatcher::builder(bot, schema())
+        .dependencies(dptree::deps![Arc::new(app), me])
+        .default_handler(|_| async {})
+        .build();
+
+    let token = dispatcher.shutdown_token();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing the replies in progress");
+        // The token refuses while the dispatcher is still starting; try again shortly.
+        loop {
+            match token.shutdown() {
+                Ok(done) => break done.await,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+
+    dispatcher
+        .dispatch_with_listener(
+            listener,
+            LoggingErrorHandler::with_custom_text("reading updates from Telegram failed"),
+        )
+        .await;
+    Ok(())
+}
+
+/// The handler tree: commands, then other messages, then button presses.
+fn schema() -> teloxide::dispatching::UpdateHandler<Box<dyn std::error::Error + Send + Sync>> {
+    let messages = Update::filter_message()
+        .filter(|msg: Message, app: Arc<App>| app.chat_allowed(msg.chat.id))
+        .branch(
+            dptree::entry()
+                .filter_command::<Command>()
+                .endpoint(commands::handle),
+        )
+        .branch(dptree::endpoint(messages::handle));
+    let buttons = Update::filter_callback_query().endpoint(callbacks::handle);
+    dptree::entry().branch(messages).branch(buttons)
+}
+
+/// A message the bot should ignore: its own, other bots', and service messages from
+/// channels; an anonymous admin (the chat itself as sender) is not ignored.
+fn from_a_bot(msg: &Message, me: &Me) -> bool {
+    if msg.sender_chat.as_ref().is_some_and(|c| c.id == msg.chat.id) {
+        return false;
+    }
+    msg.from
+        .as_ref()
+        .is_some_and(|user| user.is_bot || user.id == me.id)
+        || msg.via_bot.is_some()
+}

@@ -1,0 +1,298 @@
+//! SQLite persistence: chat settings and digests, so both survive a restart.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use thiserror::Error;
+
+use crate::digest::Digest;
+use crate::settings::{ChatSettings, Mode};
+
+/// How many digests the store keeps, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Digests older than this are deleted.
+    pub retention: Duration,
+    /// At most this many digests are kept; the oldest go first.
+    pub max_digests: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        StoreLimits {
+            retention: Duration::from_secs(30 * 86_400),
+            max_digests: 100_000,
+        }
+    }
+}
+
+/// A storage failure.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// SQLite refused the operation.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored digest could not be read back.
+    #[error("stored digest is unreadable: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    /// The blocking worker running the query stopped.
+    #[error("database worker failed")]
+    Worker,
+}
+
+/// The SQLite database; cheap to clone, every query runs off the async workers.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    limits: StoreLimits,
+}
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS chat_settings (
+        chat_id INTEGER PRIMARY KEY,
+        length  TEXT NOT NULL,
+        mode    TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS digests (
+        key        TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        digest     TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS digests_by_age ON digests (created_at);
+";
+
+impl Store {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path, limits: StoreLimits) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        Self::init(conn, limits)
+    }
+
+    /// An in-memory database, for tests and one-shot runs.
+    pub fn in_memory(limits: StoreLimits) -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?, limits)
+    }
+
+    fn init(conn: Connection, limits: StoreLimits) -> Result<Self, StoreError> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            limits,
+        })
+    }
+
+    /// Runs `query` on the connection in a blocking worker.
+    async fn with<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || query(&lock(&conn)))
+            .await
+            .map_err(|_| StoreError::Worker)?
+    }
+
+    /// The chat's settings, or the defaults when it has none.
+    pub async fn settings(&self, chat_id: i64) -> Result<ChatSettings, StoreError> {
+        self.with(move |c| {
+            let row: Option<(String, String)> = c
+                .query_row(
+                    "SELECT length, mode FROM chat_settings WHERE chat_id = ?1",
+                    [chat_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(row.map_or_else(ChatSettings::default, |(length, mode)| ChatSettings {
+                length: length.parse().unwrap_or_default(),
+                mode: mode.parse().unwrap_or_default(),
+            }))
+        })
+        .await
+    }
+
+    /// Saves the chat's settings.
+    pub async fn save_settings(
+        &self,
+        chat_id: i64,
+        settings: ChatSettings,
+    ) -> Result<(), StoreError> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO chat_settings (chat_id, length, mode) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (chat_id) DO UPDATE SET length = ?2, mode = ?3",
+                params![chat_id, settings.length.as_str(), settings.mode.as_str()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Moves a group's settings to its new supergroup id (`migrate_to_chat_id`).
+    pub async fn migrate_chat(&self, from: i64, to: i64) -> Result<(), StoreError> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO chat_settings (chat_id, length, mode)
+                 SELECT ?2, length, mode FROM chat_settings WHERE chat_id = ?1",
+                params![from, to],
+            )?;
+            c.execute("DELETE FROM chat_settings WHERE chat_id = ?1", [from])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Stores a digest under its link key, replacing an older one, then applies the limits.
+    pub async fn save_digest(&self, key: &str, url: &str, digest: &Digest) -> Result<(), StoreError> {
+        let json = serde_json::to_string(digest)?;
+        let (key, url) = (key.to_owned(), url.to_owned());
+        let limits = self.limits;
+        self.with(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO digests (key, url, digest, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![key, url, json, now_secs()],
+            )?;
+            prune(c, limits)
+        })
+        .await
+    }
+
+    /// The stored digest and its link for `key`, if it is within the retention period.
+    pub async fn digest(&self, key: &str) -> Result<Option<(String, Digest)>, StoreError> {
+        let key = key.to_owned();
+        let oldest = now_secs() - secs(self.limits.retention);
+        self.with(move |c| {
+            let row: Option<(String, String)> = c
+                .query_row(
+                    "SELECT url, digest FROM digests WHERE key = ?1 AND created_at >= ?2",
+                    params![key, oldest],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            row.map(|(url, json)| Ok((url, serde_json::from_str(&json)?)))
+                .transpose()
+        })
+        .await
+    }
+}
+
+/// Deletes digests past the retention period and beyond the row cap.
+fn prune(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM digests WHERE created_at < ?1",
+        [now_secs() - secs(limits.retention)],
+    )?;
+    let cap = i64::try_from(limits.max_digests).unwrap_or(i64::MAX);
+    c.execute(
+        "DELETE FROM digests WHERE key IN (
+             SELECT key FROM digests ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?1)",
+        [cap],
+    )?;
+    Ok(())
+}
+
+/// A poisoned lock only means another query panicked; the connection itself is still sound.
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| secs(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Length;
+    use crate::summarize::RankedSentence;
+
+    fn digest(title: &str) -> Digest {
+        Digest {
+            title: title.into(),
+            site: "example.org".into(),
+            url: Some("https://example.org/a".into()),
+            lang: Some("en".into()),
+            reading_minutes: 2,
+            sentences: vec![RankedSentence {
+                text: "One.".into(),
+                position: 0,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn settings_default_then_persist_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path, StoreLimits::default()).unwrap();
+        assert_eq!(store.settings(-100).await.unwrap(), ChatSettings::default());
+        let chosen = ChatSettings {
+            length: Length::Long,
+            mode: Mode::Manual,
+        };
+        store.save_settings(-100, chosen).await.unwrap();
+        drop(store);
+        let reopened = Store::open(&path, StoreLimits::default()).unwrap();
+        assert_eq!(reopened.settings(-100).await.unwrap(), chosen);
+        assert_eq!(reopened.settings(42).await.unwrap(), ChatSettings::default());
+    }
+
+    #[tokio::test]
+    async fn migrated_groups_keep_their_settings() {
+        let store = Store::in_memory(StoreLimits::default()).unwrap();
+        let chosen = ChatSettings {
+            length: Length::Short,
+            mode: Mode::Auto,
+        };
+        store.save_settings(-1, chosen).await.unwrap();
+        store.migrate_chat(-1, -1001).await.unwrap();
+        assert_eq!(store.settings(-1001).await.unwrap(), chosen);
+        assert_eq!(store.settings(-1).await.unwrap(), ChatSettings::default());
+    }
+
+    #[tokio::test]
+    async fn digests_round_trip_and_are_capped() {
+        let limits = StoreLimits {
+            retention: Duration::from_secs(3600),
+            max_digests: 2,
+        };
+        let store = Store::in_memory(limits).unwrap();
+        for (key, title) in [("a", "First"), ("b", "Second"), ("c", "Third")] {
+            store
+                .save_digest(key, "https://example.org/a", &digest(title))
+                .await
+                .unwrap();
+        }
+        assert!(store.digest("a").await.unwrap().is_none(), "oldest evicted");
+        let (url, d) = store.digest("c").await.unwrap().unwrap();
+        assert_eq!((url.as_str(), d.title.as_str()), ("https://example.org/a", "Third"));
+        assert!(store.digest("b").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn expired_digests_are_not_served() {
+        let limits = StoreLimits {
+            retention: Duration::ZERO,
+            max_digests: 10,
+        };
+        let store = Store::in_memory(limits).unwrap();
+        let conn = Arc::clone(&store.conn);
+        lock(&conn)
+            .execute(
+                "INSERT INTO digests (key, url, digest, created_at) VALUES ('old', 'u', '{}', 0)",
+                [],
+            )
+            .unwrap();
+        assert!(store.digest("old").await.unwrap().is_none());
+    }
+}
