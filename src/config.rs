@@ -14,6 +14,7 @@ use crate::bot::BotConfig;
 use crate::cache::CacheConfig;
 use crate::fetch::FetchConfig;
 use crate::store::StoreLimits;
+use crate::summarize::openai::OpenAiConfig;
 
 /// Which summarizer writes the digests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,6 +22,8 @@ pub enum SummarizerKind {
     /// The built-in extractive summarizer: no key, any language.
     #[default]
     Extractive,
+    /// An LLM behind an OpenAI-compatible endpoint, falling back to extractive.
+    OpenAi,
 }
 
 /// Every setting of the program, parsed and valid.
@@ -32,6 +35,8 @@ pub struct Config {
     pub cache: CacheConfig,
     /// The summarizer that writes digests.
     pub summarizer: SummarizerKind,
+    /// The LLM endpoint, used when `summarizer` is `OpenAi`.
+    pub openai: OpenAiConfig,
     /// The bot token (`TELOXIDE_TOKEN`); only `run` needs it.
     pub telegram_token: Option<String>,
     /// Another Bot API server (`TELOXIDE_API_URL`): a local one, or a test fake.
@@ -50,6 +55,7 @@ impl Default for Config {
             fetch: FetchConfig::default(),
             cache: CacheConfig::default(),
             summarizer: SummarizerKind::Extractive,
+            openai: OpenAiConfig::default(),
             telegram_token: None,
             telegram_api_url: None,
             db_path: PathBuf::from("linkdigest.db"),
@@ -71,6 +77,14 @@ pub enum ConfigError {
         value: String,
         /// What it should look like.
         expected: &'static str,
+    },
+    /// A setting that another setting needs is not set.
+    #[error("{name} is not set: {why}")]
+    Missing {
+        /// The environment variable.
+        name: &'static str,
+        /// Which choice needs it.
+        why: &'static str,
     },
 }
 
@@ -128,14 +142,36 @@ impl Config {
         )? as u32;
         config.summarizer = match env.get("LINKDIGEST_SUMMARIZER").as_deref() {
             None | Some("extractive") => SummarizerKind::Extractive,
+            Some("openai") => SummarizerKind::OpenAi,
             Some(other) => {
                 return Err(ConfigError::Invalid {
                     name: "LINKDIGEST_SUMMARIZER",
                     value: other.to_owned(),
-                    expected: "extractive",
+                    expected: "extractive or openai",
                 });
             }
         };
+        config.openai.api_key = env.get("OPENAI_API_KEY");
+        if let Some(url) = env.get("OPENAI_BASE_URL") {
+            config.openai.base_url = Url::parse(&url).map_err(|_| ConfigError::Invalid {
+                name: "OPENAI_BASE_URL",
+                value: url,
+                expected: "an http(s) URL such as http://127.0.0.1:11434/v1",
+            })?;
+        }
+        if let Some(model) = env.get("LINKDIGEST_LLM_MODEL") {
+            config.openai.model = model;
+        }
+        config.openai.timeout = env.secs("LINKDIGEST_LLM_TIMEOUT_SECS", config.openai.timeout)?;
+        config.openai.max_input_chars =
+            env.number("LINKDIGEST_LLM_MAX_INPUT_CHARS", config.openai.max_input_chars)?;
+        let official = config.openai.base_url.host_str() == Some("api.openai.com");
+        if config.summarizer == SummarizerKind::OpenAi && official && config.openai.api_key.is_none() {
+            return Err(ConfigError::Missing {
+                name: "OPENAI_API_KEY",
+                why: "LINKDIGEST_SUMMARIZER=openai uses the OpenAI API unless OPENAI_BASE_URL names another server",
+            });
+        }
         Ok(config)
     }
 }
@@ -280,7 +316,23 @@ mod tests {
         let err = config(&[("LINKDIGEST_ALLOW_PRIVATE_ADDRESSES", "maybe")]).unwrap_err();
         assert!(err.to_string().contains("true or false"));
         assert!(config(&[("LINKDIGEST_SUMMARIZER", "gpt")]).is_err());
+        let err = config(&[("LINKDIGEST_SUMMARIZER", "openai")]).unwrap_err();
+        assert!(err.to_string().starts_with("OPENAI_API_KEY is not set"));
         assert!(config(&[("LINKDIGEST_FETCH_TIMEOUT_SECS", "0")]).is_err());
+    }
+
+    #[test]
+    fn llm_settings_are_read() {
+        let c = config(&[
+            ("LINKDIGEST_SUMMARIZER", "openai"),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1"),
+            ("LINKDIGEST_LLM_MODEL", "llama3.1"),
+        ])
+        .unwrap();
+        assert_eq!(c.summarizer, SummarizerKind::OpenAi);
+        assert!(c.openai.api_key.is_none(), "a local server needs no key");
+        assert_eq!(c.openai.model, "llama3.1");
+        assert_eq!(c.openai.base_url.as_str(), "http://127.0.0.1:11434/v1");
     }
 
     #[test]

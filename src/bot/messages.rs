@@ -60,7 +60,11 @@ pub async fn answer(
     if urls.is_empty() {
         return;
     }
-    let typing = Typing::start(bot, msg, app.config.typing_interval);
+    // Cached digests answer at once; "typing…" is only for links that need fetching.
+    let typing = urls
+        .iter()
+        .any(|url| app.digests.cached(url).is_none())
+        .then(|| Typing::start(bot, msg, app.config.typing_interval));
     let results = join_all(urls.iter().map(|url| app.digests.get(url))).await;
     drop(typing);
     for (url, result) in urls.iter().zip(results) {

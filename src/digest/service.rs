@@ -11,6 +11,7 @@ use crate::config::{Config, SummarizerKind};
 use crate::extract::{self, Article, ExtractError};
 use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
+use crate::summarize::openai::OpenAi;
 use crate::summarize::{Extractive, Summarizer};
 
 /// Sentences asked of the summarizer: enough for the longest expanded view.
@@ -58,6 +59,10 @@ impl Service {
         let fetcher = Fetcher::new(config.fetch.clone())?;
         let summarizer: Arc<dyn Summarizer> = match config.summarizer {
             SummarizerKind::Extractive => Arc::new(Extractive::new()),
+            SummarizerKind::OpenAi => Arc::new(OpenAi::new(config.openai.clone()).map_err(|e| {
+                tracing::error!(error = %e, "cannot set up the LLM client");
+                DigestError::Internal
+            })?),
         };
         Ok(Self::from_parts(fetcher, summarizer, config.cache.clone()))
     }
