@@ -33,6 +33,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// Lifetime and size of the digest cache.
     pub cache: CacheConfig,
+    /// Pages fetched and processed at once; further links wait their turn.
+    pub max_concurrent_fetches: usize,
     /// The summarizer that writes digests.
     pub summarizer: SummarizerKind,
     /// The LLM endpoint, used when `summarizer` is `OpenAi`.
@@ -54,6 +56,7 @@ impl Default for Config {
         Config {
             fetch: FetchConfig::default(),
             cache: CacheConfig::default(),
+            max_concurrent_fetches: crate::digest::DEFAULT_CONCURRENT_FETCHES,
             summarizer: SummarizerKind::Extractive,
             openai: OpenAiConfig::default(),
             telegram_token: None,
@@ -108,6 +111,8 @@ impl Config {
         config.fetch.timeout = env.secs("LINKDIGEST_FETCH_TIMEOUT_SECS", config.fetch.timeout)?;
         config.fetch.max_body_bytes =
             env.number("LINKDIGEST_MAX_PAGE_BYTES", config.fetch.max_body_bytes)?;
+        config.max_concurrent_fetches =
+            env.number("LINKDIGEST_MAX_CONCURRENT_FETCHES", config.max_concurrent_fetches)?;
         config.cache.ttl = env.secs("LINKDIGEST_CACHE_TTL_SECS", config.cache.ttl)?;
         config.cache.capacity = env.number("LINKDIGEST_CACHE_CAPACITY", config.cache.capacity)?;
         config.telegram_token = env.get("TELOXIDE_TOKEN");
@@ -130,6 +135,14 @@ impl Config {
             env.number("LINKDIGEST_DIGEST_MAX_ROWS", config.store.max_digests)?;
         config.bot.allowed_chats = env.chat_ids("LINKDIGEST_ALLOWED_CHATS")?;
         config.bot.repeat_window = config.cache.ttl;
+        config.bot.user_links_per_minute = env.count(
+            "LINKDIGEST_USER_LINKS_PER_MINUTE",
+            config.bot.user_links_per_minute,
+        )?;
+        config.bot.chat_links_per_minute = env.count(
+            "LINKDIGEST_CHAT_LINKS_PER_MINUTE",
+            config.bot.chat_links_per_minute,
+        )?;
         config.bot.sends_per_second =
             env.number("LINKDIGEST_SENDS_PER_SECOND", config.bot.sends_per_second as usize)? as u32;
         config.bot.sends_per_second_per_chat = env.number(
@@ -212,6 +225,18 @@ impl Env<'_> {
                     expected: "a whole number above 0",
                 }),
             },
+        }
+    }
+
+    /// A count where 0 is allowed (it turns a limit off).
+    fn count(&self, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse::<u32>().map_err(|_| ConfigError::Invalid {
+                name,
+                value: v,
+                expected: "a whole number (0 for no limit)",
+            }),
         }
     }
 

@@ -7,7 +7,7 @@ mod length;
 mod service;
 
 pub use length::{Length, LengthSpec, UnknownLength};
-pub use service::{DigestError, Service};
+pub use service::{DEFAULT_CONCURRENT_FETCHES, DigestError, Service};
 
 use serde::{Deserialize, Serialize};
 use url::Url;

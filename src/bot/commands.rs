@@ -144,6 +144,10 @@ async fn summarize(bot: &TgBot, msg: &Message, app: &App, arg: &str) -> HandlerR
         telegram::reply(bot, msg, text, None).await;
         return Ok(());
     }
+    if !app.within_limits(msg, urls.len()) {
+        telegram::reply(bot, msg, messages::SLOW_DOWN, None).await;
+        return Ok(());
+    }
     let length = app.store.settings(msg.chat.id.0).await?.length;
     messages::answer(bot, msg, app, &urls, length, true).await;
     Ok(())

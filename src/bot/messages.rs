@@ -42,10 +42,25 @@ pub async fn handle(bot: TgBot, msg: Message, me: Me, app: Arc<App>) -> HandlerR
             .filter(|u| app.recent.first_time(msg.chat.id.0, &u.key()))
             .collect()
     };
+    if urls.is_empty() {
+        return Ok(());
+    }
+    if !app.within_limits(&msg, urls.len()) {
+        for url in &urls {
+            app.recent.forget(msg.chat.id.0, &url.key());
+        }
+        if msg.chat.is_private() {
+            telegram::reply(&bot, &msg, SLOW_DOWN, None).await;
+        }
+        return Ok(());
+    }
     let announce_failures = msg.chat.is_private();
     answer(&bot, &msg, &app, &urls, settings.length, announce_failures).await;
     Ok(())
 }
+
+/// The answer to someone over their links-a-minute allowance.
+pub const SLOW_DOWN: &str = "You're sending links faster than I can read them. Try again in a minute.";
 
 /// Replies to `msg` with a digest for each link, showing "typing…" meanwhile; failures get
 /// a short reason when `announce_failures`, else they are only logged.

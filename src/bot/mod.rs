@@ -7,6 +7,7 @@ mod admins;
 mod callbacks;
 mod commands;
 mod keyboards;
+mod limits;
 mod messages;
 mod recent;
 mod telegram;
@@ -53,6 +54,10 @@ pub struct BotConfig {
     pub sends_per_minute_per_chat: u32,
     /// Chats allowed to use the bot; `None` allows every chat.
     pub allowed_chats: Option<HashSet<i64>>,
+    /// Links one person may have answered a minute (0: no limit).
+    pub user_links_per_minute: u32,
+    /// Links one chat may have answered a minute (0: no limit).
+    pub chat_links_per_minute: u32,
 }
 
 impl Default for BotConfig {
@@ -66,6 +71,8 @@ impl Default for BotConfig {
             sends_per_second_per_chat: 1,
             sends_per_minute_per_chat: 20,
             allowed_chats: None,
+            user_links_per_minute: 20,
+            chat_links_per_minute: 60,
         }
     }
 }
@@ -80,6 +87,8 @@ pub struct App {
     pub config: BotConfig,
     admins: admins::AdminCache,
     recent: recent::RecentLinks,
+    per_user: limits::RateLimiter,
+    per_chat: limits::RateLimiter,
 }
 
 impl BotConfig {
@@ -100,10 +109,27 @@ impl App {
         App {
             admins: admins::AdminCache::new(config.admin_cache_ttl),
             recent: recent::RecentLinks::new(config.repeat_window),
+            per_user: limits::RateLimiter::new(config.user_links_per_minute),
+            per_chat: limits::RateLimiter::new(config.chat_links_per_minute),
             digests,
             store,
             config,
         }
+    }
+
+    /// Takes `links` from the sender's and the chat's allowance; false when either is spent.
+    fn within_limits(&self, msg: &Message, links: usize) -> bool {
+        let sender = msg
+            .sender_chat
+            .as_ref()
+            .map(|c| c.id.0)
+            .or_else(|| msg.from.as_ref().map(|u| i64::try_from(u.id.0).unwrap_or(i64::MAX)))
+            .unwrap_or(msg.chat.id.0);
+        let allowed = self.per_user.allow(sender, links) && self.per_chat.allow(msg.chat.id.0, links);
+        if !allowed {
+            tracing::info!(chat = msg.chat.id.0, sender, links, "rate limited");
+        }
+        allowed
     }
 
     fn chat_allowed(&self, chat_id: ChatId) -> bool {

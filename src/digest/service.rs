@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use thiserror::Error;
+use tokio::sync::Semaphore;
 use url::Url;
 
 use super::Digest;
@@ -51,7 +52,11 @@ pub struct Service {
     fetcher: Fetcher,
     summarizer: Arc<dyn Summarizer>,
     cache: Cache<Digest, DigestError>,
+    fetch_permits: Semaphore,
 }
+
+/// Pages fetched and processed at once unless the settings say otherwise.
+pub const DEFAULT_CONCURRENT_FETCHES: usize = 16;
 
 impl Service {
     /// Builds the service from the settings.
@@ -64,7 +69,8 @@ impl Service {
                 DigestError::Internal
             })?),
         };
-        Ok(Self::from_parts(fetcher, summarizer, config.cache.clone()))
+        Ok(Self::from_parts(fetcher, summarizer, config.cache.clone())
+            .with_concurrent_fetches(config.max_concurrent_fetches))
     }
 
     /// Builds the service from its parts (tests inject a fetcher with a fake resolver).
@@ -77,7 +83,14 @@ impl Service {
             fetcher,
             summarizer,
             cache: Cache::new(cache),
+            fetch_permits: Semaphore::new(DEFAULT_CONCURRENT_FETCHES),
         }
+    }
+
+    /// Bounds how many pages are fetched and processed at once; the rest wait their turn.
+    pub fn with_concurrent_fetches(mut self, permits: usize) -> Self {
+        self.fetch_permits = Semaphore::new(permits.max(1));
+        self
     }
 
     /// The digest of `url`, from the cache or made now; concurrent calls for one link share
@@ -109,6 +122,11 @@ impl Service {
     }
 
     async fn fetch_and_digest(&self, url: &Url) -> Result<Digest, DigestError> {
+        let _permit = self
+            .fetch_permits
+            .acquire()
+            .await
+            .map_err(|_| DigestError::Internal)?;
         let page = self.fetcher.get(url).await?;
         let final_url = page.url.clone();
         let article = match page.kind {
