@@ -46,7 +46,7 @@ pub struct Cache<V, E> {
     config: CacheConfig,
     entries: DashMap<String, Entry<V, E>>,
     /// Loads in progress; every caller for a key awaits the same cell.
-    in_flight: DashMap<String, Arc<OnceCell<Outcome<V, E>>>>,
+    in_flight: DashMap<String, Cell<V, E>>,
     clock: AtomicU64,
     evicting: AtomicBool,
 }
@@ -73,14 +73,11 @@ impl<V: Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
         if let Some(outcome) = self.fresh(key) {
             return outcome;
         }
-        let cell = self
-            .in_flight
-            .entry(key.to_owned())
-            .or_insert_with(|| Arc::new(OnceCell::new()))
-            .clone();
-        let outcome = cell
+        let flight = Flight::join(&self.in_flight, key);
+        flight
+            .cell
             .get_or_init(|| async {
-                // A load may have finished between the lookup above and taking the cell.
+                // A load may have finished between the lookup above and joining the flight.
                 if let Some(outcome) = self.fresh(key) {
                     return outcome;
                 }
@@ -89,11 +86,7 @@ impl<V: Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
                 outcome
             })
             .await
-            .clone();
-        // No await since the cell was set, so this always runs: the finished cell must go.
-        self.in_flight
-            .remove_if(key, |_, current| Arc::ptr_eq(current, &cell));
-        outcome
+            .clone()
     }
 
     /// The value for `key` if one was loaded and is still fresh (failures are not returned).
@@ -174,6 +167,37 @@ impl<V: Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
             }
         }
         self.evicting.store(false, Ordering::Release);
+    }
+}
+
+type Cell<V, E> = Arc<OnceCell<Outcome<V, E>>>;
+
+/// One caller's share in a key's in-flight load; dropping it clears the map entry once the
+/// load is done, or once nobody is left to finish it (the caller was cancelled).
+struct Flight<'a, V, E> {
+    map: &'a DashMap<String, Cell<V, E>>,
+    key: &'a str,
+    cell: Cell<V, E>,
+}
+
+impl<'a, V, E> Flight<'a, V, E> {
+    fn join(map: &'a DashMap<String, Cell<V, E>>, key: &'a str) -> Self {
+        let cell = map
+            .entry(key.to_owned())
+            .or_insert_with(|| Arc::new(OnceCell::new()))
+            .clone();
+        Self { map, key, cell }
+    }
+}
+
+impl<V, E> Drop for Flight<'_, V, E> {
+    fn drop(&mut self) {
+        // remove_if holds the shard lock, so nobody joins meanwhile; a count of two (the map's
+        // and ours) means no waiter is left to take over the load.
+        self.map.remove_if(self.key, |_, current| {
+            Arc::ptr_eq(current, &self.cell)
+                && (self.cell.initialized() || Arc::strong_count(&self.cell) == 2)
+        });
     }
 }
 
@@ -356,6 +380,22 @@ mod tests {
             .expect("waiter task finished");
         assert_eq!(value.as_deref().map(String::as_str), Ok("from waiter"));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(cache.in_flight.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_load_leaves_nothing_behind() {
+        let cache = cache(60, 60, 100);
+        let stalled = cache.get_or_load("k", std::future::pending::<Result<String, String>>);
+        let timed_out = tokio::time::timeout(Duration::from_secs(15), stalled).await;
+        assert!(timed_out.is_err());
+        assert!(cache.in_flight.is_empty());
+        assert!(cache.is_empty());
+
+        let calls = AtomicUsize::new(0);
+        let value = cache.get_or_load("k", || slow_load(&calls, "v")).await;
+        assert_eq!(value.as_deref().map(String::as_str), Ok("v"));
+        assert!(cache.in_flight.is_empty());
     }
 
     #[tokio::test]
