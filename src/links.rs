@@ -444,6 +444,30 @@ mod tests {
     }
 
     #[test]
+    fn non_latin_links_are_found_and_encoded_for_fetching() {
+        assert_eq!(
+            found("Статья: https://lenta.example/новости/сегодня, читайте."),
+            [
+                "https://lenta.example/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/%D1%81%D0%B5%D0%B3%D0%BE%D0%B4%D0%BD%D1%8F"
+            ]
+        );
+        // linkify misses non-ASCII top-level domains in plain text; Telegram's entities do not.
+        let text = "Статья: https://пример.рф/новости";
+        let links = find(text, &[url_entity(text, "https://пример.рф/новости")]);
+        assert_eq!(
+            links.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
+            ["https://xn--e1afmkfd.xn--p1ai/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8"]
+        );
+    }
+
+    #[test]
+    fn a_url_entity_naming_a_bare_site_is_skipped() {
+        let text = "I read example.org daily";
+        let links = find(text, &[url_entity(text, "example.org")]);
+        assert!(links.is_empty(), "{links:?}");
+    }
+
+    #[test]
     fn finds_ten_links_in_one_message() {
         let text: String = (0..10)
             .map(|i| format!("link {i}: https://example.org/article/{i}\n"))
