@@ -1,0 +1,75 @@
+//! Commands and the settings buttons.
+
+use tempfile::TempDir;
+
+use crate::support::bot::{PATIENCE, TestBot, edited, replies};
+use crate::support::fake_telegram::{Chat, FakeTelegram, User};
+
+#[tokio::test]
+async fn start_registers_commands_and_help_explains_them() {
+    let tg = FakeTelegram::start().await;
+    tg.set_can_read_all_group_messages(false);
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let registered = tg.wait_for("SetMyCommands", 1, PATIENCE).await;
+    let names: Vec<&str> = registered[0]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["start", "help", "summarize", "length", "mode", "settings"]);
+
+    tg.send_text(&Chat::private(1), &User::new(1, "Ann"), "/start");
+    let help = &replies(&tg, 1, 1).await[0];
+    assert!(help.text.contains("/length short|medium|long"));
+    assert!(!help.text.contains("privacy mode"), "no privacy hint in private chats");
+
+    tg.send_text(&Chat::group(-2), &User::new(1, "Ann"), "/help@digest_bot");
+    let help = &replies(&tg, -2, 1).await[0];
+    assert!(help.text.contains("privacy mode off"), "{}", help.text);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn bad_arguments_get_a_short_answer() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let (chat, ann) = (Chat::private(3), User::new(3, "Ann"));
+    tg.send_text(&chat, &ann, "/length enormous");
+    tg.send_text(&chat, &ann, "/mode sometimes");
+    tg.send_text(&chat, &ann, "/summarize not a link");
+    let sent = replies(&tg, 3, 3).await;
+    assert_eq!(sent[0].text, "Length must be short, medium or long.");
+    assert_eq!(sent[1].text, "Mode must be auto, manual or off.");
+    assert!(sent[2].text.starts_with("I found no web link"), "{}", sent[2].text);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn length_buttons_change_the_setting_for_admins_only() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let group = Chat::group(-4);
+    let (member, admin) = (User::new(1, "Mia"), User::new(2, "Ada"));
+    tg.set_member_status(group.id, admin.id, "administrator");
+    tg.send_text(&group, &member, "/length");
+    let shown = replies(&tg, group.id, 1).await.remove(0);
+    assert_eq!(shown.text, "Digest length in this chat: medium.");
+    let labels: Vec<&str> = shown.buttons[0].iter().map(|b| b.text.as_str()).collect();
+    assert_eq!(labels, ["short", "✓ medium", "long"]);
+
+    tg.press_button(&group, &member, shown.message_id, "l:long");
+    let refused = tg.wait_for("AnswerCallbackQuery", 1, PATIENCE).await;
+    assert_eq!(refused[0]["text"], "Only group admins can change settings.");
+
+    tg.press_button(&group, &admin, shown.message_id, "l:long");
+    let changed = edited(&tg, group.id, shown.message_id, 1).await;
+    assert_eq!(changed.text, "Digest length in this chat: long.");
+    assert_eq!(changed.buttons[0][2].text, "✓ long");
+    let answers = tg.wait_for("AnswerCallbackQuery", 2, PATIENCE).await;
+    assert_eq!(answers[1]["text"], "Digests in this chat are now long.");
+    bot.stop().await;
+}

@@ -1,0 +1,180 @@
+//! Links in, digests out: the reply, its buttons, its length, its failures.
+
+use linkdigest::bot::BotConfig;
+use tempfile::TempDir;
+
+use crate::support::bot::{PATIENCE, TestBot, bot_config, bullets, edited, hits, replies, site};
+use crate::support::fake_telegram::{Chat, FakeTelegram, User};
+use crate::support::pages;
+
+#[tokio::test]
+async fn a_link_in_a_private_chat_gets_a_digest_reply_with_an_expand_button() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+
+    let chat = Chat::private(7);
+    let link = format!("{}/council?utm_source=tg", site.uri());
+    let asked = tg.send_text(&chat, &User::new(7, "Ann"), &format!("have a look 👀 {link}"));
+
+    let reply = &replies(&tg, 7, 1).await[0];
+    assert_eq!(reply.reply_to, Some(asked));
+    assert_eq!(reply.parse_mode.as_deref(), Some("HTML"));
+    assert!(reply.link_preview_disabled);
+    assert!(
+        reply.text.starts_with("<b>City council approves new budget for schools</b>\n"),
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains(">Daily Test</a> · 1 min read"), "{}", reply.text);
+    assert!(reply.text.contains("twelve percent"), "{}", reply.text);
+    for boilerplate in ["cookies", "Related articles", "Copyright", "Sport"] {
+        assert!(!reply.text.contains(boilerplate), "{boilerplate} in {}", reply.text);
+    }
+    assert!((2..=3).contains(&bullets(reply)), "{}", reply.text);
+    let button = &reply.buttons[0][0];
+    assert_eq!(button.text, "Expand");
+    let data = button.callback_data.as_deref().unwrap();
+    assert!(data.starts_with("x:") && data.len() <= 64, "{data}");
+    assert!(!data.contains("council"), "callback data is a key, not the URL");
+    assert!(!tg.calls("SendChatAction").is_empty(), "typing… was shown");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn expand_and_collapse_edit_the_reply() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let chat = Chat::private(8);
+    let ann = User::new(8, "Ann");
+    tg.send_text(&chat, &ann, &format!("{}/council", site.uri()));
+    let digest = replies(&tg, 8, 1).await.remove(0);
+    let expand = digest.buttons[0][0].callback_data.clone().unwrap();
+
+    let query = tg.press_button(&chat, &ann, digest.message_id, &expand);
+    let expanded = edited(&tg, 8, digest.message_id, 1).await;
+    let answered = tg.wait_for("AnswerCallbackQuery", 1, PATIENCE).await;
+    assert_eq!(answered[0]["callback_query_id"], query.as_str());
+    assert!(bullets(&expanded) > bullets(&digest), "{}", expanded.text);
+    assert_eq!(bullets(&expanded), 8, "medium expands to ~8 sentences");
+    assert_eq!(expanded.buttons[0][0].text, "Collapse");
+    let collapse = expanded.buttons[0][0].callback_data.clone().unwrap();
+    assert!(collapse.starts_with("c:"));
+
+    tg.press_button(&chat, &ann, digest.message_id, &collapse);
+    let collapsed = edited(&tg, 8, digest.message_id, 2).await;
+    assert_eq!(collapsed.text, digest.text);
+    assert_eq!(collapsed.buttons[0][0].text, "Expand");
+
+    // A double tap edits to the same text: Telegram says "not modified", which is fine.
+    tg.press_button(&chat, &ann, digest.message_id, &collapse);
+    tg.wait_for("AnswerCallbackQuery", 3, PATIENCE).await;
+    assert_eq!(hits(&site, "/council").await, 1, "buttons never fetch again");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_digest_follows_the_chat_length_setting() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let chat = Chat::private(9);
+    let ann = User::new(9, "Ann");
+    let link = format!("{}/council", site.uri());
+
+    tg.send_text(&chat, &ann, "/length short");
+    assert_eq!(replies(&tg, 9, 1).await[0].text, "Digests in this chat are now short.");
+    tg.send_text(&chat, &ann, &link);
+    let short = replies(&tg, 9, 2).await.remove(1);
+    tg.send_text(&chat, &ann, "/length long");
+    replies(&tg, 9, 3).await;
+    tg.send_text(&chat, &ann, &link);
+    let long = replies(&tg, 9, 4).await.remove(3);
+
+    assert!((1..=2).contains(&bullets(&short)), "{}", short.text);
+    assert!((4..=5).contains(&bullets(&long)), "{}", long.text);
+    assert_eq!(hits(&site, "/council").await, 1, "one cached digest serves every length");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_that_cannot_be_read_gets_a_reason_in_private_and_silence_in_a_group() {
+    let site = site(&[]).await; // every page is a 404
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let ann = User::new(10, "Ann");
+    let link = format!("{}/gone", site.uri());
+
+    tg.send_text(&Chat::private(10), &ann, &link);
+    let reason = &replies(&tg, 10, 1).await[0];
+    assert!(reason.text.starts_with("Couldn't summarize 127.0.0.1:"), "{}", reason.text);
+    assert!(reason.text.ends_with("the page was not found (HTTP 404)."), "{}", reason.text);
+    assert!(reason.buttons.is_empty());
+
+    let group = Chat::group(-500);
+    tg.send_text(&group, &ann, &format!("{link}?again"));
+    tg.send_text(&group, &ann, "/settings");
+    let said = replies(&tg, -500, 1).await;
+    assert_eq!(said.len(), 1, "only the command was answered: {said:#?}");
+    assert!(said[0].text.starts_with("Settings for this chat:"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn twenty_chats_posting_one_link_cause_one_fetch_and_twenty_replies() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let link = format!("{}/council", site.uri());
+    for chat in 0..20 {
+        let id = -1000 - chat;
+        tg.send_text(&Chat::group(id), &User::new(20 + chat as u64, "Ann"), &link);
+    }
+    for chat in 0..20 {
+        let reply = &replies(&tg, -1000 - chat, 1).await[0];
+        assert!(reply.text.contains("City council approves"));
+    }
+    assert_eq!(hits(&site, "/council").await, 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_from_telegram_still_delivers_the_reply() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    tg.fail_next("SendMessage", 429, "Too Many Requests: retry after 1", Some(1));
+    tg.send_text(&Chat::private(11), &User::new(11, "Ann"), &format!("{}/council", site.uri()));
+    let reply = &replies(&tg, 11, 1).await[0];
+    assert!(reply.text.contains("City council approves"));
+    assert_eq!(tg.calls("SendMessage").len(), 2, "one refused, one delivered");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn only_three_links_of_a_message_are_answered() {
+    let paths = ["/a", "/b", "/c", "/d"];
+    let pages: Vec<(&str, String)> = paths.iter().map(|p| (*p, pages::council_article())).collect();
+    let site = site(&pages).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let config = BotConfig {
+        max_links_per_message: 3,
+        ..bot_config()
+    };
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    let text: Vec<String> = paths.iter().map(|p| format!("{}{p}", site.uri())).collect();
+    tg.send_text(&Chat::private(12), &User::new(12, "Ann"), &text.join(" and "));
+    replies(&tg, 12, 3).await;
+    tg.send_text(&Chat::private(12), &User::new(12, "Ann"), "/settings");
+    assert_eq!(replies(&tg, 12, 4).await.len(), 4, "3 digests and the settings");
+    assert_eq!(hits(&site, "/d").await, 0);
+    bot.stop().await;
+}

@@ -1,0 +1,6 @@
+//! The bot as people meet it, driven through the fake Bot API.
+
+mod commands;
+mod digests;
+mod groups;
+mod restart;

@@ -1,0 +1,159 @@
+//! The real bot, started in-process against the fake Bot API and a fake site.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use linkdigest::bot::{self, App, BotConfig};
+use linkdigest::cache::CacheConfig;
+use linkdigest::digest::Service;
+use linkdigest::fetch::{FetchConfig, Fetcher};
+use linkdigest::store::{Store, StoreLimits};
+use linkdigest::summarize::Extractive;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::fake_telegram::{FakeTelegram, SentMessage};
+
+/// How long a test waits for the bot to act before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A running bot; `stop` shuts it down the way SIGTERM does.
+pub struct TestBot {
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), teloxide::RequestError>>,
+}
+
+/// Settings for tests: the fake site is on 127.0.0.1, limits are short, pacing is generous.
+pub fn bot_config() -> BotConfig {
+    BotConfig {
+        sends_per_second: 1000,
+        sends_per_second_per_chat: 100,
+        sends_per_minute_per_chat: 1000,
+        typing_interval: Duration::from_millis(500),
+        ..BotConfig::default()
+    }
+}
+
+/// A fetcher allowed to reach the fake site on loopback, with test-sized timeouts.
+pub fn fetcher() -> Fetcher {
+    Fetcher::new(FetchConfig {
+        allow_private_addresses: true,
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(3),
+        ..FetchConfig::default()
+    })
+    .expect("a fetcher")
+}
+
+impl TestBot {
+    /// Starts the bot on the database at `db` with the default test settings.
+    pub async fn start(tg: &FakeTelegram, db: &PathBuf) -> Self {
+        Self::start_with(tg, db, bot_config()).await
+    }
+
+    /// Starts the bot with the given Telegram-side settings.
+    pub async fn start_with(tg: &FakeTelegram, db: &PathBuf, config: BotConfig) -> Self {
+        let store = Store::open(db, StoreLimits::default()).expect("open the database");
+        let digests = Arc::new(Service::from_parts(
+            fetcher(),
+            Arc::new(Extractive::new()),
+            CacheConfig::default(),
+        ));
+        let app = App::new(digests, store, config);
+        let client = bot::client("123456:TEST", Some(&tg.url()));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(bot::run(client, app, async {
+            let _ = rx.await;
+        }));
+        TestBot {
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    /// Asks the bot to stop and waits until it has finished its work.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let finished = tokio::time::timeout(PATIENCE, &mut self.task).await;
+        match finished {
+            Ok(Ok(Ok(()))) => {}
+            other => panic!("the bot did not stop cleanly: {other:?}"),
+        }
+    }
+}
+
+impl Drop for TestBot {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits until the bot has sent at least `count` messages to `chat` and returns them all.
+pub async fn replies(tg: &FakeTelegram, chat: i64, count: usize) -> Vec<SentMessage> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let sent = tg.sent_messages(chat);
+        if sent.len() >= count {
+            return sent;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("waited for {count} message(s) in chat {chat}, got {sent:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until message `id` in `chat` has been edited `edits` times and returns it.
+pub async fn edited(tg: &FakeTelegram, chat: i64, id: i32, edits: usize) -> SentMessage {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let found = tg
+            .sent_messages(chat)
+            .into_iter()
+            .find(|m| m.message_id == id);
+        if let Some(m) = found.filter(|m| m.edits >= edits) {
+            return m;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("message {id} in chat {chat} was not edited {edits} time(s)");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A fake website on 127.0.0.1 serving `pages` as HTML (path → body).
+pub async fn site(pages: &[(&str, String)]) -> MockServer {
+    let server = MockServer::start().await;
+    for (route, body) in pages {
+        Mock::given(method("GET"))
+            .and(path(*route))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(body.clone().into_bytes(), "text/html; charset=utf-8"),
+            )
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+/// How many requests the site received for `route`.
+pub async fn hits(site: &MockServer, route: &str) -> usize {
+    site.received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == route)
+        .count()
+}
+
+/// The number of bullet sentences in a digest message.
+pub fn bullets(message: &SentMessage) -> usize {
+    message.text.matches("\n• ").count()
+}
