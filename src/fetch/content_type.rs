@@ -36,9 +36,12 @@ pub(crate) fn charset_param(value: &str) -> Option<&str> {
     })
 }
 
+/// How many leading bytes [`sniff`] looks at.
+pub(crate) const SNIFF_BYTES: usize = 1024;
+
 /// Decides from the first bytes of a body served without a useful Content-Type.
 pub(crate) fn sniff(body: &[u8]) -> Result<PageKind, FetchError> {
-    let head = &body[..body.len().min(1024)];
+    let head = &body[..body.len().min(SNIFF_BYTES)];
     let start = head
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(head)

@@ -193,6 +193,10 @@ impl Fetcher {
             return Err(FetchError::TooLarge(config.max_body_bytes));
         }
 
+        let mut kind = match declared {
+            content_type::Declared::Page(kind) => Some(kind),
+            content_type::Declared::Sniff => None,
+        };
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network_error)? {
             trace.bytes += chunk.len();
@@ -200,11 +204,14 @@ impl Fetcher {
                 return Err(FetchError::TooLarge(config.max_body_bytes));
             }
             body.extend_from_slice(&chunk);
+            // Sniff as soon as the head is in, so a mislabelled video is not downloaded whole.
+            if kind.is_none() && body.len() >= content_type::SNIFF_BYTES {
+                kind = Some(content_type::sniff(&body)?);
+            }
         }
-
-        let kind = match declared {
-            content_type::Declared::Page(kind) => kind,
-            content_type::Declared::Sniff => content_type::sniff(&body)?,
+        let kind = match kind {
+            Some(kind) => kind,
+            None => content_type::sniff(&body)?,
         };
         let final_url = response.url().clone();
         let tld = final_url

@@ -417,3 +417,23 @@ async fn failures_carry_stable_kinds_for_the_logs() {
         .expect_err("pdf");
     assert_eq!((err.kind(), err), ("pdf", FetchError::Pdf));
 }
+
+#[tokio::test]
+async fn a_large_unlabelled_file_is_refused_for_what_it_is_not_its_size() {
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(6 * 1024 * 1024, b'x');
+    let site = RawSite::chunked("application/octet-stream", pdf, 64 * 1024).await;
+    let mut video = vec![0u8, 0, 0, 0x18];
+    video.extend_from_slice(b"ftypmp42");
+    video.resize(6 * 1024 * 1024, 0);
+    let other = RawSite::chunked("application/octet-stream", video, 64 * 1024).await;
+
+    assert_eq!(
+        reason(&fetcher(), &site.url("/doc")).await,
+        "that link is a PDF, not a web page"
+    );
+    assert_eq!(
+        reason(&fetcher(), &other.url("/clip")).await,
+        "that link is a binary file, not a web page"
+    );
+}
