@@ -2,7 +2,7 @@
 //!
 //! Every URL a stranger posts goes through [`Fetcher::get`]. Only http(s) is fetched; IP-literal
 //! hosts are checked before the first request and at every redirect hop ([`guard`]), and names
-//! are checked when they resolve ([`resolver`]), so no connection is made to a non-public
+//! are checked when they resolve (the resolver module), so no connection is made to a non-public
 //! address unless [`FetchConfig::allow_private_addresses`] is set.
 
 mod charset;
