@@ -1,1 +1,263 @@
-//! The safe fetcher: SSRF guard, time and size limits, charset decoding.
+//! The safe fetcher: SSRF guard, time and size limits, content-type rules, charset decoding.
+//!
+//! Every URL a stranger posts goes through [`Fetcher::get`]. Only http(s) is fetched; IP-literal
+//! hosts are checked before the first request and at every redirect hop ([`guard`]), and names
+//! are checked when they resolve (the resolver module), so no connection is made to a non-public
+//! address unless [`FetchConfig::allow_private_addresses`] is set.
+
+mod charset;
+mod content_type;
+mod error;
+pub mod guard;
+mod redirect;
+mod resolver;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use url::Url;
+
+pub use error::FetchError;
+
+/// Limits and policy of the fetcher; tests shorten the timeouts and allow private addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchConfig {
+    /// Time allowed to open a connection (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Time allowed for the whole request: connection, redirects, headers and body.
+    pub timeout: Duration,
+    /// Redirects followed before giving up.
+    pub max_redirects: usize,
+    /// Largest body accepted, counted after decompression.
+    pub max_body_bytes: usize,
+    /// Let the fetcher reach loopback, private and other non-public addresses (tests only).
+    pub allow_private_addresses: bool,
+    /// The User-Agent header: names the bot and where to learn about it.
+    pub user_agent: String,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(15),
+            max_redirects: 5,
+            max_body_bytes: 5 * 1024 * 1024,
+            allow_private_addresses: false,
+            user_agent: "linkdigest/0.1 (+https://github.com/linkdigest/linkdigest)".to_owned(),
+        }
+    }
+}
+
+/// What kind of text a fetched page holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// HTML or XHTML, to be given to the extractor.
+    Html,
+    /// Plain text, to be summarized as it is.
+    PlainText,
+}
+
+/// A fetched page, decoded to UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The final URL, after redirects.
+    pub url: Url,
+    /// HTML or plain text.
+    pub kind: PageKind,
+    /// The body decoded to UTF-8.
+    pub text: String,
+}
+
+/// The safe HTTP fetcher; cheap to clone (clones share one connection pool).
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    config: Arc<FetchConfig>,
+}
+
+/// Facts about one fetch for its log line.
+#[derive(Default)]
+struct Trace {
+    status: Option<u16>,
+    bytes: usize,
+}
+
+impl Fetcher {
+    /// A fetcher using the system's DNS, with resolved addresses checked by the guard.
+    pub fn new(config: FetchConfig) -> Result<Self, FetchError> {
+        let guard = !config.allow_private_addresses;
+        let resolver = resolver::CheckedResolver::new(Arc::new(resolver::SystemResolver), guard);
+        Self::build(config, resolver)
+    }
+
+    /// A fetcher whose DNS is `resolver` (tests map names to the fake site with it). Its answers
+    /// are trusted, but IP-literal hosts and redirect targets are still checked by the guard.
+    pub fn with_resolver(
+        config: FetchConfig,
+        resolver: Arc<dyn reqwest::dns::Resolve>,
+    ) -> Result<Self, FetchError> {
+        Self::build(config, resolver::CheckedResolver::new(resolver, false))
+    }
+
+    fn build(config: FetchConfig, resolver: resolver::CheckedResolver) -> Result<Self, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.as_str())
+            .default_headers(
+                [(
+                    ACCEPT,
+                    HeaderValue::from_static(
+                        "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1",
+                    ),
+                )]
+                .into_iter()
+                .collect(),
+            )
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .redirect(redirect::policy(
+                config.max_redirects,
+                config.allow_private_addresses,
+            ))
+            .dns_resolver(Arc::new(resolver))
+            // A proxy from the environment would connect on our behalf, past the guard.
+            .no_proxy()
+            .build()
+            .map_err(|e| FetchError::Client(e.to_string()))?;
+        Ok(Self {
+            client,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Fetches `url` and returns the page as UTF-8 text, or the reason it cannot be read.
+    pub async fn get(&self, url: &Url) -> Result<Page, FetchError> {
+        let started = Instant::now();
+        let mut trace = Trace::default();
+        // reqwest's timeout covers the same ground; this one also bounds our own body loop.
+        let result = tokio::time::timeout(self.config.timeout, self.fetch(url, &mut trace))
+            .await
+            .unwrap_or(Err(FetchError::Timeout(self.config.timeout)));
+        let host = url.host_str().unwrap_or_default();
+        let ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(_) => tracing::info!(
+                host,
+                status = trace.status,
+                bytes = trace.bytes,
+                ms,
+                "fetched"
+            ),
+            Err(err) => tracing::info!(
+                host,
+                status = trace.status,
+                bytes = trace.bytes,
+                ms,
+                kind = err.kind(),
+                error = ?err,
+                "fetch failed"
+            ),
+        }
+        result
+    }
+
+    async fn fetch(&self, url: &Url, trace: &mut Trace) -> Result<Page, FetchError> {
+        let config = &self.config;
+        guard::check_url(url, config.allow_private_addresses)?;
+        let network_error = |e: reqwest::Error| {
+            FetchError::from_reqwest(&e, config.connect_timeout, config.timeout)
+        };
+
+        let mut response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(network_error)?;
+        let status = response.status().as_u16();
+        trace.status = Some(status);
+        if let Some(err) = FetchError::from_status(status) {
+            return Err(err);
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let declared = content_type::from_header(content_type.as_deref())?;
+        if response
+            .content_length()
+            .is_some_and(|n| n > config.max_body_bytes as u64)
+        {
+            return Err(FetchError::TooLarge(config.max_body_bytes));
+        }
+
+        let mut kind = match declared {
+            content_type::Declared::Page(kind) => Some(kind),
+            content_type::Declared::Sniff => None,
+        };
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network_error)? {
+            trace.bytes += chunk.len();
+            if body.len() + chunk.len() > config.max_body_bytes {
+                return Err(FetchError::TooLarge(config.max_body_bytes));
+            }
+            body.extend_from_slice(&chunk);
+            // Sniff as soon as the head is in, so a mislabelled video is not downloaded whole.
+            if kind.is_none() && body.len() >= content_type::SNIFF_BYTES {
+                kind = Some(content_type::sniff(&body)?);
+            }
+        }
+        let kind = match kind {
+            Some(kind) => kind,
+            None => content_type::sniff(&body)?,
+        };
+        let final_url = response.url().clone();
+        let tld = final_url
+            .domain()
+            .and_then(|d| d.trim_end_matches('.').rsplit('.').next());
+        let header_charset = content_type
+            .as_deref()
+            .and_then(content_type::charset_param);
+        let text = charset::decode(&body, header_charset, kind, tld);
+        Ok(Page {
+            url: final_url,
+            kind,
+            text,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_defaults_match_the_design() {
+        let config = FetchConfig::default();
+        assert_eq!(config.connect_timeout, Duration::from_secs(5));
+        assert_eq!(config.timeout, Duration::from_secs(15));
+        assert_eq!(config.max_redirects, 5);
+        assert_eq!(config.max_body_bytes, 5 * 1024 * 1024);
+        assert!(!config.allow_private_addresses);
+        assert!(
+            config.user_agent.contains("linkdigest") && config.user_agent.contains("github.com")
+        );
+    }
+
+    #[tokio::test]
+    async fn refusals_happen_before_any_request() {
+        let fetcher = Fetcher::new(FetchConfig::default()).unwrap();
+        let err = fetcher
+            .get(&Url::parse("http://10.1.2.3/").unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "that address is on a private network");
+        let err = fetcher
+            .get(&Url::parse("ftp://example.org/").unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "only http and https links can be read");
+    }
+}

@@ -1,0 +1,316 @@
+//! The SSRF address policy: which IP addresses and URLs the fetcher may reach.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use url::{Host, Url};
+
+use super::FetchError;
+
+/// IPv4 ranges that are not the public internet: (network, prefix length, name).
+const V4_NON_PUBLIC: &[([u8; 4], u8, &str)] = &[
+    ([0, 0, 0, 0], 8, "this network (unspecified)"),
+    ([10, 0, 0, 0], 8, "private"),
+    ([100, 64, 0, 0], 10, "shared address space (CGNAT)"),
+    ([127, 0, 0, 0], 8, "loopback"),
+    ([169, 254, 0, 0], 16, "link-local"),
+    ([172, 16, 0, 0], 12, "private"),
+    ([192, 0, 0, 0], 24, "IETF protocol assignments"),
+    ([192, 0, 2, 0], 24, "documentation"),
+    ([192, 88, 99, 0], 24, "6to4 relay anycast"),
+    ([192, 168, 0, 0], 16, "private"),
+    ([198, 18, 0, 0], 15, "benchmarking"),
+    ([198, 51, 100, 0], 24, "documentation"),
+    ([203, 0, 113, 0], 24, "documentation"),
+    ([224, 0, 0, 0], 4, "multicast"),
+    ([240, 0, 0, 0], 4, "reserved (incl. broadcast)"),
+];
+
+/// IPv6 ranges inside or beside global unicast that are not the public internet.
+const V6_NON_PUBLIC: &[([u16; 8], u8, &str)] = &[
+    ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48, "local-use NAT64"),
+    ([0x100, 0, 0, 0, 0, 0, 0, 0], 64, "discard-only"),
+    (
+        [0x2001, 0, 0, 0, 0, 0, 0, 0],
+        23,
+        "IETF protocol assignments (incl. Teredo)",
+    ),
+    ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation"),
+    ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation"),
+    (
+        [0x5f00, 0, 0, 0, 0, 0, 0, 0],
+        16,
+        "SRv6 segment identifiers",
+    ),
+    ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique-local"),
+    ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local"),
+    ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "site-local"),
+    ([0xff00, 0, 0, 0, 0, 0, 0, 0], 8, "multicast"),
+];
+
+/// Why `ip` is not on the public internet, or `None` when it is.
+pub fn non_public_range(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => v4_range(v4),
+        IpAddr::V6(v6) => v6_range(v6),
+    }
+}
+
+/// Whether `ip` is an ordinary public internet address the fetcher may connect to.
+pub fn is_public(ip: IpAddr) -> bool {
+    non_public_range(ip).is_none()
+}
+
+fn v4_range(ip: Ipv4Addr) -> Option<&'static str> {
+    let addr = u32::from(ip);
+    V4_NON_PUBLIC.iter().find_map(|&(net, len, name)| {
+        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        (addr & mask == u32::from(Ipv4Addr::from(net)) & mask).then_some(name)
+    })
+}
+
+fn v6_range(ip: Ipv6Addr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        return Some("unspecified");
+    }
+    if ip.is_loopback() {
+        return Some("loopback");
+    }
+    // Forms that carry an IPv4 address reach that address: judge it instead.
+    if let Some(v4) = embedded_v4(ip) {
+        return v4_range(v4);
+    }
+    let addr = u128::from(ip);
+    let listed = V6_NON_PUBLIC.iter().find_map(|&(net, len, name)| {
+        let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+        (addr & mask == u128::from(Ipv6Addr::from(net)) & mask).then_some(name)
+    });
+    // Only 2000::/3 is allocated as global unicast; everything else is reserved.
+    listed.or_else(|| (ip.segments()[0] & 0xe000 != 0x2000).then_some("reserved"))
+}
+
+/// The IPv4 address inside IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4 addresses.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0, 0, _, _] => Some(low),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(low),
+        [0x2002, hi, lo, ..] => Some(Ipv4Addr::new(
+            (hi >> 8) as u8,
+            hi as u8,
+            (lo >> 8) as u8,
+            lo as u8,
+        )),
+        _ => None,
+    }
+}
+
+/// Checks a URL before it is requested (the first one and every redirect target): its scheme,
+/// and its host when the host is an IP literal (names are checked when they resolve).
+pub(crate) fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError> {
+    match url.scheme() {
+        "http" | "https" => {}
+        other => return Err(FetchError::UnsupportedScheme(other.to_owned())),
+    }
+    let ip = match url.host() {
+        None => return Err(FetchError::InvalidUrl),
+        Some(Host::Domain(_)) => return Ok(()),
+        Some(Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(Host::Ipv6(v6)) => IpAddr::V6(v6),
+    };
+    check_ip(ip, allow_private)
+}
+
+/// Refuses a non-public address unless the operator allows private addresses.
+pub(crate) fn check_ip(ip: IpAddr, allow_private: bool) -> Result<(), FetchError> {
+    match non_public_range(ip) {
+        Some(range) if !allow_private => Err(FetchError::PrivateAddress {
+            host: ip.to_string(),
+            range,
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_non_public_ipv4_range_is_refused() {
+        let refused = [
+            ("0.0.0.0", "this network (unspecified)"),
+            ("0.255.255.255", "this network (unspecified)"),
+            ("10.0.0.1", "private"),
+            ("10.255.255.255", "private"),
+            ("100.64.0.1", "shared address space (CGNAT)"),
+            ("100.127.255.255", "shared address space (CGNAT)"),
+            ("127.0.0.1", "loopback"),
+            ("127.255.255.254", "loopback"),
+            ("169.254.169.254", "link-local"),
+            ("172.16.0.1", "private"),
+            ("172.31.255.255", "private"),
+            ("192.0.0.8", "IETF protocol assignments"),
+            ("192.0.2.10", "documentation"),
+            ("192.88.99.1", "6to4 relay anycast"),
+            ("192.168.1.1", "private"),
+            ("198.18.0.1", "benchmarking"),
+            ("198.19.255.255", "benchmarking"),
+            ("198.51.100.7", "documentation"),
+            ("203.0.113.9", "documentation"),
+            ("224.0.0.1", "multicast"),
+            ("239.255.255.250", "multicast"),
+            ("240.0.0.1", "reserved (incl. broadcast)"),
+            ("255.255.255.255", "reserved (incl. broadcast)"),
+        ];
+        for (text, range) in refused {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(non_public_range(ip), Some(range), "{text}");
+        }
+    }
+
+    #[test]
+    fn public_ipv4_addresses_next_to_the_ranges_are_allowed() {
+        for text in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "9.255.255.255",
+            "11.0.0.0",
+            "100.63.255.255",
+            "100.128.0.0",
+            "126.255.255.255",
+            "128.0.0.0",
+            "169.253.255.255",
+            "172.15.255.255",
+            "172.32.0.0",
+            "192.0.1.0",
+            "192.167.255.255",
+            "192.169.0.0",
+            "198.17.255.255",
+            "198.20.0.0",
+            "223.255.255.255",
+        ] {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(non_public_range(ip), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_non_public_ipv6_range_is_refused() {
+        let refused = [
+            ("::", "unspecified"),
+            ("::1", "loopback"),
+            ("::ffff:127.0.0.1", "loopback"),
+            ("::ffff:10.1.2.3", "private"),
+            ("::ffff:169.254.169.254", "link-local"),
+            ("::127.0.0.1", "loopback"),
+            ("::192.168.0.1", "private"),
+            ("64:ff9b::127.0.0.1", "loopback"),
+            ("64:ff9b::a00:1", "private"),
+            ("64:ff9b:1::1", "local-use NAT64"),
+            ("2002:7f00:1::1", "loopback"),
+            ("2002:c0a8:101::", "private"),
+            ("100::1", "discard-only"),
+            ("2001::1", "IETF protocol assignments (incl. Teredo)"),
+            ("2001:2::1", "IETF protocol assignments (incl. Teredo)"),
+            ("2001:db8::1", "documentation"),
+            ("3fff::1", "documentation"),
+            ("5f00::1", "SRv6 segment identifiers"),
+            ("fc00::1", "unique-local"),
+            ("fd12:3456::1", "unique-local"),
+            ("fe80::1", "link-local"),
+            ("febf::1", "link-local"),
+            ("fec0::1", "site-local"),
+            ("ff02::1", "multicast"),
+            ("ff0e::1", "multicast"),
+            ("4000::1", "reserved"),
+            ("1::1", "reserved"),
+        ];
+        for (text, range) in refused {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(non_public_range(ip), Some(range), "{text}");
+        }
+    }
+
+    #[test]
+    fn public_ipv6_addresses_are_allowed() {
+        for text in [
+            "2606:4700:4700::1111",
+            "2a00:1450:4001:830::200e",
+            "2001:4860:4860::8888",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(non_public_range(ip), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn obfuscated_ip_literals_are_refused() {
+        // The url crate parses WHATWG host forms, so each of these arrives as 127.0.0.1 or ::1.
+        for text in [
+            "http://127.0.0.1/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0x7f000001/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://127.0.0.1./",
+            "http://[::1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://[0:0:0:0:0:ffff:127.0.0.1]/",
+            "http://good.example@127.0.0.1/",
+            "http://good.example:pw@127.0.0.1:8080/path",
+            "https://[fe80::1]/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://0/",
+        ] {
+            let url = Url::parse(text).unwrap();
+            let err = check_url(&url, false).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "that address is on a private network",
+                "{text}"
+            );
+            assert_eq!(
+                check_url(&url, true),
+                Ok(()),
+                "{text} with private addresses allowed"
+            );
+        }
+    }
+
+    #[test]
+    fn names_and_public_literals_pass_the_url_check() {
+        for text in [
+            "https://example.org/a",
+            "http://localhost/",
+            "http://8.8.8.8/",
+            "http://[2606:4700:4700::1111]/",
+            "http://127.0.0.1.example.org/",
+        ] {
+            let url = Url::parse(text).unwrap();
+            assert_eq!(check_url(&url, false), Ok(()), "{text}");
+        }
+    }
+
+    #[test]
+    fn only_http_and_https_are_fetched() {
+        for text in [
+            "ftp://example.org/",
+            "file:///etc/passwd",
+            "gopher://example.org/",
+            "data:text/html,hi",
+        ] {
+            let url = Url::parse(text).unwrap();
+            let err = check_url(&url, true).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "only http and https links can be read",
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Helpers shared by the pipeline test modules.
+// Each test module uses a different subset of these helpers.
+#![allow(dead_code)]
+
+pub mod fake_site;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use linkdigest::fetch::FetchConfig;
+
+/// A fetch configuration for tests: short timeouts, private addresses allowed (the fake site
+/// lives on 127.0.0.1), production size and redirect limits.
+pub fn fetch_config() -> FetchConfig {
+    FetchConfig {
+        connect_timeout: Duration::from_millis(300),
+        timeout: Duration::from_millis(1000),
+        allow_private_addresses: true,
+        ..FetchConfig::default()
+    }
+}
+
+/// [`fetch_config`] with the SSRF guard on, as in production.
+pub fn guarded_fetch_config() -> FetchConfig {
+    FetchConfig {
+        allow_private_addresses: false,
+        ..fetch_config()
+    }
+}
+
+/// DNS in memory for tests: maps names (e.g. `news.example`) to the fake site, sends no packets.
+pub struct StaticDns(pub Vec<(&'static str, SocketAddr)>);
+
+impl StaticDns {
+    /// A resolver answering `name` with `addr` and failing every other name.
+    pub fn one(name: &'static str, addr: SocketAddr) -> Arc<dyn Resolve> {
+        Arc::new(Self(vec![(name, addr)]))
+    }
+}
+
+impl Resolve for StaticDns {
+    fn resolve(&self, name: Name) -> Resolving {
+        let found: Vec<SocketAddr> = self
+            .0
+            .iter()
+            .filter(|(known, _)| *known == name.as_str())
+            .map(|(_, addr)| *addr)
+            .collect();
+        Box::pin(async move {
+            if found.is_empty() {
+                return Err("name not in the test's DNS table".into());
+            }
+            Ok(Box::new(found.into_iter()) as Addrs)
+        })
+    }
+}
