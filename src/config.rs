@@ -111,8 +111,10 @@ impl Config {
         config.fetch.timeout = env.secs("LINKDIGEST_FETCH_TIMEOUT_SECS", config.fetch.timeout)?;
         config.fetch.max_body_bytes =
             env.number("LINKDIGEST_MAX_PAGE_BYTES", config.fetch.max_body_bytes)?;
-        config.max_concurrent_fetches =
-            env.number("LINKDIGEST_MAX_CONCURRENT_FETCHES", config.max_concurrent_fetches)?;
+        config.max_concurrent_fetches = env.number(
+            "LINKDIGEST_MAX_CONCURRENT_FETCHES",
+            config.max_concurrent_fetches,
+        )?;
         config.cache.ttl = env.secs("LINKDIGEST_CACHE_TTL_SECS", config.cache.ttl)?;
         config.cache.capacity = env.number("LINKDIGEST_CACHE_CAPACITY", config.cache.capacity)?;
         config.telegram_token = env.get("TELOXIDE_TOKEN");
@@ -143,8 +145,10 @@ impl Config {
             "LINKDIGEST_CHAT_LINKS_PER_MINUTE",
             config.bot.chat_links_per_minute,
         )?;
-        config.bot.sends_per_second =
-            env.number("LINKDIGEST_SENDS_PER_SECOND", config.bot.sends_per_second as usize)? as u32;
+        config.bot.sends_per_second = env.number(
+            "LINKDIGEST_SENDS_PER_SECOND",
+            config.bot.sends_per_second as usize,
+        )? as u32;
         config.bot.sends_per_second_per_chat = env.number(
             "LINKDIGEST_SENDS_PER_SECOND_PER_CHAT",
             config.bot.sends_per_second_per_chat as usize,
@@ -176,10 +180,15 @@ impl Config {
             config.openai.model = model;
         }
         config.openai.timeout = env.secs("LINKDIGEST_LLM_TIMEOUT_SECS", config.openai.timeout)?;
-        config.openai.max_input_chars =
-            env.number("LINKDIGEST_LLM_MAX_INPUT_CHARS", config.openai.max_input_chars)?;
+        config.openai.max_input_chars = env.number(
+            "LINKDIGEST_LLM_MAX_INPUT_CHARS",
+            config.openai.max_input_chars,
+        )?;
         let official = config.openai.base_url.host_str() == Some("api.openai.com");
-        if config.summarizer == SummarizerKind::OpenAi && official && config.openai.api_key.is_none() {
+        if config.summarizer == SummarizerKind::OpenAi
+            && official
+            && config.openai.api_key.is_none()
+        {
             return Err(ConfigError::Missing {
                 name: "OPENAI_API_KEY",
                 why: "LINKDIGEST_SUMMARIZER=openai uses the OpenAI API unless OPENAI_BASE_URL names another server",
@@ -302,7 +311,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.telegram_token.as_deref(), Some("123:abc"));
-        assert_eq!(c.telegram_api_url.unwrap().as_str(), "http://127.0.0.1:8081/");
+        assert_eq!(
+            c.telegram_api_url.unwrap().as_str(),
+            "http://127.0.0.1:8081/"
+        );
         assert_eq!(c.db_path, PathBuf::from("/tmp/x.db"));
         assert_eq!(c.bot.allowed_chats, Some(HashSet::from([-100123, 42])));
         assert_eq!(c.store.retention, Duration::from_secs(2 * 86_400));

@@ -44,7 +44,10 @@ impl Digest {
         let host = url
             .as_deref()
             .and_then(|u| Url::parse(u).ok())
-            .and_then(|u| u.host_str().map(|h| h.trim_start_matches("www.").to_owned()));
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.trim_start_matches("www.").to_owned())
+            });
         let site = article
             .site_name
             .clone()

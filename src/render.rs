@@ -197,7 +197,10 @@ mod tests {
     #[test]
     fn digest_shows_title_site_time_and_bullets() {
         let html = digest(
-            &sample("Rates rise & fall", Some("https://example.org/a?b=1&c=\"2\"")),
+            &sample(
+                "Rates rise & fall",
+                Some("https://example.org/a?b=1&c=\"2\""),
+            ),
             &["First point.".into(), "Second <point>.".into()],
         );
         assert_eq!(
@@ -246,7 +249,17 @@ mod tests {
             assert!(cb.data().len() <= 64);
             assert_eq!(Callback::parse(&cb.data()), Some(cb));
         }
-        for junk in ["", "x", "x:", "y:abc", "x:ab cd", "x:<script>", "l:huge", "m:", &format!("x:{}", "a".repeat(63))] {
+        for junk in [
+            "",
+            "x",
+            "x:",
+            "y:abc",
+            "x:ab cd",
+            "x:<script>",
+            "l:huge",
+            "m:",
+            &format!("x:{}", "a".repeat(63)),
+        ] {
             assert_eq!(Callback::parse(junk), None, "{junk:?}");
         }
     }

@@ -74,6 +74,9 @@ mod tests {
         assert_eq!("Manual".parse::<Mode>(), Ok(Mode::Manual));
         assert_eq!("sometimes".parse::<Mode>(), Err(UnknownMode));
         let defaults = ChatSettings::default();
-        assert_eq!((defaults.length, defaults.mode), (Length::Medium, Mode::Auto));
+        assert_eq!(
+            (defaults.length, defaults.mode),
+            (Length::Medium, Mode::Auto)
+        );
     }
 }

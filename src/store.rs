@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use thiserror::Error;
 
 use crate::digest::Digest;
-use crate::settings::{ChatSettings, Mode};
+use crate::settings::ChatSettings;
 
 /// How many digests the store keeps, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,10 +107,12 @@ impl Store {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            Ok(row.map_or_else(ChatSettings::default, |(length, mode)| ChatSettings {
-                length: length.parse().unwrap_or_default(),
-                mode: mode.parse().unwrap_or_default(),
-            }))
+            Ok(
+                row.map_or_else(ChatSettings::default, |(length, mode)| ChatSettings {
+                    length: length.parse().unwrap_or_default(),
+                    mode: mode.parse().unwrap_or_default(),
+                }),
+            )
         })
         .await
     }
@@ -147,7 +149,12 @@ impl Store {
     }
 
     /// Stores a digest under its link key, replacing an older one, then applies the limits.
-    pub async fn save_digest(&self, key: &str, url: &str, digest: &Digest) -> Result<(), StoreError> {
+    pub async fn save_digest(
+        &self,
+        key: &str,
+        url: &str,
+        digest: &Digest,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(digest)?;
         let (key, url) = (key.to_owned(), url.to_owned());
         let limits = self.limits;
@@ -205,15 +212,14 @@ fn secs(d: Duration) -> i64 {
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| secs(d))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, secs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::digest::Length;
+    use crate::settings::Mode;
     use crate::summarize::RankedSentence;
 
     fn digest(title: &str) -> Digest {
@@ -244,7 +250,10 @@ mod tests {
         drop(store);
         let reopened = Store::open(&path, StoreLimits::default()).unwrap();
         assert_eq!(reopened.settings(-100).await.unwrap(), chosen);
-        assert_eq!(reopened.settings(42).await.unwrap(), ChatSettings::default());
+        assert_eq!(
+            reopened.settings(42).await.unwrap(),
+            ChatSettings::default()
+        );
     }
 
     #[tokio::test]
@@ -275,7 +284,10 @@ mod tests {
         }
         assert!(store.digest("a").await.unwrap().is_none(), "oldest evicted");
         let (url, d) = store.digest("c").await.unwrap().unwrap();
-        assert_eq!((url.as_str(), d.title.as_str()), ("https://example.org/a", "Third"));
+        assert_eq!(
+            (url.as_str(), d.title.as_str()),
+            ("https://example.org/a", "Third")
+        );
         assert!(store.digest("b").await.unwrap().is_some());
     }
 

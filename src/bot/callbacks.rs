@@ -28,13 +28,33 @@ pub async fn handle(bot: TgBot, q: CallbackQuery, app: Arc<App>) -> HandlerResul
             let done = format!("Digests in this chat are now {length}.");
             let keyboard = keyboards::lengths(length);
             let text = format!("Digest length in this chat: {length}.");
-            set(&bot, &app, &q, msg, |s| s.length = length, &done, &text, keyboard).await?;
+            set(
+                &bot,
+                &app,
+                &q,
+                msg,
+                |s| s.length = length,
+                &done,
+                &text,
+                keyboard,
+            )
+            .await?;
         }
         (Some(Callback::SetMode(mode)), Some(msg)) => {
             let done = format!("Mode is now {mode}.");
             let keyboard = keyboards::modes(mode);
             let text = format!("Mode in this chat: {mode}.");
-            set(&bot, &app, &q, msg, |s| s.mode = mode, &done, &text, keyboard).await?;
+            set(
+                &bot,
+                &app,
+                &q,
+                msg,
+                |s| s.mode = mode,
+                &done,
+                &text,
+                keyboard,
+            )
+            .await?;
         }
         _ => answer(&bot, &q, Some("This button no longer works.")).await,
     }
@@ -58,7 +78,11 @@ async fn answer(bot: &TgBot, q: &CallbackQuery, text: Option<&str>) {
 /// Edits a digest message into its expanded or collapsed form, at the chat's length.
 async fn toggle(bot: &TgBot, app: &App, msg: &Message, key: &str, expanded: bool) -> HandlerResult {
     let Some(digest) = find_digest(app, msg, key).await else {
-        tracing::info!(chat = msg.chat.id.0, key, "digest gone and its link unknown");
+        tracing::info!(
+            chat = msg.chat.id.0,
+            key,
+            "digest gone and its link unknown"
+        );
         return Ok(());
     };
     let length = app.store.settings(msg.chat.id.0).await?.length;

@@ -17,7 +17,11 @@ use crate::settings::Mode;
 pub async fn handle(bot: TgBot, msg: Message, me: Me, app: Arc<App>) -> HandlerResult {
     if let Some(to) = msg.migrate_to_chat_id() {
         app.store.migrate_chat(msg.chat.id.0, to.0).await?;
-        tracing::info!(from = msg.chat.id.0, to = to.0, "group upgraded to a supergroup");
+        tracing::info!(
+            from = msg.chat.id.0,
+            to = to.0,
+            "group upgraded to a supergroup"
+        );
         return Ok(());
     }
     if from_a_bot(&msg, &me) || text_of(&msg).is_some_and(|(text, _)| text.starts_with('/')) {
@@ -60,7 +64,8 @@ pub async fn handle(bot: TgBot, msg: Message, me: Me, app: Arc<App>) -> HandlerR
 }
 
 /// The answer to someone over their links-a-minute allowance.
-pub const SLOW_DOWN: &str = "You're sending links faster than I can read them. Try again in a minute.";
+pub const SLOW_DOWN: &str =
+    "You're sending links faster than I can read them. Try again in a minute.";
 
 /// Replies to `msg` with a digest for each link, showing "typing…" meanwhile; failures get
 /// a short reason when `announce_failures`, else they are only logged.

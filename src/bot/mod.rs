@@ -123,9 +123,14 @@ impl App {
             .sender_chat
             .as_ref()
             .map(|c| c.id.0)
-            .or_else(|| msg.from.as_ref().map(|u| i64::try_from(u.id.0).unwrap_or(i64::MAX)))
+            .or_else(|| {
+                msg.from
+                    .as_ref()
+                    .map(|u| i64::try_from(u.id.0).unwrap_or(i64::MAX))
+            })
             .unwrap_or(msg.chat.id.0);
-        let allowed = self.per_user.allow(sender, links) && self.per_chat.allow(msg.chat.id.0, links);
+        let allowed =
+            self.per_user.allow(sender, links) && self.per_chat.allow(msg.chat.id.0, links);
         if !allowed {
             tracing::info!(chat = msg.chat.id.0, sender, links, "rate limited");
         }
@@ -220,7 +225,11 @@ fn schema() -> teloxide::dispatching::UpdateHandler<Box<dyn std::error::Error + 
 /// A message the bot should ignore: its own, other bots', and service messages from
 /// channels; an anonymous admin (the chat itself as sender) is not ignored.
 fn from_a_bot(msg: &Message, me: &Me) -> bool {
-    if msg.sender_chat.as_ref().is_some_and(|c| c.id == msg.chat.id) {
+    if msg
+        .sender_chat
+        .as_ref()
+        .is_some_and(|c| c.id == msg.chat.id)
+    {
         return false;
     }
     msg.from

@@ -29,7 +29,8 @@ impl RecentLinks {
     pub fn first_time(&self, chat: i64, key: &str) -> bool {
         let now = Instant::now();
         if self.marks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.seen.retain(|_, at| now.duration_since(*at) < self.window);
+            self.seen
+                .retain(|_, at| now.duration_since(*at) < self.window);
         }
         let mut fresh = true;
         self.seen

@@ -49,7 +49,7 @@ async fn summarize_line(service: &Service, line: Line) -> anyhow::Result<Digest>
         return Ok(service.digest_html(html, url).await?);
     }
     if let Some(url) = line.url {
-        let url = NormalizedUrl::parse(&url).with_context(|| format!("{url}"))?;
+        let url = NormalizedUrl::parse(&url).with_context(|| url.clone())?;
         return Ok(service.get(&url).await?.as_ref().clone());
     }
     anyhow::bail!("the line has none of \"text\", \"html\" or \"url\"")

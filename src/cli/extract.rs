@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use linkdigest::config::Config;
 use linkdigest::extract::{self, Article};
 use linkdigest::fetch::{Fetcher, PageKind};
@@ -44,7 +43,7 @@ async fn article_of(arg: &str, fetcher: &Fetcher) -> anyhow::Result<Article> {
         PageKind::Html => extract::article(&doc.text, doc.url.as_ref()),
         PageKind::PlainText => extract::plain_text(&doc.text, None),
     };
-    article.with_context(|| format!("{arg}"))
+    Ok(article?)
 }
 
 /// The title, a blank line, then each paragraph or heading separated by blank lines.

@@ -81,24 +81,24 @@ pub fn read_local(path: Option<&Path>) -> anyhow::Result<Document> {
             bytes
         }
     };
-    Ok(decode(&bytes, path))
+    decode(&bytes, path)
 }
 
 /// Decodes a local document's bytes, telling HTML from text by extension, then by content.
-fn decode(bytes: &[u8], path: Option<&Path>) -> Document {
+fn decode(bytes: &[u8], path: Option<&Path>) -> anyhow::Result<Document> {
     let ext = path
         .and_then(Path::extension)
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     let kind = match ext.as_deref() {
-        Some("html" | "htm" | "xhtml") => PageKind::Html,
-        Some("txt" | "text" | "md") => PageKind::PlainText,
-        _ if fetch::looks_like_html(bytes) => PageKind::Html,
-        _ => PageKind::PlainText,
+        Some("html" | "htm" | "xhtml") => Some(PageKind::Html),
+        Some("txt" | "text" | "md") => Some(PageKind::PlainText),
+        _ => None,
     };
-    Document {
-        text: fetch::decode(bytes, None, kind),
+    let (kind, text) = fetch::decode_document(bytes, kind)?;
+    Ok(Document {
+        text,
         kind,
         url: None,
-    }
+    })
 }

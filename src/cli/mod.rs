@@ -104,7 +104,8 @@ impl From<LengthArg> for Length {
 
 /// Sets up `tracing` on stderr; `RUST_LOG` overrides the default level.
 pub fn init_logging(default_level: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

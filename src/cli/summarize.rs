@@ -25,7 +25,10 @@ pub async fn run(config: &Config, args: SummarizeArgs) -> anyhow::Result<ExitCod
         Source::Stdin => digest_document(&service, input::read_local(None)?).await?,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&selection.json(&digest))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&selection.json(&digest))?
+        );
     } else {
         print!("{}", selection.text(&digest));
     }

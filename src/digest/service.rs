@@ -64,10 +64,12 @@ impl Service {
         let fetcher = Fetcher::new(config.fetch.clone())?;
         let summarizer: Arc<dyn Summarizer> = match config.summarizer {
             SummarizerKind::Extractive => Arc::new(Extractive::new()),
-            SummarizerKind::OpenAi => Arc::new(OpenAi::new(config.openai.clone()).map_err(|e| {
-                tracing::error!(error = %e, "cannot set up the LLM client");
-                DigestError::Internal
-            })?),
+            SummarizerKind::OpenAi => {
+                Arc::new(OpenAi::new(config.openai.clone()).map_err(|e| {
+                    tracing::error!(error = %e, "cannot set up the LLM client");
+                    DigestError::Internal
+                })?)
+            }
         };
         Ok(Self::from_parts(fetcher, summarizer, config.cache.clone())
             .with_concurrent_fetches(config.max_concurrent_fetches))
@@ -116,7 +118,11 @@ impl Service {
     }
 
     /// Makes a digest of plain text (paragraphs separated by blank lines).
-    pub async fn digest_text(&self, text: &str, title: Option<&str>) -> Result<Digest, DigestError> {
+    pub async fn digest_text(
+        &self,
+        text: &str,
+        title: Option<&str>,
+    ) -> Result<Digest, DigestError> {
         let article = extract::plain_text(text, title)?;
         self.summarize(&article, None).await
     }

@@ -70,6 +70,20 @@ pub struct Page {
     pub text: String,
 }
 
+/// Decodes a document that did not come over HTTP (a file, stdin) as a fetched page would
+/// be: `kind` when the caller knows it, else sniffed from the bytes; the charset from a BOM,
+/// a `<meta>` declaration, or a guess.
+pub fn decode_document(
+    body: &[u8],
+    kind: Option<PageKind>,
+) -> Result<(PageKind, String), FetchError> {
+    let kind = match kind {
+        Some(kind) => kind,
+        None => content_type::sniff(body)?,
+    };
+    Ok((kind, charset::decode(body, None, kind, None)))
+}
+
 /// The safe HTTP fetcher; cheap to clone (clones share one connection pool).
 #[derive(Debug, Clone)]
 pub struct Fetcher {

@@ -328,7 +328,10 @@ mod tests {
         let summary = llm.summarize(&article(Some("de")), 12).await.unwrap();
         assert_eq!(
             texts(&summary),
-            ["Der Haushalt ist beschlossen.", "Schulen erhalten mehr Geld."]
+            [
+                "Der Haushalt ist beschlossen.",
+                "Schulen erhalten mehr Geld."
+            ]
         );
         assert_eq!(llm.id(), "openai:test-model:p1");
     }
@@ -370,7 +373,10 @@ mod tests {
             assert!(!summary.sentences.is_empty(), "{content}");
             let body = article(None).text();
             for s in texts(&summary) {
-                assert!(body.contains(s), "extractive sentence from the article: {s}");
+                assert!(
+                    body.contains(s),
+                    "extractive sentence from the article: {s}"
+                );
             }
         }
     }
