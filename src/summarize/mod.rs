@@ -1,9 +1,16 @@
 //! Summarizers: the [`Summarizer`] trait and the built-in extractive summarizer.
 
+mod extractive;
+mod sentences;
+mod tokens;
+
 use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::extract::Article;
+
+pub use extractive::Extractive;
+pub use sentences::split_sentences;
 
 /// One summary sentence with its place in the article.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
