@@ -11,13 +11,35 @@ use super::{RankedSentence, SummarizeError, Summarizer, Summary};
 use crate::extract::{Article, BlockKind};
 
 /// The version in [`Extractive::id`]; bump it whenever the output changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// How much detection reads of a long article: enough to tell the language.
 const DETECT_SAMPLE_BLOCKS: usize = 8;
 
-/// Cosine similarity above which two sentences say the same thing.
-const DUPLICATE_SIMILARITY: f32 = 0.6;
+/// Share of shared terms above which two sentences say the same thing.
+const DUPLICATE_JACCARD: f32 = 0.4;
+
+/// Sentences at the top that all get the full position prior (a lead, not one sentence).
+const LEAD_SENTENCES: f32 = 3.0;
+
+/// How fast the position prior decays after the lead, in sentences.
+const POSITION_DECAY: f32 = 4.0;
+
+/// Sentences shorter than this many words lose weight in proportion (fragments, captions).
+const SHORT_WORDS: f32 = 12.0;
+
+/// Sentences longer than this many words lose weight in proportion (run-ons, lists).
+const LONG_WORDS: f32 = 35.0;
+
+/// Weight of the share of the title's terms a sentence holds.
+const TITLE_WEIGHT: f32 = 0.5;
+
+/// Weight of the share of the subheadings' terms a sentence holds.
+const HEADING_WEIGHT: f32 = 0.1;
+
+/// Factor for a sentence that opens with a quotation: speech colours a story more than it
+/// sums it up.
+const QUOTE_FACTOR: f32 = 0.7;
 
 /// The extractive summarizer: no key, no network, any language.
 #[derive(Debug, Clone, Default)]
@@ -192,6 +214,28 @@ fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
     sum
 }
 
+/// Shared terms over all terms of two bags sorted by id.
+fn jaccard(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - shared;
+    if union == 0 {
+        0.0
+    } else {
+        shared as f32 / union as f32
+    }
+}
+
 /// The share of `set` (sorted term ids) found in `bag`.
 fn overlap(set: &[u32], bag: &[(u32, f32)]) -> f32 {
     if set.is_empty() {
@@ -219,12 +263,11 @@ fn select(
     headings: &[u32],
 ) -> Ranking {
     let n = sentences.len();
+    // Forward centrality: how much the rest of the text takes up what this sentence says.
     let mut centrality = vec![0.0f32; n];
     for i in 0..n {
         for j in (i + 1)..n {
-            let s = dot(&vectors[i], &vectors[j]);
-            centrality[i] += s;
-            centrality[j] += s;
+            centrality[i] += dot(&vectors[i], &vectors[j]);
         }
     }
     let max_c = centrality.iter().copied().fold(0.0f32, f32::max);
@@ -235,15 +278,20 @@ fn select(
             } else {
                 0.0
             };
-            let position = 1.0 / (1.0 + i as f32 / 3.0);
+            let after_lead = (i as f32 + 1.0 - LEAD_SENTENCES).max(0.0);
+            let position = 1.0 / (1.0 + after_lead / POSITION_DECAY);
             let t = overlap(title, &bags[i]);
             let h = overlap(headings, &bags[i]);
-            let words = sentences[i].split_whitespace().count() as f32;
-            let length = (words / 12.0).min(1.0);
-            (0.4 * c + 0.6 * position + 0.4 * t + 0.1 * h) * length
+            let words = sentences[i].split_whitespace().count().max(1) as f32;
+            let length = (words / SHORT_WORDS).min(1.0) * (LONG_WORDS / words).min(1.0);
+            let quote = if sentences[i].starts_with(['"', '\'', '‘', '“', '«', '„', '「']) {
+                QUOTE_FACTOR
+            } else {
+                1.0
+            };
+            (c + position + TITLE_WEIGHT * t + HEADING_WEIGHT * h) * length * quote
         })
         .collect();
-
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     let mut ranked = Vec::with_capacity(n);
@@ -251,7 +299,7 @@ fn select(
     for i in order {
         let duplicate = ranked
             .iter()
-            .any(|&k: &usize| dot(&vectors[i], &vectors[k]) > DUPLICATE_SIMILARITY)
+            .any(|&k: &usize| jaccard(&bags[i], &bags[k]) > DUPLICATE_JACCARD)
             || (bags[i].is_empty() && ranked.iter().any(|&k| sentences[k] == sentences[i]));
         if duplicate {
             duplicates.push(i);

@@ -120,7 +120,9 @@ impl Analyzer {
         if word.is_empty() {
             return;
         }
+        // Bare numbers (years, scores) link unrelated sentences more than they tie topics.
         let keep = word.chars().nth(1).is_some()
+            && !word.chars().all(|c| c.is_ascii_digit())
             && !self
                 .stop
                 .as_ref()
