@@ -16,6 +16,9 @@ const VERSION: u32 = 2;
 /// How much detection reads of a long article: enough to tell the language.
 const DETECT_SAMPLE_BLOCKS: usize = 8;
 
+/// How many sentences from the top are ranked at most.
+const MAX_CANDIDATES: usize = 400;
+
 /// Share of shared terms above which two sentences say the same thing.
 const DUPLICATE_JACCARD: f32 = 0.4;
 
@@ -72,6 +75,9 @@ impl Extractive {
         if sentences.is_empty() {
             return Err(SummarizeError::Empty);
         }
+        // Centrality is quadratic; a book-length page is ranked on its opening part.
+        let whole = sentences.len() <= max_sentences;
+        sentences.truncate(MAX_CANDIDATES.max(max_sentences));
 
         let mut vocab = Vocabulary::default();
         let bags: Vec<Vec<(u32, f32)>> =
@@ -81,7 +87,7 @@ impl Extractive {
         let vectors = tf_idf(&bags, vocab.len());
         let order = select(&sentences, &bags, &vectors, &title, &headings);
 
-        let take = if sentences.len() <= max_sentences {
+        let take = if whole {
             sentences.len()
         } else {
             max_sentences.min(order.kept)
@@ -429,6 +435,37 @@ mod tests {
         let top = rank(&a, 10);
         assert_eq!(top.len(), NEWS.len());
         assert!(top.iter().all(|s| s.text != "Library budget approved."));
+    }
+
+    #[test]
+    fn long_article_gets_a_full_summary_of_its_own_sentences() {
+        // Every sentence gets its own made-up words, so none is a duplicate of another.
+        let word = |i: usize, salt: u8| -> String {
+            let mut w = String::from("q");
+            let mut k = i;
+            loop {
+                w.push(char::from(b'a' + ((k + usize::from(salt)) % 26) as u8));
+                k /= 26;
+                if k == 0 {
+                    break w;
+                }
+            }
+        };
+        let paragraphs: Vec<String> = (0..2000)
+            .map(|i| {
+                format!(
+                    "The {} met the {} near the {}.",
+                    word(i, 0),
+                    word(i, 3),
+                    word(i, 9)
+                )
+            })
+            .collect();
+        let refs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
+        let a = article("Topics", Some("en"), &refs);
+        let top = rank(&a, 5);
+        assert_eq!(top.len(), 5);
+        assert!(top.iter().all(|s| paragraphs[s.position] == s.text));
     }
 
     #[test]
