@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use super::sentences::sentence_spans;
-use super::tokens::Analyzer;
+use super::tokens::{Analyzer, Piece};
 use super::{RankedSentence, SummarizeError, Summarizer, Summary};
 use crate::extract::{Article, BlockKind};
 
@@ -134,6 +134,8 @@ fn detect_language(article: &Article) -> Option<String> {
 #[derive(Default)]
 struct Vocabulary {
     ids: HashMap<String, u32>,
+    /// Each word's term id (`None` for stop words), so a repeated word is stemmed once.
+    words: HashMap<String, Option<u32>>,
 }
 
 impl Vocabulary {
@@ -153,7 +155,20 @@ impl Vocabulary {
     /// The terms of `text` with their counts, sorted by id.
     fn bag(&mut self, analyzer: &Analyzer, text: &str) -> Vec<(u32, f32)> {
         let mut ids = Vec::new();
-        analyzer.terms(text, |t| ids.push(self.id(t)));
+        analyzer.pieces(text, |piece| {
+            let id = match piece {
+                Piece::Gram(g) => Some(self.id(g)),
+                Piece::Word(w) => match self.words.get(w) {
+                    Some(&id) => id,
+                    None => {
+                        let id = analyzer.word_term(w).map(|t| self.id(&t));
+                        self.words.insert(w.to_owned(), id);
+                        id
+                    }
+                },
+            };
+            ids.extend(id);
+        });
         ids.sort_unstable();
         let mut bag: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
         for id in ids {

@@ -1,6 +1,7 @@
 //! Turning a sentence into comparable terms: words lowercased, stop words dropped and stems
 //! taken for the article's language; character bigrams for scripts written without spaces.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, RwLock};
 
@@ -81,6 +82,14 @@ fn is_hiragana(c: char) -> bool {
     matches!(c, '\u{3040}'..='\u{309F}')
 }
 
+/// A raw piece of text on its way to becoming a term.
+pub(crate) enum Piece<'a> {
+    /// A lowercase word, before stop words and stemming.
+    Word(&'a str),
+    /// A character bigram (or lone character) of an unspaced script: already a term.
+    Gram(&'a str),
+}
+
 /// Turns text into terms for one language.
 pub(crate) struct Analyzer {
     stop: Option<StopWords>,
@@ -98,51 +107,68 @@ impl Analyzer {
 
     /// Calls `emit` with each term of `text`: stemmed content words, and character bigrams
     /// for runs of Chinese or Japanese.
+    #[cfg(test)]
     pub(crate) fn terms(&self, text: &str, mut emit: impl FnMut(&str)) {
+        self.pieces(text, |piece| match piece {
+            Piece::Word(w) => {
+                if let Some(term) = self.word_term(w) {
+                    emit(&term);
+                }
+            }
+            Piece::Gram(g) => emit(g),
+        });
+    }
+
+    /// Calls `emit` with each raw piece of `text`: lowercase words (to pass through
+    /// [`Analyzer::word_term`], which callers may memoise) and final character bigrams.
+    pub(crate) fn pieces(&self, text: &str, mut emit: impl FnMut(Piece<'_>)) {
         let mut word = String::new();
         let mut run: Vec<char> = Vec::new();
         for c in text.chars().chain(std::iter::once(' ')) {
             if is_unspaced(c) {
-                self.flush_word(&mut word, &mut emit);
+                Self::flush_word(&mut word, &mut emit);
                 run.push(c);
             } else if c.is_alphanumeric() {
                 Self::flush_run(&mut run, &mut emit);
                 word.extend(c.to_lowercase());
             } else {
-                self.flush_word(&mut word, &mut emit);
+                Self::flush_word(&mut word, &mut emit);
                 Self::flush_run(&mut run, &mut emit);
             }
         }
     }
 
-    /// Emits the pending word unless it is a stop word or a single character.
-    fn flush_word(&self, word: &mut String, emit: &mut impl FnMut(&str)) {
-        if word.is_empty() {
-            return;
-        }
+    /// The term for a lowercase word: its stem, or `None` for stop words, single characters
+    /// and bare numbers.
+    pub(crate) fn word_term<'w>(&self, word: &'w str) -> Option<Cow<'w, str>> {
         // Bare numbers (years, scores) link unrelated sentences more than they tie topics.
         let keep = word.chars().nth(1).is_some()
             && !word.chars().all(|c| c.is_ascii_digit())
-            && !self
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.contains(word.as_str()));
-        if keep {
-            match &self.stemmer {
-                Some(stemmer) => emit(&stemmer.stem(word)),
-                None => emit(word),
-            }
+            && !self.stop.as_ref().is_some_and(|s| s.contains(word));
+        if !keep {
+            return None;
         }
-        word.clear();
+        Some(match &self.stemmer {
+            Some(stemmer) => stemmer.stem(word),
+            None => Cow::Borrowed(word),
+        })
+    }
+
+    /// Emits the pending word, if any.
+    fn flush_word(word: &mut String, emit: &mut impl FnMut(Piece<'_>)) {
+        if !word.is_empty() {
+            emit(Piece::Word(word));
+            word.clear();
+        }
     }
 
     /// Emits the pending run of unspaced characters as overlapping pairs, skipping pairs of
     /// hiragana; a lone character stands for itself.
-    fn flush_run(run: &mut Vec<char>, emit: &mut impl FnMut(&str)) {
+    fn flush_run(run: &mut Vec<char>, emit: &mut impl FnMut(Piece<'_>)) {
         let mut buf = [0u8; 8];
         if run.len() == 1 {
             if !is_hiragana(run[0]) {
-                emit(run[0].encode_utf8(&mut buf));
+                emit(Piece::Gram(run[0].encode_utf8(&mut buf)));
             }
         } else {
             for pair in run.windows(2) {
@@ -154,7 +180,7 @@ impl Analyzer {
                 pair[1].encode_utf8(&mut buf[a..]);
                 let len = a + pair[1].len_utf8();
                 if let Ok(s) = std::str::from_utf8(&buf[..len]) {
-                    emit(s);
+                    emit(Piece::Gram(s));
                 }
             }
         }
