@@ -11,7 +11,7 @@ use super::{RankedSentence, SummarizeError, Summarizer, Summary};
 use crate::extract::{Article, BlockKind};
 
 /// The version in [`Extractive::id`]; bump it whenever the output changes.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// How much detection reads of a long article: enough to tell the language.
 const DETECT_SAMPLE_BLOCKS: usize = 8;

@@ -139,7 +139,10 @@ fn split_line<'a>(line: &'a str, rules: &Rules<'_>, out: &mut Vec<&'a str>) {
                 _ => break,
             }
         }
-        let ends = if cjk {
+        let run_end = chars.get(j).map_or(line.len(), |&(b, _)| b);
+        let ends = if !cjk && in_parentheses(&line[start..run_end], &line[run_end..]) {
+            false
+        } else if cjk {
             // A full stop inside 「…」 or “…” belongs to the quoted speech, and Japanese
             // goes on after the closing bracket with a particle (「…。」と言った).
             !inside_quote
@@ -159,6 +162,14 @@ fn split_line<'a>(line: &'a str, rules: &Rules<'_>, out: &mut Vec<&'a str>) {
         i = j;
     }
     push_trimmed(&line[start..], out);
+}
+
+/// Whether a period falls inside a parenthesis that closes soon after ("(gegr. 1990)");
+/// an unclosed "(" far from any ")" does not stop splitting.
+fn in_parentheses(before: &str, after: &str) -> bool {
+    let open = before.matches('(').count();
+    let close = before.matches(')').count();
+    open > close && after.chars().take(80).any(|c| c == ')')
 }
 
 /// Decides whether the terminator run `chars[term_start..run_end]` ends a sentence.
@@ -271,13 +282,19 @@ mod tests {
     fn english_abbreviations_and_initials_do_not_split() {
         let text = "Dr. Smith met Mr. Jones in the U.S. capital at 10 a.m. on Friday. \
                     J. K. Rowling was there, e.g. with her agent, i.e. his friend. \
-                    They met in room No. 5 of the hotel.";
+                    They met in room No. 5 of the hotel. He lives in St. Louis. She moved on \
+                    Jan. 5 to Washington. Apple Inc., the company, agreed. (It was close.) Fine.";
         assert_eq!(
             split(text, "en"),
             [
                 "Dr. Smith met Mr. Jones in the U.S. capital at 10 a.m. on Friday.",
                 "J. K. Rowling was there, e.g. with her agent, i.e. his friend.",
                 "They met in room No. 5 of the hotel.",
+                "He lives in St. Louis.",
+                "She moved on Jan. 5 to Washington.",
+                "Apple Inc., the company, agreed.",
+                "(It was close.)",
+                "Fine.",
             ]
         );
     }
@@ -341,12 +358,13 @@ mod tests {
     #[test]
     fn german_abbreviations_and_ordinals() {
         let text = "Am 3. Oktober feiern wir z. B. mit Dr. Müller, d.h. mit der Familie. \
-                    Die Kosten betragen ca. 5 Mio. Euro. Das ist viel.";
+                    Die Kosten betragen ca. 5 Mio. Euro. Die Firma (gegr. 1990) wächst. Das ist viel.";
         assert_eq!(
             split(text, "de"),
             [
                 "Am 3. Oktober feiern wir z. B. mit Dr. Müller, d.h. mit der Familie.",
                 "Die Kosten betragen ca. 5 Mio. Euro.",
+                "Die Firma (gegr. 1990) wächst.",
                 "Das ist viel.",
             ]
         );
