@@ -13,8 +13,11 @@ use crate::extract::{Article, BlockKind};
 /// The version in [`Extractive::id`]; bump it whenever the output changes.
 const VERSION: u32 = 3;
 
-/// How much detection reads of a long article: enough to tell the language.
+/// How many blocks language detection reads: enough to tell the language.
 const DETECT_SAMPLE_BLOCKS: usize = 8;
+
+/// How much of each of those blocks detection reads.
+const DETECT_SAMPLE_CHARS: usize = 600;
 
 /// How many sentences from the top are ranked at most.
 const MAX_CANDIDATES: usize = 400;
@@ -75,19 +78,25 @@ impl Extractive {
         if sentences.is_empty() {
             return Err(SummarizeError::Empty);
         }
+        tracing::debug!(
+            lang = lang.unwrap_or("unknown"),
+            sentences = sentences.len(),
+            "ranking sentences"
+        );
         // Centrality is quadratic; a book-length page is ranked on its opening part.
-        let whole = sentences.len() <= max_sentences;
-        sentences.truncate(MAX_CANDIDATES.max(max_sentences));
+        let candidates = &sentences[..sentences.len().min(MAX_CANDIDATES)];
 
         let mut vocab = Vocabulary::default();
         let bags: Vec<Vec<(u32, f32)>> =
-            sentences.iter().map(|s| vocab.bag(&analyzer, s)).collect();
+            candidates.iter().map(|s| vocab.bag(&analyzer, s)).collect();
         let title = vocab.set(&analyzer, &article.title);
         let headings = vocab.set(&analyzer, &heading_text);
         let vectors = tf_idf(&bags, vocab.len());
-        let order = select(&sentences, &bags, &vectors, &title, &headings);
+        let mut order = select(candidates, &bags, &vectors, &title, &headings);
 
-        let take = if whole {
+        let take = if sentences.len() <= max_sentences {
+            // The whole text was asked for: the sentences beyond the candidates go last.
+            order.ranked.extend(candidates.len()..sentences.len());
             sentences.len()
         } else {
             max_sentences.min(order.kept)
@@ -120,12 +129,12 @@ impl Summarizer for Extractive {
     }
 }
 
-/// Detects the language from the title and the first blocks.
+/// Detects the language from the title and the opening of the first blocks.
 fn detect_language(article: &Article) -> Option<String> {
     let mut sample = article.title.clone();
     for block in article.blocks.iter().take(DETECT_SAMPLE_BLOCKS) {
         sample.push('\n');
-        sample.push_str(&block.text);
+        sample.extend(block.text.chars().take(DETECT_SAMPLE_CHARS));
     }
     crate::lang::detect(&sample)
 }
@@ -481,6 +490,18 @@ mod tests {
         let top = rank(&a, 5);
         assert_eq!(top.len(), 5);
         assert!(top.iter().all(|s| paragraphs[s.position] == s.text));
+    }
+
+    #[test]
+    fn asking_for_more_than_there_is_returns_every_sentence_of_a_long_article() {
+        let paragraphs: Vec<String> = (0..MAX_CANDIDATES + 50)
+            .map(|i| format!("Sentence {i} is here."))
+            .collect();
+        let refs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
+        let a = article("Many", Some("en"), &refs);
+        let mut got: Vec<usize> = rank(&a, 10_000).iter().map(|s| s.position).collect();
+        got.sort_unstable();
+        assert_eq!(got, (0..MAX_CANDIDATES + 50).collect::<Vec<_>>());
     }
 
     #[test]
