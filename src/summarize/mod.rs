@@ -1,4 +1,8 @@
 //! Summarizers: the [`Summarizer`] trait and the built-in extractive summarizer.
+//!
+//! - `sentences`: [`split_sentences`], the splitter (abbreviations, numbers, quotes, CJK).
+//! - `tokens`: terms per language (stop words, stems, CJK character bigrams).
+//! - `extractive`: [`Extractive`], which ranks sentences and drops near-duplicates.
 
 mod extractive;
 mod sentences;
