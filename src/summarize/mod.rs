@@ -1,9 +1,20 @@
 //! Summarizers: the [`Summarizer`] trait and the built-in extractive summarizer.
+//!
+//! - `sentences`: [`split_sentences`], the splitter (abbreviations, numbers, quotes, CJK).
+//! - `tokens`: terms per language (stop words, stems, CJK character bigrams).
+//! - `extractive`: [`Extractive`], which ranks sentences and drops near-duplicates.
+
+mod extractive;
+mod sentences;
+mod tokens;
 
 use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::extract::Article;
+
+pub use extractive::Extractive;
+pub use sentences::split_sentences;
 
 /// One summary sentence with its place in the article.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
