@@ -62,3 +62,9 @@ pub fn plain_text(text: &str, title: Option<&str>) -> Result<Article, ExtractErr
     let _ = (text, title);
     Err(ExtractError::NoArticleText)
 }
+impl Article {
+    /// stub
+    pub fn word_count(&self) -> usize { 0 }
+    /// stub
+    pub fn text(&self) -> String { String::new() }
+}

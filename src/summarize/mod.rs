@@ -5,6 +5,7 @@
 //! - `extractive`: [`Extractive`], which ranks sentences and drops near-duplicates.
 
 mod extractive;
+pub mod openai;
 mod sentences;
 mod tokens;
 

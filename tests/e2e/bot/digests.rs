@@ -3,7 +3,7 @@
 use linkdigest::bot::BotConfig;
 use tempfile::TempDir;
 
-use crate::support::bot::{PATIENCE, TestBot, bot_config, bullets, edited, hits, replies, site};
+use crate::support::bot::{PATIENCE, TestBot, bot_config, bullets, edited, replies, site};
 use crate::support::fake_telegram::{Chat, FakeTelegram, User};
 use crate::support::pages;
 
@@ -15,7 +15,7 @@ async fn a_link_in_a_private_chat_gets_a_digest_reply_with_an_expand_button() {
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
 
     let chat = Chat::private(7);
-    let link = format!("{}/council?utm_source=tg", site.uri());
+    let link = site.url("/council?utm_source=tg").to_string();
     let asked = tg.send_text(&chat, &User::new(7, "Ann"), &format!("have a look 👀 {link}"));
 
     let reply = &replies(&tg, 7, 1).await[0];
@@ -50,7 +50,7 @@ async fn expand_and_collapse_edit_the_reply() {
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     let chat = Chat::private(8);
     let ann = User::new(8, "Ann");
-    tg.send_text(&chat, &ann, &format!("{}/council", site.uri()));
+    tg.send_text(&chat, &ann, &site.url("/council").to_string());
     let digest = replies(&tg, 8, 1).await.remove(0);
     let expand = digest.buttons[0][0].callback_data.clone().unwrap();
 
@@ -72,7 +72,7 @@ async fn expand_and_collapse_edit_the_reply() {
     // A double tap edits to the same text: Telegram says "not modified", which is fine.
     tg.press_button(&chat, &ann, digest.message_id, &collapse);
     tg.wait_for("AnswerCallbackQuery", 3, PATIENCE).await;
-    assert_eq!(hits(&site, "/council").await, 1, "buttons never fetch again");
+    assert_eq!(site.hits("/council").await, 1, "buttons never fetch again");
     bot.stop().await;
 }
 
@@ -84,7 +84,7 @@ async fn the_digest_follows_the_chat_length_setting() {
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     let chat = Chat::private(9);
     let ann = User::new(9, "Ann");
-    let link = format!("{}/council", site.uri());
+    let link = site.url("/council").to_string();
 
     tg.send_text(&chat, &ann, "/length short");
     assert_eq!(replies(&tg, 9, 1).await[0].text, "Digests in this chat are now short.");
@@ -97,7 +97,7 @@ async fn the_digest_follows_the_chat_length_setting() {
 
     assert!((1..=2).contains(&bullets(&short)), "{}", short.text);
     assert!((4..=5).contains(&bullets(&long)), "{}", long.text);
-    assert_eq!(hits(&site, "/council").await, 1, "one cached digest serves every length");
+    assert_eq!(site.hits("/council").await, 1, "one cached digest serves every length");
     bot.stop().await;
 }
 
@@ -108,7 +108,7 @@ async fn a_link_that_cannot_be_read_gets_a_reason_in_private_and_silence_in_a_gr
     let dir = TempDir::new().unwrap();
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     let ann = User::new(10, "Ann");
-    let link = format!("{}/gone", site.uri());
+    let link = site.url("/gone").to_string();
 
     tg.send_text(&Chat::private(10), &ann, &link);
     let reason = &replies(&tg, 10, 1).await[0];
@@ -131,7 +131,7 @@ async fn twenty_chats_posting_one_link_cause_one_fetch_and_twenty_replies() {
     let tg = FakeTelegram::start().await;
     let dir = TempDir::new().unwrap();
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
-    let link = format!("{}/council", site.uri());
+    let link = site.url("/council").to_string();
     for chat in 0..20 {
         let id = -1000 - chat;
         tg.send_text(&Chat::group(id), &User::new(20 + chat as u64, "Ann"), &link);
@@ -140,7 +140,7 @@ async fn twenty_chats_posting_one_link_cause_one_fetch_and_twenty_replies() {
         let reply = &replies(&tg, -1000 - chat, 1).await[0];
         assert!(reply.text.contains("City council approves"));
     }
-    assert_eq!(hits(&site, "/council").await, 1);
+    assert_eq!(site.hits("/council").await, 1);
     bot.stop().await;
 }
 
@@ -151,7 +151,7 @@ async fn a_429_from_telegram_still_delivers_the_reply() {
     let dir = TempDir::new().unwrap();
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     tg.fail_next("SendMessage", 429, "Too Many Requests: retry after 1", Some(1));
-    tg.send_text(&Chat::private(11), &User::new(11, "Ann"), &format!("{}/council", site.uri()));
+    tg.send_text(&Chat::private(11), &User::new(11, "Ann"), &site.url("/council").to_string());
     let reply = &replies(&tg, 11, 1).await[0];
     assert!(reply.text.contains("City council approves"));
     assert_eq!(tg.calls("SendMessage").len(), 2, "one refused, one delivered");
@@ -170,11 +170,11 @@ async fn only_three_links_of_a_message_are_answered() {
         ..bot_config()
     };
     let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
-    let text: Vec<String> = paths.iter().map(|p| format!("{}{p}", site.uri())).collect();
+    let text: Vec<String> = paths.iter().map(|p| site.url(p).to_string()).collect();
     tg.send_text(&Chat::private(12), &User::new(12, "Ann"), &text.join(" and "));
     replies(&tg, 12, 3).await;
     tg.send_text(&Chat::private(12), &User::new(12, "Ann"), "/settings");
     assert_eq!(replies(&tg, 12, 4).await.len(), 4, "3 digests and the settings");
-    assert_eq!(hits(&site, "/d").await, 0);
+    assert_eq!(site.hits("/d").await, 0);
     bot.stop().await;
 }

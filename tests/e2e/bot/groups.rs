@@ -3,7 +3,7 @@
 use serde_json::json;
 use tempfile::TempDir;
 
-use crate::support::bot::{TestBot, bullets, hits, replies, site};
+use crate::support::bot::{TestBot, bullets, replies, site};
 use crate::support::fake_telegram::{Chat, FakeTelegram, User, text_message};
 use crate::support::pages;
 
@@ -45,7 +45,7 @@ async fn a_repost_in_a_group_gets_no_second_digest_but_a_private_chat_answers_ag
     let tg = FakeTelegram::start().await;
     let dir = TempDir::new().unwrap();
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
-    let link = format!("{}/council", site.uri());
+    let link = site.url("/council").to_string();
     let (group, ann, bob) = (Chat::group(-300), User::new(1, "Ann"), User::new(2, "Bob"));
 
     tg.send_text(&group, &ann, &link);
@@ -59,7 +59,7 @@ async fn a_repost_in_a_group_gets_no_second_digest_but_a_private_chat_answers_ag
     tg.send_text(&private, &ann, &link);
     tg.send_text(&private, &ann, &link);
     assert_eq!(replies(&tg, private.id, 2).await.len(), 2);
-    assert_eq!(hits(&site, "/council").await, 1);
+    assert_eq!(site.hits("/council").await, 1);
     bot.stop().await;
 }
 
@@ -75,16 +75,16 @@ async fn modes_decide_which_links_are_answered() {
 
     tg.send_text(&group, &admin, "/mode manual");
     replies(&tg, group.id, 1).await;
-    tg.send_text(&group, &admin, &format!("{}/council?x=1", site.uri()));
-    tg.send_text(&group, &admin, &format!("@digest_bot {}/council?x=2", site.uri()));
+    tg.send_text(&group, &admin, &site.url("/council?x=1").to_string());
+    tg.send_text(&group, &admin, &format!("@digest_bot {}", site.url("/council?x=2")));
     let sent = replies(&tg, group.id, 2).await;
     assert!(sent[1].text.contains("City council"), "the mention is answered");
-    tg.send_text(&group, &admin, &format!("/summarize {}/council?x=3", site.uri()));
+    tg.send_text(&group, &admin, &format!("/summarize {}", site.url("/council?x=3")));
     assert!(replies(&tg, group.id, 3).await[2].text.contains("City council"));
 
     tg.send_text(&group, &admin, "/mode off");
     replies(&tg, group.id, 4).await;
-    tg.send_text(&group, &admin, &format!("@digest_bot {}/council?x=4", site.uri()));
+    tg.send_text(&group, &admin, &format!("@digest_bot {}", site.url("/council?x=4")));
     tg.send_text(&group, &admin, "/settings");
     let sent = replies(&tg, group.id, 5).await;
     assert!(sent[4].text.contains("Mode: off"), "the link was not answered: {sent:#?}");
@@ -98,7 +98,7 @@ async fn other_bots_edits_and_channel_posts_are_ignored() {
     let dir = TempDir::new().unwrap();
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     let group = Chat::group(-600);
-    let link = format!("{}/council", site.uri());
+    let link = site.url("/council").to_string();
     tg.send_text(&group, &User::bot(99, "other_bot"), &link);
     let mut edit = text_message(&group, &User::new(1, "Ann"), &link);
     edit["message_id"] = json!(1);
@@ -108,7 +108,7 @@ async fn other_bots_edits_and_channel_posts_are_ignored() {
     tg.send_text(&group, &User::new(1, "Ann"), "/settings");
     let sent = replies(&tg, group.id, 1).await;
     assert_eq!(sent.len(), 1, "{sent:#?}");
-    assert_eq!(hits(&site, "/council").await, 0);
+    assert_eq!(site.hits("/council").await, 0);
     bot.stop().await;
 }
 
@@ -119,7 +119,7 @@ async fn replies_stay_in_the_forum_topic() {
     let dir = TempDir::new().unwrap();
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     let forum = Chat::forum(-100_700);
-    let mut message = text_message(&forum, &User::new(1, "Ann"), &format!("{}/council", site.uri()));
+    let mut message = text_message(&forum, &User::new(1, "Ann"), &site.url("/council").to_string());
     message["message_thread_id"] = json!(42);
     message["is_topic_message"] = json!(true);
     tg.send_message_json(message);
@@ -141,7 +141,7 @@ async fn summarize_in_reply_to_a_message_reads_its_link() {
     tg.set_member_status(group.id, admin.id, "administrator");
     tg.send_text(&group, &admin, "/mode off");
     replies(&tg, group.id, 1).await;
-    let original = text_message(&group, &ann, &format!("read {}/council", site.uri()));
+    let original = text_message(&group, &ann, &format!("read {}", site.url("/council")));
     let original_id = tg.send_message_json(original.clone());
     let mut ask = text_message(&group, &User::new(3, "Bob"), "/summarize");
     let mut replied = original;

@@ -2,7 +2,7 @@
 
 use tempfile::TempDir;
 
-use crate::support::bot::{TestBot, bullets, edited, hits, replies, site};
+use crate::support::bot::{TestBot, bullets, edited, replies, site};
 use crate::support::fake_telegram::{Chat, FakeTelegram, User};
 use crate::support::pages;
 
@@ -17,7 +17,7 @@ async fn settings_and_expand_survive_a_restart() {
     let bot = TestBot::start(&tg, &db).await;
     tg.send_text(&chat, &ann, "/length long");
     replies(&tg, chat.id, 1).await;
-    tg.send_text(&chat, &ann, &format!("{}/council", site.uri()));
+    tg.send_text(&chat, &ann, &site.url("/council").to_string());
     let digest = replies(&tg, chat.id, 2).await.remove(1);
     bot.stop().await;
 
@@ -27,7 +27,7 @@ async fn settings_and_expand_survive_a_restart() {
     let expanded = edited(&tg, chat.id, digest.message_id, 1).await;
     assert_eq!(bullets(&expanded), 10, "long expands to all ten sentences");
     assert_eq!(expanded.buttons[0][0].text, "Collapse");
-    assert_eq!(hits(&site, "/council").await, 1, "the stored digest was used");
+    assert_eq!(site.hits("/council").await, 1, "the stored digest was used");
 
     tg.send_text(&chat, &ann, "/settings");
     assert!(replies(&tg, chat.id, 3).await[2].text.contains("Length: long"));

@@ -13,9 +13,7 @@ use linkdigest::summarize::Extractive;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
+use super::fake_site::FakeSite;
 use super::fake_telegram::{FakeTelegram, SentMessage};
 
 /// How long a test waits for the bot to act before it fails.
@@ -128,29 +126,12 @@ pub async fn edited(tg: &FakeTelegram, chat: i64, id: i32, edits: usize) -> Sent
 }
 
 /// A fake website on 127.0.0.1 serving `pages` as HTML (path → body).
-pub async fn site(pages: &[(&str, String)]) -> MockServer {
-    let server = MockServer::start().await;
-    for (route, body) in pages {
-        Mock::given(method("GET"))
-            .and(path(*route))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_raw(body.clone().into_bytes(), "text/html; charset=utf-8"),
-            )
-            .mount(&server)
-            .await;
+pub async fn site(pages: &[(&str, String)]) -> FakeSite {
+    let site = FakeSite::start().await;
+    for (at, html) in pages {
+        site.html(at, html).await;
     }
-    server
-}
-
-/// How many requests the site received for `route`.
-pub async fn hits(site: &MockServer, route: &str) -> usize {
-    site.received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.url.path() == route)
-        .count()
+    site
 }
 
 /// The number of bullet sentences in a digest message.
