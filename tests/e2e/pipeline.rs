@@ -1,0 +1,118 @@
+//! The digest service end to end: a fake site in, digests out, one fetch per link.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use linkdigest::cache::CacheConfig;
+use linkdigest::digest::{Length, Service};
+use linkdigest::fetch::Fetcher;
+use linkdigest::links::NormalizedUrl;
+use linkdigest::summarize::Extractive;
+use wiremock::ResponseTemplate;
+
+use crate::support::fake_site::FakeSite;
+use crate::support::fetch_config;
+
+const SEED: &str = include_str!("../fixtures/seed.html");
+
+fn service() -> Service {
+    let fetcher = Fetcher::new(fetch_config()).expect("fetcher");
+    Service::from_parts(fetcher, Arc::new(Extractive::new()), CacheConfig::default())
+}
+
+fn link(site: &FakeSite, path: &str) -> NormalizedUrl {
+    NormalizedUrl::parse(site.url(path).as_str()).expect("a link")
+}
+
+#[tokio::test]
+async fn the_seed_page_digest_has_its_title_and_none_of_the_boilerplate() {
+    let site = FakeSite::start().await;
+    site.html("/belarus", SEED).await;
+    let digest = service().get(&link(&site, "/belarus")).await.expect("a digest");
+    assert_eq!(digest.title, "Belarus and Russia in a regional security stance");
+    let everything = digest.view(Length::Long, true).join(" ");
+    assert!(everything.contains("Lukashenko"), "{everything}");
+    for boilerplate in [
+        "cookie",
+        "No time to read",
+        "Previous Article",
+        "Next Article",
+        "newsletter",
+        "Most read",
+    ] {
+        assert!(
+            !everything.to_lowercase().contains(&boilerplate.to_lowercase()),
+            "{boilerplate:?} in {everything}"
+        );
+    }
+    assert!(digest.reading_minutes >= 1);
+    assert_eq!(digest.lang.as_deref(), Some("en"));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_requests_for_one_link_fetch_it_once() {
+    let site = FakeSite::start().await;
+    let slow = ResponseTemplate::new(200)
+        .set_body_raw(SEED.as_bytes().to_vec(), "text/html; charset=utf-8")
+        .set_delay(Duration::from_millis(200));
+    site.serve("/belarus", slow).await;
+    let service = service();
+    let url = link(&site, "/belarus");
+    let digests = join_all((0..20).map(|_| service.get(&url))).await;
+    assert!(digests.iter().all(|d| d.as_ref().is_ok_and(|d| !d.sentences.is_empty())));
+    assert_eq!(site.hits("/belarus").await, 1);
+}
+
+#[tokio::test]
+async fn a_dead_link_is_not_fetched_again_right_away() {
+    let site = FakeSite::start().await;
+    let service = service();
+    let url = link(&site, "/missing");
+    for _ in 0..3 {
+        let err = service.get(&url).await.expect_err("a 404");
+        assert_eq!(err.to_string(), "the page was not found (HTTP 404)");
+    }
+    assert_eq!(site.hits("/missing").await, 1, "the failure is remembered briefly");
+}
+
+#[tokio::test]
+async fn a_windows_1251_page_is_summarized_in_russian() {
+    let site = FakeSite::start().await;
+    let paragraphs = [
+        "Правительство утвердило новый бюджет на следующий год после долгого обсуждения.",
+        "Расходы на образование вырастут на двенадцать процентов, сообщили в министерстве.",
+        "Депутаты оппозиции раскритиковали план, назвав прогнозы доходов слишком оптимистичными.",
+        "Новые правила вступят в силу с первого января и будут действовать двенадцать месяцев.",
+        "Эксперты считают, что решение поможет школам в небольших городах.",
+    ];
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect();
+    let html = format!(
+        "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\">\
+         <title>Новый бюджет</title></head><body><article><h1>Новый бюджет</h1>{body}</article></body></html>"
+    );
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&html);
+    site.serve(
+        "/ru",
+        ResponseTemplate::new(200).set_body_raw(bytes.into_owned(), "text/html"),
+    )
+    .await;
+    let digest = service().get(&link(&site, "/ru")).await.expect("a digest");
+    assert_eq!(digest.title, "Новый бюджет");
+    assert_eq!(digest.lang.as_deref(), Some("ru"));
+    let text = digest.view(Length::Long, false).join(" ");
+    assert!(text.contains("бюджет") || text.contains("образование"), "{text}");
+    assert!(!text.contains('\u{FFFD}'), "decoded cleanly: {text}");
+}
+
+#[tokio::test]
+async fn a_page_with_only_a_menu_has_no_digest() {
+    let site = FakeSite::start().await;
+    site.html(
+        "/menu",
+        "<html><body><nav><a href='/a'>Home</a> <a href='/b'>News</a></nav></body></html>",
+    )
+    .await;
+    let err = service().get(&link(&site, "/menu")).await.expect_err("no article");
+    assert_eq!(err.to_string(), "no article text found on that page");
+}
