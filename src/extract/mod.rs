@@ -1,5 +1,13 @@
 //! Main-content extraction: the article's text and metadata without the page around it.
 
+mod clean;
+mod content;
+mod depth;
+mod jsonld;
+mod metadata;
+mod text;
+
+use std::collections::HashSet;
 use thiserror::Error;
 use url::Url;
 
@@ -49,16 +57,114 @@ pub enum ExtractError {
     NoArticleText,
 }
 
+/// Fewer visible characters than this is not an article (a menu, a consent wall, a teaser).
+const MIN_ARTICLE_CHARS: usize = 100;
+
+impl Article {
+    /// The body as plain text: blocks joined by blank lines.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for block in &self.blocks {
+            if !out.is_empty() {
+                out.push_str("\n\n");
+            }
+            out.push_str(&block.text);
+        }
+        out
+    }
+
+    /// Words in the body, for reading time (Chinese and Japanese count two characters a word).
+    pub fn word_count(&self) -> usize {
+        self.blocks.iter().map(|b| text::word_count(&b.text)).sum()
+    }
+}
+
 /// Extracts the article from an HTML document; `base` resolves relative URLs.
 pub fn article(html: &str, base: Option<&Url>) -> Result<Article, ExtractError> {
-    let _ = (html, base);
-    Err(ExtractError::NoArticleText)
+    let bounded = depth::bound(html);
+    let doc = scraper::Html::parse_document(&bounded);
+    let mut walk = content::walk(&doc);
+    drop(doc);
+    let ld = jsonld::parse(&walk.meta.json_ld);
+    let selected = content::select(&mut walk);
+    let h1 = walk.meta.h1s.first().map(String::as_str);
+    let meta = metadata::resolve(&walk.meta, &ld, h1, base);
+    let title_key = meta.title.to_lowercase();
+    let mut blocks: Vec<Block> = selected
+        .iter()
+        .map(|&i| &walk.segs[i])
+        .filter(|seg| !(seg.heading && seg.text.to_lowercase() == title_key))
+        .map(|seg| Block {
+            kind: if seg.heading {
+                BlockKind::Heading
+            } else {
+                BlockKind::Paragraph
+            },
+            text: seg.text.clone(),
+        })
+        .collect();
+    if let Some(body) = ld.body.as_deref() {
+        let dom_chars: usize = blocks.iter().map(|b| text::visible_chars(&b.text)).sum();
+        let body_chars = text::visible_chars(body);
+        if body_chars > dom_chars + dom_chars / 3 {
+            let visible: HashSet<&str> = walk
+                .segs
+                .iter()
+                .flat_map(|s| s.text.split(|c: char| !c.is_alphanumeric()))
+                .filter(|w| !w.is_empty())
+                .collect();
+            if jsonld::body_is_sound(body, &visible) {
+                tracing::debug!(dom_chars, body_chars, "using JSON-LD articleBody");
+                blocks = text::paragraphs(body)
+                    .into_iter()
+                    .map(|text| Block {
+                        kind: BlockKind::Paragraph,
+                        text,
+                    })
+                    .collect();
+            }
+        }
+    }
+    let chars: usize = blocks.iter().map(|b| text::visible_chars(&b.text)).sum();
+    if chars < MIN_ARTICLE_CHARS {
+        return Err(ExtractError::NoArticleText);
+    }
+    let mut article = Article {
+        title: meta.title,
+        site_name: meta.site_name,
+        byline: meta.byline,
+        published: meta.published,
+        lang: meta.lang,
+        canonical_url: meta.canonical_url,
+        blocks,
+    };
+    if article.lang.is_none() {
+        article.lang = crate::lang::detect(&article.text());
+    }
+    Ok(article)
 }
 
 /// Builds an article from plain text: paragraphs are separated by blank lines (or by single
-/// newlines when there are no blank lines); the first short line becomes the title only when
-/// `title` is `None`.
+/// newlines when there are no blank lines); the title is `title`, else empty.
 pub fn plain_text(text: &str, title: Option<&str>) -> Result<Article, ExtractError> {
-    let _ = (text, title);
-    Err(ExtractError::NoArticleText)
+    let blocks: Vec<Block> = text::paragraphs(text)
+        .into_iter()
+        .map(|text| Block {
+            kind: BlockKind::Paragraph,
+            text,
+        })
+        .collect();
+    if blocks.is_empty() {
+        return Err(ExtractError::NoArticleText);
+    }
+    let mut article = Article {
+        title: title.map(text::collapse).unwrap_or_default(),
+        blocks,
+        ..Article::default()
+    };
+    article.lang = crate::lang::detect(&article.text());
+    Ok(article)
 }
+
+#[cfg(test)]
+mod tests;
