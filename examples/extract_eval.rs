@@ -124,6 +124,20 @@ fn run(dir: &Path, token: &Regex) -> Result<(), String> {
         parse_secs = parse_secs.min(start.elapsed().as_secs_f64());
     }
 
+    // EXTRACT_EVAL_DUMP=<dir> writes each page's extracted text there, to read the misses
+    let dump = std::env::var_os("EXTRACT_EVAL_DUMP").map(PathBuf::from);
+    if let Some(dump) = &dump {
+        let dir = dump.join(&name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (page, out) in pages.iter().zip(&outputs) {
+            let text = out
+                .as_ref()
+                .map(|a| format!("{}\n\n{}", a.title, a.text()))
+                .unwrap_or_default();
+            std::fs::write(dir.join(format!("{}.txt", page.id)), text)
+                .map_err(|e| e.to_string())?;
+        }
+    }
     let mut scores = Vec::new();
     let mut failures = 0;
     let (mut titled, mut title_hits) = (0, 0);

@@ -33,6 +33,9 @@ pub(crate) struct Node {
     score: f32,
     candidate: bool,
     in_figure: bool,
+    /// Inside an element whose class/id marks page furniture; left out unless nothing else
+    /// reads like an article (Readability's second attempt).
+    unlikely: bool,
 }
 
 /// A run of text inside one block element.
@@ -261,13 +264,12 @@ impl Walker {
         let class = e.attr("class");
         let id = e.attr("id");
         let has_hints = class.is_some() || id.is_some();
+        let mut unlikely = false;
         if has_hints {
             self.meta.maybe_byline(el, class, id);
             if name != "body" && name != "a" && name != "html" && self.table_depth == 0 {
                 let hints = format!("{} {}", class.unwrap_or(""), id.unwrap_or(""));
-                if clean::is_unlikely(&hints) {
-                    return false;
-                }
+                unlikely = clean::is_unlikely(&hints);
             }
         } else if e.attr("rel") == Some("author")
             || e.attr("itemprop").is_some_and(|p| p.contains("author"))
@@ -281,11 +283,12 @@ impl Walker {
             link: is_link,
             table: is_table,
         };
-        if clean::is_block(name) {
+        if unlikely || clean::is_block(name) {
             self.flush();
             let idx = self.nodes.len() as u32;
             let tag = Tag::of(name);
             let parent = self.owner().unwrap_or(NONE);
+            let unlikely = unlikely || (parent != NONE && self.nodes[parent as usize].unlikely);
             if parent != NONE {
                 match tag {
                     Tag::P => self.nodes[parent as usize].paragraphs += 1,
@@ -318,6 +321,7 @@ impl Walker {
                 score: 0.0,
                 candidate: false,
                 in_figure: self.figure_depth > 0,
+                unlikely,
             });
             self.owners.push(idx);
             frame.node = Some(idx);
@@ -357,7 +361,10 @@ impl Walker {
                 self.figure_depth = self.figure_depth.saturating_sub(1);
             }
             let child = node.clone();
-            if child.parent != NONE {
+            // furniture's text does not dilute (or pad) the containers around it
+            if child.parent != NONE
+                && (!child.unlikely || self.nodes[child.parent as usize].unlikely)
+            {
                 let p = &mut self.nodes[child.parent as usize];
                 p.chars += child.chars;
                 p.link_chars += child.link_chars;
@@ -445,19 +452,37 @@ impl Node {
 
 /// Picks the article's segments, in order; empty when nothing looks like an article.
 pub(crate) fn select(walk: &mut Walk) -> Vec<usize> {
+    let strict = select_with(walk, true);
+    let chars: u32 = strict.iter().map(|&i| walk.segs[i].chars).sum();
+    if chars >= RETRY_BELOW_CHARS {
+        return strict;
+    }
+    let relaxed = select_with(walk, false);
+    let relaxed_chars: u32 = relaxed.iter().map(|&i| walk.segs[i].chars).sum();
+    if relaxed_chars > chars {
+        relaxed
+    } else {
+        strict
+    }
+}
+
+/// Below this many characters the furniture-class filter may have hidden the article.
+const RETRY_BELOW_CHARS: u32 = 500;
+
+fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
     let Walk { nodes, segs, .. } = walk;
-    score(nodes, segs);
+    score(nodes, segs, strict);
     let Some(top) = top_candidate(nodes) else {
         return Vec::new();
     };
-    let roots = with_siblings(nodes, segs, top);
+    let roots = with_siblings(nodes, segs, top, strict);
     let removed = conditionally_removed(nodes, &roots, top);
     let mut out = Vec::new();
     for &root in &roots {
         let r = &nodes[root as usize];
         for i in r.first_seg..r.end_seg {
             let seg = &segs[i as usize];
-            if removed[seg.owner as usize] {
+            if removed[seg.owner as usize] || (strict && nodes[seg.owner as usize].unlikely) {
                 continue;
             }
             if seg.link_chars * 2 > seg.chars && seg.chars < 300 {
@@ -478,9 +503,13 @@ pub(crate) fn select(walk: &mut Walk) -> Vec<usize> {
 
 /// Readability's paragraph scoring: each paragraph's score goes to its container (full),
 /// the container's parent (half) and three more ancestors (a third of the level).
-fn score(nodes: &mut [Node], segs: &[Seg]) {
+fn score(nodes: &mut [Node], segs: &[Seg], strict: bool) {
+    for node in nodes.iter_mut() {
+        node.candidate = false;
+        node.score = 0.0;
+    }
     for seg in segs {
-        if seg.heading || seg.chars < 25 {
+        if seg.heading || seg.chars < 25 || (strict && nodes[seg.owner as usize].unlikely) {
             continue;
         }
         let owner = &nodes[seg.owner as usize];
@@ -566,7 +595,7 @@ fn top_candidate(nodes: &[Node]) -> Option<u32> {
 }
 
 /// The top candidate plus its siblings that look like more of the article.
-fn with_siblings(nodes: &[Node], segs: &[Seg], top: u32) -> Vec<u32> {
+fn with_siblings(nodes: &[Node], segs: &[Seg], top: u32, strict: bool) -> Vec<u32> {
     let t = &nodes[top as usize];
     if t.parent == NONE {
         return vec![top];
@@ -581,7 +610,7 @@ fn with_siblings(nodes: &[Node], segs: &[Seg], top: u32) -> Vec<u32> {
         let s = &nodes[i as usize];
         if i == top {
             out.push(i);
-        } else {
+        } else if !(strict && s.unlikely) {
             let bonus = if s.class_key != 0 && s.class_key == t.class_key {
                 top_score * 0.2
             } else {
