@@ -251,7 +251,7 @@ impl Walker {
             if let Some(o) = self.owner() {
                 let node = &mut self.nodes[o as usize];
                 match name {
-                    "input" | "select" | "textarea" | "button" => node.inputs += 1,
+                    "input" if e.attr("type") != Some("hidden") => node.inputs += 1,
                     "iframe" | "object" | "embed" | "video" | "audio" => node.embeds += 1,
                     _ => {}
                 }
@@ -419,6 +419,10 @@ impl Walker {
         if heading {
             node.heading_chars += chars;
         }
+        // text straight in a div reads as a paragraph (Readability turns such divs into <p>)
+        if chars >= 25 && matches!(node.tag, Tag::Div | Tag::Other | Tag::Blockquote) {
+            node.paragraphs += 1;
+        }
         self.segs.push(Seg {
             owner,
             text: collapsed,
@@ -472,11 +476,54 @@ const RETRY_BELOW_CHARS: u32 = 500;
 fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
     let Walk { nodes, segs, .. } = walk;
     score(nodes, segs, strict);
-    let Some(top) = top_candidate(nodes) else {
+    // nothing scored (no long paragraph): the whole body, as Readability does
+    let Some(top) = top_candidate(nodes).or_else(|| (!nodes.is_empty()).then_some(0)) else {
         return Vec::new();
     };
     let roots = with_siblings(nodes, segs, top, strict);
+    if std::env::var_os("EXTRACT_DEBUG").is_some() {
+        let mut c: Vec<(usize, &Node)> = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.candidate)
+            .collect();
+        c.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+        for (i, n) in c.iter().take(8) {
+            eprintln!(
+                "cand {i} {:?} score {:.1} chars {} link {} w {} first: {:?}",
+                n.tag,
+                n.score,
+                n.chars,
+                n.link_chars,
+                n.weight,
+                segs.get(n.first_seg as usize)
+                    .map(|s| s.text.chars().take(60).collect::<String>())
+            );
+        }
+        eprintln!("top {top} roots {roots:?}");
+    }
     let removed = conditionally_removed(nodes, &roots, top);
+    if std::env::var_os("EXTRACT_DEBUG").is_some() {
+        for &r in &roots {
+            for i in r..nodes[r as usize].end {
+                let n = &nodes[i as usize];
+                if removed[i as usize] && (n.parent == NONE || !removed[n.parent as usize]) {
+                    eprintln!(
+                        "removed {i} {:?} chars {} link {} w {} p {} img {} inp {} emb {} li {}",
+                        n.tag,
+                        n.chars,
+                        n.link_chars,
+                        n.weight,
+                        n.paragraphs,
+                        n.images,
+                        n.inputs,
+                        n.embeds,
+                        n.list_items
+                    );
+                }
+            }
+        }
+    }
     let mut out = Vec::new();
     for &root in &roots {
         let r = &nodes[root as usize];
@@ -662,7 +709,8 @@ fn should_remove(n: &Node) -> bool {
     ) {
         return n.tag == Tag::Heading && n.weight < 0;
     }
-    let score = if n.candidate { n.score } else { 0.0 };
+    // a high-scoring container survives a negative class hint; a low-scoring one does not
+    let score = if n.candidate { n.score.max(0.0) } else { 0.0 };
     if n.weight as f32 + score < 0.0 {
         return true;
     }
@@ -680,7 +728,7 @@ fn should_remove(n: &Node) -> bool {
     };
     let density = n.link_density();
     let len = n.chars;
-    (img > 1.0 && p / img < 0.5 && !n.in_figure)
+    (img > 1.0 && p / img < 0.5 && !n.in_figure && len < 200)
         || (!is_list && li > p)
         || (n.inputs as f32 > (p / 3.0).floor())
         || (!is_list

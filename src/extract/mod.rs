@@ -58,7 +58,7 @@ pub enum ExtractError {
 }
 
 /// Fewer visible characters than this is not an article (a menu, a consent wall, a teaser).
-const MIN_ARTICLE_CHARS: usize = 100;
+const MIN_ARTICLE_CHARS: usize = 40;
 
 impl Article {
     /// The body as plain text: blocks joined by blank lines.
