@@ -502,7 +502,7 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
         }
         eprintln!("top {top} roots {roots:?}");
     }
-    let removed = conditionally_removed(nodes, &roots, top);
+    let removed = conditionally_removed(nodes, segs, &roots, top, strict);
     if std::env::var_os("EXTRACT_DEBUG").is_some() {
         for &r in &roots {
             for i in r..nodes[r as usize].end {
@@ -688,17 +688,54 @@ fn with_siblings(nodes: &[Node], segs: &[Seg], top: u32, strict: bool) -> Vec<u3
 
 /// Readability's conditional cleaning over the chosen subtrees: lists of links, image
 /// galleries, forms and short fragments are dropped.
-fn conditionally_removed(nodes: &[Node], roots: &[u32], top: u32) -> Vec<bool> {
+fn conditionally_removed(
+    nodes: &[Node],
+    segs: &[Seg],
+    roots: &[u32],
+    top: u32,
+    strict: bool,
+) -> Vec<bool> {
+    let core = densest_block(nodes, segs, roots, strict);
     let mut removed = vec![false; nodes.len()];
     for &root in roots {
         let end = nodes[root as usize].end;
         for i in root..end {
             let n = &nodes[i as usize];
             let inherited = i != root && n.parent != NONE && removed[n.parent as usize];
-            removed[i as usize] = inherited || (i != top && should_remove(n));
+            // the block holding most of the prose, and its ancestors, are the article
+            let holds_core = core.is_some_and(|c| i <= c && c < n.end);
+            removed[i as usize] = inherited || (i != top && !holds_core && should_remove(n));
         }
     }
     removed
+}
+
+/// The container with the most characters of long paragraphs directly inside it.
+fn densest_block(nodes: &[Node], segs: &[Seg], roots: &[u32], strict: bool) -> Option<u32> {
+    let mut direct: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    for &root in roots {
+        let r = &nodes[root as usize];
+        for seg in &segs[r.first_seg as usize..r.end_seg as usize] {
+            let owner = &nodes[seg.owner as usize];
+            if seg.heading
+                || seg.chars < 80
+                || seg.link_chars * 4 > seg.chars
+                || (strict && owner.unlikely)
+            {
+                continue;
+            }
+            let container = if owner.tag.is_text_block() && owner.parent != NONE {
+                owner.parent
+            } else {
+                seg.owner
+            };
+            *direct.entry(container).or_insert(0) += seg.chars - seg.link_chars;
+        }
+    }
+    direct
+        .into_iter()
+        .max_by_key(|&(i, c)| (c, std::cmp::Reverse(i)))
+        .map(|(i, _)| i)
 }
 
 fn should_remove(n: &Node) -> bool {
