@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 /// widgets news sites add: cookie banners, share bars, newsletter boxes…).
 static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|cookie|consent|newsletter|subscribe|share|sharing|most-read|mostread|popular|recommend|promo|outbrain|taboola|post-nav|prev-next|paywall|signup|sign-up|toolbar|masthead",
+        r"(?i)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|cookie|consent|newsletter|subscribe|share|sharing|most-read|mostread|popular|recommend|promo|outbrain|taboola|post-nav|prev-next|paywall|signup|sign-up|toolbar|masthead|byline|dateline|caption|credit|timestamp",
     )
     .expect("constant regex")
 });
@@ -35,7 +35,7 @@ static NEGATIVE: LazyLock<Regex> = LazyLock::new(|| {
 /// Short texts that are page furniture wherever they appear.
 static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(no time to read\??|get a summary|share( this( article| story| post)?)?( on \w+)?:?|advertisement|advertising|related( articles| stories| posts)?|read more|read next|most read|most popular|previous( article| post)?|next( article| post)?|sign up|subscribe( now)?|all rights reserved\.?|follow us( on \w+)?|comments?|leave a (comment|reply)|tags?:?|print|email|tweet)$|we use cookies|cookie policy|accept (all )?cookies|subscribe to our newsletter|sign up for our newsletter|all rights reserved|^©|^copyright ©",
+        r"(?i)^(no time to read\??|get a summary|share( this( article| story| post)?)?( on \w+)?:?|advertisement|advertising|related( articles| stories| posts)?|read more|read next|most read|most popular|previous( article| post)?|next( article| post)?|sign up|subscribe( now)?|all rights reserved\.?|follow us( on \w+)?|comments?|leave a (comment|reply)|tags?:?|print|email|tweet)$|we use cookies|cookie policy|accept (all )?cookies|subscribe to our newsletter|sign up for our newsletter|all rights reserved|subject to copyright|©",
     )
     .expect("constant regex")
 });
@@ -66,6 +66,7 @@ pub(crate) fn is_never_content(name: &str) -> bool {
             | "audio"
             | "map"
             | "label"
+            | "figcaption"
     )
 }
 
