@@ -605,6 +605,36 @@ fn top_candidate(nodes: &[Node]) -> Option<u32> {
         }
     }
     let mut top = best?;
+    // when several near-best candidates share an ancestor, the article is that ancestor
+    let top_score = nodes[top as usize].score;
+    let mut ranked: Vec<u32> = (0..nodes.len() as u32)
+        .filter(|&i| nodes[i as usize].candidate && i != top)
+        .collect();
+    ranked.sort_by(|a, b| {
+        nodes[*b as usize]
+            .score
+            .total_cmp(&nodes[*a as usize].score)
+    });
+    let alternatives: Vec<u32> = ranked
+        .into_iter()
+        .take(4)
+        .filter(|&i| top_score > 0.0 && nodes[i as usize].score / top_score >= 0.75)
+        .collect();
+    if alternatives.len() >= 3 {
+        let mut parent = nodes[top as usize].parent;
+        while parent != NONE && nodes[parent as usize].parent != NONE {
+            let p = &nodes[parent as usize];
+            let containing = alternatives
+                .iter()
+                .filter(|&&a| parent < a && a < p.end)
+                .count();
+            if containing >= 3 {
+                top = parent;
+                break;
+            }
+            parent = p.parent;
+        }
+    }
     // climb while the parent scores higher: the article is split over several containers
     let mut last = nodes[top as usize].score;
     let threshold = last / 3.0;
