@@ -5,8 +5,10 @@ use serde_json::Value;
 /// What the page's JSON-LD says about its article.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct JsonLd {
-    /// `headline` (or `name`) of the article object.
+    /// `headline` of the article object.
     pub headline: Option<String>,
+    /// `name` of the article object (some sites put their own name here).
+    pub name: Option<String>,
     /// `articleBody`, as given.
     pub body: Option<String>,
     /// Author names joined with ", ".
@@ -29,7 +31,10 @@ pub(crate) fn parse(scripts: &[String]) -> JsonLd {
         };
         let mut objects = Vec::new();
         collect_objects(&value, &mut objects, 0);
-        for obj in objects.into_iter().filter(|o| is_article(o)) {
+        // a WebPage object only fills what the article object left empty
+        objects.retain(|o| is_article(o));
+        objects.sort_by_key(|o| types(o).contains(&"WebPage"));
+        for obj in objects {
             merge(&mut out, obj);
         }
     }
@@ -88,15 +93,12 @@ fn is_article(obj: &Value) -> bool {
 }
 
 fn merge(out: &mut JsonLd, obj: &Value) {
-    let is_page = types(obj).contains(&"WebPage");
     let text = |key: &str| obj.get(key).and_then(Value::as_str).map(clean_value);
-    if !is_page || out.headline.is_none() {
-        let headline = text("headline").or_else(|| text("name"));
-        if !is_page {
-            out.headline = headline.or(out.headline.take());
-        } else {
-            out.headline = headline;
-        }
+    if out.headline.is_none() {
+        out.headline = text("headline").filter(|h| !h.is_empty());
+    }
+    if out.name.is_none() {
+        out.name = text("name").filter(|h| !h.is_empty());
     }
     if out.body.is_none() {
         out.body = text("articleBody").filter(|b| !b.is_empty());

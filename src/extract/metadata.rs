@@ -30,6 +30,8 @@ const KEYS: &[&str] = &[
     "dc:title",
     "dc.title",
     "dcterm:title",
+    "title",
+    "parsely-title",
     "og:site_name",
     "application-name",
     "author",
@@ -272,19 +274,60 @@ const SEPARATORS: &[&str] = &[
     " | ", " - ", " – ", " — ", " \\ ", " / ", " > ", " » ", " · ", " :: ",
 ];
 
+/// Readability's order: JSON-LD, Dublin Core, Open Graph, other meta tags, then `<title>`.
 fn choose_title(raw: &RawMeta, ld: &JsonLd, h1: Option<&str>, site: Option<&str>) -> String {
+    let document = raw
+        .title
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| clean_document_title(t, h1, site));
+    let from_ld = match (&ld.name, &ld.headline) {
+        (Some(name), Some(headline)) if name != headline => {
+            // some sites put their own name in `name`: keep the one that matches <title>
+            let doc = document.as_deref().unwrap_or_default();
+            if similarity(headline, doc) > 0.75 && similarity(name, doc) <= 0.75 {
+                Some(headline.clone())
+            } else {
+                Some(name.clone())
+            }
+        }
+        (Some(name), _) => Some(name.clone()),
+        (None, headline) => headline.clone(),
+    };
     let candidates = [
+        from_ld,
+        raw.first(&["dc:title", "dc.title", "dcterm:title"]),
         raw.first(&["og:title"]),
-        ld.headline.clone(),
-        raw.first(&["dc:title", "dc.title", "dcterm:title", "twitter:title"]),
+        raw.first(&["title", "parsely-title", "twitter:title"]),
     ];
     if let Some(t) = candidates.into_iter().flatten().find(|t| !t.is_empty()) {
         return strip_site(&t, site);
     }
-    if let Some(t) = raw.title.as_deref().filter(|t| !t.is_empty()) {
-        return clean_document_title(t, h1, site);
+    document
+        .or_else(|| h1.map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Readability's text similarity: the share of `b`'s words (by length) also found in `a`.
+fn similarity(a: &str, b: &str) -> f32 {
+    let tokens = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let ta = tokens(a);
+    let tb = tokens(b);
+    if ta.is_empty() || tb.is_empty() {
+        return 0.0;
     }
-    h1.unwrap_or_default().to_string()
+    let total: usize = tb.iter().map(|w| w.len() + 1).sum();
+    let unique: usize = tb
+        .iter()
+        .filter(|w| !ta.contains(w))
+        .map(|w| w.len() + 1)
+        .sum();
+    1.0 - unique as f32 / total as f32
 }
 
 /// Removes a trailing " | Site" when it names the site.
