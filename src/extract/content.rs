@@ -481,49 +481,7 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
         return Vec::new();
     };
     let roots = with_siblings(nodes, segs, top, strict);
-    if std::env::var_os("EXTRACT_DEBUG").is_some() {
-        let mut c: Vec<(usize, &Node)> = nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.candidate)
-            .collect();
-        c.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
-        for (i, n) in c.iter().take(8) {
-            eprintln!(
-                "cand {i} {:?} score {:.1} chars {} link {} w {} first: {:?}",
-                n.tag,
-                n.score,
-                n.chars,
-                n.link_chars,
-                n.weight,
-                segs.get(n.first_seg as usize)
-                    .map(|s| s.text.chars().take(60).collect::<String>())
-            );
-        }
-        eprintln!("top {top} roots {roots:?}");
-    }
     let removed = conditionally_removed(nodes, segs, &roots, top, strict);
-    if std::env::var_os("EXTRACT_DEBUG").is_some() {
-        for &r in &roots {
-            for i in r..nodes[r as usize].end {
-                let n = &nodes[i as usize];
-                if removed[i as usize] && (n.parent == NONE || !removed[n.parent as usize]) {
-                    eprintln!(
-                        "removed {i} {:?} chars {} link {} w {} p {} img {} inp {} emb {} li {}",
-                        n.tag,
-                        n.chars,
-                        n.link_chars,
-                        n.weight,
-                        n.paragraphs,
-                        n.images,
-                        n.inputs,
-                        n.embeds,
-                        n.list_items
-                    );
-                }
-            }
-        }
-    }
     let mut out = Vec::new();
     for &root in &roots {
         let r = &nodes[root as usize];
