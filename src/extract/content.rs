@@ -490,7 +490,10 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
             if removed[seg.owner as usize] || (strict && nodes[seg.owner as usize].unlikely) {
                 continue;
             }
-            if seg.link_chars * 2 > seg.chars && seg.chars < 300 {
+            if seg.link_chars * 4 > seg.chars * 3
+                && seg.chars < 200
+                && nodes[seg.owner as usize].tag != Tag::ListItem
+            {
                 continue;
             }
             if clean::is_boilerplate_text(&seg.text) {
