@@ -130,6 +130,7 @@ struct Walker {
     owners: Vec<u32>,
     buf: String,
     buf_links: usize,
+    after_br: bool,
     link_depth: u32,
     table_depth: u32,
     figure_depth: u32,
@@ -145,6 +146,7 @@ pub(crate) fn walk(doc: &Html) -> Walk {
         owners: Vec::with_capacity(64),
         buf: String::new(),
         buf_links: 0,
+        after_br: false,
         link_depth: 0,
         table_depth: 0,
         figure_depth: 0,
@@ -224,7 +226,13 @@ impl Walker {
                 return false;
             }
             "br" => {
-                self.buf.push('\n');
+                // two line breaks in a row end a paragraph (Readability turns them into <p>)
+                if self.after_br {
+                    self.flush();
+                } else {
+                    self.buf.push('\n');
+                    self.after_br = true;
+                }
                 return false;
             }
             "img" | "picture" => {
@@ -388,13 +396,18 @@ impl Walker {
             return;
         }
         self.buf.push_str(t);
+        let visible = text::visible_chars(t);
+        if visible > 0 {
+            self.after_br = false;
+        }
         if self.link_depth > 0 {
-            self.buf_links += text::visible_chars(t);
+            self.buf_links += visible;
         }
     }
 
     /// Turns the buffered inline text into a segment of the current block.
     fn flush(&mut self) {
+        self.after_br = false;
         if self.buf.is_empty() {
             return;
         }

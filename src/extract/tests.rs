@@ -275,3 +275,74 @@ fn plain_text_single_line_is_one_paragraph_without_title() {
         Err(ExtractError::NoArticleText)
     );
 }
+
+#[test]
+fn double_line_breaks_split_paragraphs() {
+    let body = format!(
+        "<div class=\"entry\">{}<br><br>{}<br>{}</div>",
+        prose("The first paragraph sits in a div with breaks.", 3),
+        prose("The second paragraph follows two breaks.", 3),
+        "and continues after one break."
+    );
+    let a = article(&page("", &body), None).expect("an article");
+    assert_eq!(a.blocks.len(), 2);
+    assert!(a.blocks[1].text.starts_with("The second paragraph"));
+    assert!(a.blocks[1].text.ends_with("and continues after one break."));
+}
+
+#[test]
+fn article_split_over_many_wrappers_is_kept_whole() {
+    let paragraphs: String = (0..6)
+        .map(|i| {
+            format!(
+                "<div class=\"text-block\"><p>Paragraph {i} says something long enough, with commas, clauses, and detail to score well.</p></div>"
+            )
+        })
+        .collect();
+    let body = format!(
+        "<div class=\"story\">{paragraphs}</div><div class=\"rail\"><p>Unrelated rail text that is here.</p></div>"
+    );
+    let a = article(&page("", &body), None).expect("an article");
+    let text = a.text();
+    for i in 0..6 {
+        assert!(
+            text.contains(&format!("Paragraph {i} says")),
+            "paragraph {i} missing"
+        );
+    }
+    assert!(!text.contains("Unrelated rail"));
+}
+
+#[test]
+fn article_inside_a_furniture_named_wrapper_is_still_found() {
+    // "header-style" and "-ad-" wrap the whole page on some themes
+    let body = format!(
+        "<div class=\"wrapper header-style-2\"><div class=\"page-ad-margins\"><p>{}</p><p>{}</p></div></div>",
+        prose(
+            "A themed page still carries its article inside odd wrappers.",
+            4
+        ),
+        prose("The extractor must look again before it gives up.", 4)
+    );
+    let a = article(&page("", &body), None).expect("an article");
+    assert!(a.text().starts_with("A themed page"));
+}
+
+#[test]
+fn bylines_captions_and_copyright_lines_are_not_body_text() {
+    let body = format!(
+        "<article><div class=\"byline\">By Ann Lee - 11/18/19</div><p>{}</p>\
+         <figure><img src=\"a.jpg\"><figcaption>A photo of the river at dawn.</figcaption></figure>\
+         <p>{}</p><p>The contents of this site are ©2019 Example Corp.</p></article>",
+        prose("The river rose overnight and flooded the lower town.", 3),
+        prose(
+            "Residents were moved to the school gym until the water fell.",
+            3
+        )
+    );
+    let a = article(&page("", &body), None).expect("an article");
+    let text = a.text();
+    assert!(text.starts_with("The river rose"));
+    assert!(text.ends_with("until the water fell."));
+    assert_eq!(a.byline.as_deref(), Some("Ann Lee - 11/18/19"));
+}
