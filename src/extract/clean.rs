@@ -49,7 +49,6 @@ pub(crate) fn is_never_content(name: &str) -> bool {
             | "noscript"
             | "template"
             | "svg"
-            | "math"
             | "iframe"
             | "object"
             | "embed"

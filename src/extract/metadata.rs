@@ -309,7 +309,7 @@ fn choose_title(raw: &RawMeta, ld: &JsonLd, h1: Option<&str>, site: Option<&str>
 }
 
 /// Readability's text similarity: the share of `b`'s words (by length) also found in `a`.
-fn similarity(a: &str, b: &str) -> f32 {
+pub(crate) fn similarity(a: &str, b: &str) -> f32 {
     let tokens = |s: &str| -> Vec<String> {
         s.split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())

@@ -89,11 +89,15 @@ pub fn article(html: &str, base: Option<&Url>) -> Result<Article, ExtractError> 
     let selected = content::select(&mut walk);
     let h1 = walk.meta.h1s.first().map(String::as_str);
     let meta = metadata::resolve(&walk.meta, &ld, h1, base);
-    let title_key = meta.title.to_lowercase();
+    let mut body_started = false;
     let mut blocks: Vec<Block> = selected
         .iter()
         .map(|&i| &walk.segs[i])
-        .filter(|seg| !(seg.heading && seg.text.to_lowercase() == title_key))
+        // the headline repeated above the body is the title, not a subheading
+        .filter(|seg| {
+            body_started |= !seg.heading;
+            body_started || metadata::similarity(&meta.title, &seg.text) <= 0.75
+        })
         .map(|seg| Block {
             kind: if seg.heading {
                 BlockKind::Heading
