@@ -779,6 +779,7 @@ fn should_remove(n: &Node) -> bool {
             && !n.in_figure)
         || (!is_list && n.weight < 25 && density > 0.2)
         || (n.weight >= 25 && density > 0.5)
+        || (is_list && density > 0.8)
         || (n.embeds == 1 && len < 75)
         || n.embeds > 1
 }
