@@ -35,7 +35,7 @@ static NEGATIVE: LazyLock<Regex> = LazyLock::new(|| {
 /// Short texts that are page furniture wherever they appear.
 static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(no time to read\??|get a summary|share( this( article| story| post)?)?( on \w+)?:?|advertisement|advertising|related( articles| stories| posts)?|read more|read next|most read|most popular|previous( article| post)?|next( article| post)?|sign up|subscribe( now)?|all rights reserved\.?|follow us( on \w+)?|comments?|leave a (comment|reply)|tags?:?|print|email|tweet)$|we use cookies|cookie policy|accept (all )?cookies|subscribe to our newsletter|sign up for our newsletter|all rights reserved|subject to copyright|©",
+        r"(?i)^(no time to read\??|get a summary|share( this( article| story| post)?)?( on \w+)?:?|advertisement|advertising|related( articles| stories| posts)?|read more|read next|most read|most popular|previous( article| post)?|next( article| post)?|sign up|subscribe( now)?|all rights reserved\.?|follow us( on \w+)?|comments?|leave a (comment|reply)|tags?:?|print|email|tweet)$|we use cookies|cookie policy|accept (all )?cookies|subscribe to our newsletter|sign up for our newsletter|all rights reserved|subject to copyright|©|^(published|updated|posted|last updated)( on)?:? .{0,80}$|^trending( now)?$|^don'?t miss\b|slideshow requires javascript|(sign up|subscribe).{0,80}newsletter|newsletter.{0,80}(sign up|subscribe|inbox)",
     )
     .expect("constant regex")
 });
