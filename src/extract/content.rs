@@ -291,7 +291,12 @@ impl Walker {
             link: is_link,
             table: is_table,
         };
-        if unlikely || clean::is_block(name) {
+        let is_block = clean::is_block(name);
+        if unlikely && !is_block {
+            // inline furniture (a share icon, a dateline) never holds the article
+            return false;
+        }
+        if is_block {
             self.flush();
             let idx = self.nodes.len() as u32;
             let tag = Tag::of(name);
