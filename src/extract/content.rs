@@ -27,6 +27,8 @@ pub(crate) struct Node {
     list_chars: u32,
     paragraphs: u32,
     list_items: u32,
+    /// `th`, `thead` and `caption` inside: marks a data table, which is content.
+    table_heads: u32,
     images: u32,
     inputs: u32,
     embeds: u32,
@@ -304,6 +306,9 @@ impl Walker {
             let unlikely = unlikely || (parent != NONE && self.nodes[parent as usize].unlikely);
             if parent != NONE {
                 match tag {
+                    _ if matches!(name, "th" | "thead" | "caption") => {
+                        self.nodes[parent as usize].table_heads += 1
+                    }
                     Tag::P => self.nodes[parent as usize].paragraphs += 1,
                     Tag::ListItem => self.nodes[parent as usize].list_items += 1,
                     _ => {}
@@ -328,6 +333,7 @@ impl Walker {
                 list_chars: 0,
                 paragraphs: 0,
                 list_items: 0,
+                table_heads: 0,
                 images: 0,
                 inputs: 0,
                 embeds: 0,
@@ -385,6 +391,7 @@ impl Walker {
                 p.heading_chars += child.heading_chars;
                 p.paragraphs += child.paragraphs;
                 p.list_items += child.list_items;
+                p.table_heads += child.table_heads;
                 p.images += child.images;
                 p.inputs += child.inputs;
                 p.embeds += child.embeds;
@@ -749,11 +756,11 @@ fn densest_block(nodes: &[Node], segs: &[Seg], roots: &[u32], strict: bool) -> O
 
 fn should_remove(n: &Node) -> bool {
     let is_list_tag = n.tag == Tag::List;
-    if !matches!(
-        n.tag,
-        Tag::Div | Tag::List | Tag::Table | Tag::Form | Tag::Other
-    ) {
+    if !matches!(n.tag, Tag::Div | Tag::List | Tag::Table | Tag::Form) {
         return n.tag == Tag::Heading && n.weight < 0;
+    }
+    if n.tag == Tag::Table && n.table_heads > 0 {
+        return false;
     }
     // a high-scoring container survives a negative class hint; a low-scoring one does not
     let score = if n.candidate { n.score.max(0.0) } else { 0.0 };
