@@ -281,6 +281,13 @@ impl Walker {
                 let hints = format!("{} {}", class.unwrap_or(""), id.unwrap_or(""));
                 unlikely = clean::is_unlikely(&hints);
             }
+        }
+        // schema.org markup names the article body outright
+        let marked_body = e
+            .attr("itemprop")
+            .is_some_and(|p| p.contains("articleBody"));
+        if marked_body {
+            unlikely = false;
         } else if e.attr("rel") == Some("author")
             || e.attr("itemprop").is_some_and(|p| p.contains("author"))
         {
@@ -324,7 +331,7 @@ impl Walker {
                     clean::class_weight(class, id)
                 } else {
                     0
-                },
+                } + if marked_body { 25 } else { 0 },
                 class_key: class.map_or(0, hash),
                 chars: 0,
                 link_chars: 0,

@@ -346,3 +346,27 @@ fn bylines_captions_and_copyright_lines_are_not_body_text() {
     assert!(text.ends_with("until the water fell."));
     assert_eq!(a.byline.as_deref(), Some("Ann Lee - 11/18/19"));
 }
+
+#[test]
+fn schema_org_article_body_beats_a_furniture_id_and_a_gallery() {
+    let gallery: String = (0..20)
+        .map(|i| {
+            format!(
+                "<li><h2>{i}/20 Slide</h2><p>{}</p></li>",
+                prose(
+                    "A long gallery caption, with commas, describes this slide.",
+                    2
+                )
+            )
+        })
+        .collect();
+    let body = format!(
+        "<article><div class=\"text-wrapper\" id=\"share-buttons-container\" itemprop=\"articleBody\">\
+         <p>{}</p><p>{}</p></div><div class=\"gallery\"><ul class=\"legends\">{gallery}</ul></div></article>",
+        prose("The real article starts here and runs for a while.", 4),
+        prose("It ends here, after a second paragraph of news.", 4)
+    );
+    let a = article(&page("", &body), None).expect("an article");
+    assert!(a.text().starts_with("The real article"));
+    assert!(!a.text().contains("gallery caption"));
+}
