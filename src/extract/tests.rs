@@ -363,8 +363,8 @@ fn schema_org_article_body_beats_a_furniture_id_and_a_gallery() {
     let body = format!(
         "<article><div class=\"text-wrapper\" id=\"share-buttons-container\" itemprop=\"articleBody\">\
          <p>{}</p><p>{}</p></div><div class=\"gallery\"><ul class=\"legends\">{gallery}</ul></div></article>",
-        prose("The real article starts here and runs for a while.", 4),
-        prose("It ends here, after a second paragraph of news.", 4)
+        prose("The real article starts here and runs for a while.", 8),
+        prose("It ends here, after a second paragraph of news.", 8)
     );
     let a = article(&page("", &body), None).expect("an article");
     assert!(a.text().starts_with("The real article"));
