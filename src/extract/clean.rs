@@ -121,7 +121,9 @@ pub(crate) fn is_hidden_or_furniture(el: &Element) -> bool {
     if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
         return true;
     }
-    if let Some(style) = el.attr("style") {
+    if let Some(style) = el.attr("style")
+        && (style.contains("none") || style.contains("hidden"))
+    {
         let style: String = style
             .chars()
             .filter(|c| !c.is_whitespace())

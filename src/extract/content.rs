@@ -47,6 +47,7 @@ pub(crate) struct Seg {
     pub(crate) text: String,
     chars: u32,
     link_chars: u32,
+    commas: u32,
     pub(crate) heading: bool,
 }
 
@@ -460,6 +461,7 @@ impl Walker {
             text: collapsed,
             chars,
             link_chars: (links as u32).min(chars),
+            commas,
             heading,
         });
     }
@@ -562,10 +564,7 @@ fn score(nodes: &mut [Node], segs: &[Seg], strict: bool) {
         } else {
             seg.owner
         };
-        let s = 1.0
-            + seg.text.matches(',').count().min(50) as f32
-            + text::commas(&seg.text).saturating_sub(seg.text.matches(',').count()) as f32
-            + (seg.chars as f32 / 100.0).floor().min(3.0);
+        let s = 1.0 + seg.commas as f32 + (seg.chars as f32 / 100.0).floor().min(3.0);
         let mut at = start;
         for level in 0..5 {
             if at == NONE {

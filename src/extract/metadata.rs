@@ -116,8 +116,9 @@ impl RawMeta {
             return;
         }
         let hinted = [class, id].into_iter().flatten().any(|h| {
-            let h = h.to_ascii_lowercase();
-            h.contains("byline") || h.contains("author") || h.contains("writtenby")
+            contains_ignore_case(h, "byline")
+                || contains_ignore_case(h, "author")
+                || contains_ignore_case(h, "writtenby")
         });
         let marked = el.value().attr("rel") == Some("author")
             || el
@@ -144,6 +145,13 @@ impl RawMeta {
     fn first(&self, keys: &[&str]) -> Option<String> {
         keys.iter().find_map(|k| self.get(k)).map(str::to_string)
     }
+}
+
+/// ASCII case-insensitive substring test, without allocating (it runs on every class).
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Metadata resolved from every source, best source first.
