@@ -467,11 +467,14 @@ impl Walker {
     }
 }
 
+/// FNV-1a of the class attribute: a cheap key to spot siblings styled like the article.
 fn hash(s: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.trim().hash(&mut h);
-    h.finish().max(1)
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.trim().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.max(1)
 }
 
 fn link_density(chars: u32, link_chars: u32) -> f32 {
@@ -734,7 +737,7 @@ fn conditionally_removed(
 
 /// The container with the most characters of long paragraphs directly inside it.
 fn densest_block(nodes: &[Node], segs: &[Seg], roots: &[u32], strict: bool) -> Option<u32> {
-    let mut direct: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    let mut direct = vec![0u32; nodes.len()];
     for &root in roots {
         let r = &nodes[root as usize];
         for seg in &segs[r.first_seg as usize..r.end_seg as usize] {
@@ -751,13 +754,14 @@ fn densest_block(nodes: &[Node], segs: &[Seg], roots: &[u32], strict: bool) -> O
             } else {
                 seg.owner
             };
-            *direct.entry(container).or_insert(0) += seg.chars - seg.link_chars;
+            direct[container as usize] += seg.chars - seg.link_chars;
         }
     }
-    direct
-        .into_iter()
-        .max_by_key(|&(i, c)| (c, std::cmp::Reverse(i)))
-        .map(|(i, _)| i)
+    let (best, chars) = direct
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, c)| (*c, std::cmp::Reverse(i)))?;
+    (*chars > 0).then_some(best as u32)
 }
 
 fn should_remove(n: &Node) -> bool {

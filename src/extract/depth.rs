@@ -85,11 +85,11 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             i = start + 1;
             continue;
         }
-        let name = bytes[name_start..name_start + name_len].to_ascii_lowercase();
+        let name = &bytes[name_start..name_start + name_len];
         let end = tag_end(bytes, name_start + name_len);
         let mut drop_tag = false;
         if closing {
-            if !is_in(&name, VOID) && !is_in(&name, AUTO_CLOSED) {
+            if !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
                 if dropped > 0 {
                     dropped -= 1;
                     drop_tag = true;
@@ -98,11 +98,11 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
                 }
             }
             i = end;
-        } else if is_in(&name, RAW_TEXT) {
-            i = raw_text_end(bytes, end, &name);
+        } else if is_in(name, RAW_TEXT) {
+            i = raw_text_end(bytes, end, name);
         } else {
             let self_closing = end >= 2 && bytes[end - 2] == b'/';
-            if !self_closing && !is_in(&name, VOID) && !is_in(&name, AUTO_CLOSED) {
+            if !self_closing && !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
                 if depth >= max_depth {
                     dropped += 1;
                     drop_tag = true;
@@ -128,7 +128,7 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
 }
 
 fn is_in(name: &[u8], list: &[&[u8]]) -> bool {
-    list.contains(&name)
+    list.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
