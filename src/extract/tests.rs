@@ -370,3 +370,19 @@ fn schema_org_article_body_beats_a_furniture_id_and_a_gallery() {
     assert!(a.text().starts_with("The real article"));
     assert!(!a.text().contains("gallery caption"));
 }
+
+#[test]
+fn hundred_thousand_unclosed_inline_tags_return() {
+    for tag in ["b", "font", "span", "table", "ul"] {
+        let html = format!(
+            "<html><body><p>{}</p>{}</body></html>",
+            prose(
+                "A paragraph before a flood of unclosed tags, long enough to count.",
+                3
+            ),
+            format!("<{tag}>x").repeat(100_000)
+        );
+        let a = article(&html, None).expect("the paragraph is still found");
+        assert!(a.text().contains("A paragraph before a flood"), "{tag}");
+    }
+}
