@@ -143,7 +143,7 @@ pub fn article(html: &str, base: Option<&Url>) -> Result<Article, ExtractError> 
         blocks,
     };
     if article.lang.is_none() {
-        article.lang = crate::lang::detect(&article.text());
+        article.lang = detect_lang(&article);
     }
     Ok(article)
 }
@@ -166,8 +166,28 @@ pub fn plain_text(text: &str, title: Option<&str>) -> Result<Article, ExtractErr
         blocks,
         ..Article::default()
     };
-    article.lang = crate::lang::detect(&article.text());
+    article.lang = detect_lang(&article);
     Ok(article)
+}
+
+/// Detects the language from the first few kilobytes of the body: enough to tell, and a
+/// 5 MB page costs no more than a short one.
+fn detect_lang(article: &Article) -> Option<String> {
+    const SAMPLE_BYTES: usize = 4096;
+    let mut sample = String::new();
+    for block in &article.blocks {
+        if sample.len() >= SAMPLE_BYTES {
+            break;
+        }
+        let room = SAMPLE_BYTES - sample.len();
+        let cut = (0..=room.min(block.text.len()))
+            .rev()
+            .find(|&i| block.text.is_char_boundary(i))
+            .unwrap_or(0);
+        sample.push_str(&block.text[..cut]);
+        sample.push('\n');
+    }
+    crate::lang::detect(&sample)
 }
 
 #[cfg(test)]
