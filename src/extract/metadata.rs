@@ -3,8 +3,10 @@
 
 use super::jsonld::JsonLd;
 use super::text;
+use regex::Regex;
 use scraper::ElementRef;
 use scraper::node::Element;
+use std::sync::LazyLock;
 use url::Url;
 
 /// Raw metadata gathered during the content walk.
@@ -242,13 +244,30 @@ pub(crate) fn resolve(
     }
 }
 
+/// Where a byline element runs on into a date, a handle or a reading time.
+static BYLINE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\s+(?:[-–—|•·]\s+|on\s+)?(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d\d-\d\d)|\s+[-–—|•·]\s+|\s+@\w",
+    )
+    .expect("constant regex")
+});
+
+/// "By Ann Lee - Nov 18, 2019" → "Ann Lee".
 fn clean_byline(b: &str) -> String {
-    let b = text::collapse(b);
+    let mut b = text::collapse(b);
     let lower = b.to_lowercase();
     for prefix in ["by ", "от ", "von ", "par ", "por "] {
-        if lower.starts_with(prefix) {
-            return b[prefix.len()..].trim().to_string();
+        if lower.starts_with(prefix)
+            && let Some(rest) = b.get(prefix.len()..)
+        {
+            b = rest.trim().to_string();
+            break;
         }
+    }
+    if let Some(m) = BYLINE_TAIL.find(&b)
+        && m.start() > 0
+    {
+        b.truncate(m.start());
     }
     b
 }
@@ -413,6 +432,23 @@ fn clean_document_title(title: &str, h1: Option<&str>, site: Option<&str>) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bylines_lose_prefix_dates_and_handles() {
+        assert_eq!(clean_byline("By Ann Lee - 11/18/19"), "Ann Lee");
+        assert_eq!(
+            clean_byline("Bryan DeArdo @BryanDeArdo Nov 18, 2019 at 9:24 pm ET"),
+            "Bryan DeArdo"
+        );
+        assert_eq!(
+            clean_byline("Associated Press November 19, 2019, 9:02 AM"),
+            "Associated Press"
+        );
+        assert_eq!(
+            clean_byline("TOM KRISHER, AP Auto Writer"),
+            "TOM KRISHER, AP Auto Writer"
+        );
+    }
 
     #[test]
     fn language_tags_become_iso_codes() {
