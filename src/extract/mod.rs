@@ -95,8 +95,9 @@ pub fn article(html: &str, base: Option<&Url>) -> Result<Article, ExtractError> 
         .map(|&i| &walk.segs[i])
         // the headline repeated above the body is the title, not a subheading
         .filter(|seg| {
-            body_started |= !seg.heading;
-            body_started || metadata::similarity(&meta.title, &seg.text) <= 0.75
+            let repeats_title = !body_started && repeats_title(&meta.title, &seg.text, seg.heading);
+            body_started |= !seg.heading && !repeats_title;
+            !repeats_title
         })
         .map(|seg| Block {
             kind: if seg.heading {
@@ -168,6 +169,17 @@ pub fn plain_text(text: &str, title: Option<&str>) -> Result<Article, ExtractErr
     };
     article.lang = detect_lang(&article);
     Ok(article)
+}
+
+/// Whether a block before the body repeats the title: any heading like it, or a short
+/// paragraph that says the same words.
+fn repeats_title(title: &str, block: &str, heading: bool) -> bool {
+    if heading {
+        return metadata::similarity(title, block) > 0.75;
+    }
+    block.len() <= title.len() * 2
+        && metadata::similarity(title, block) > 0.75
+        && metadata::similarity(block, title) > 0.75
 }
 
 /// Detects the language from the first few kilobytes of the body: enough to tell, and a
