@@ -130,7 +130,15 @@ impl RawMeta {
         if !(hinted || marked) {
             return;
         }
-        let t = text::collapse(&el.text().collect::<String>());
+        // stop early: a page-sized "author" wrapper must not be copied at every level
+        let mut raw = String::new();
+        for piece in el.text() {
+            raw.push_str(piece);
+            if raw.len() > 400 {
+                return;
+            }
+        }
+        let t = text::collapse(&raw);
         let n = t.chars().count();
         if n > 0 && n < 100 {
             self.byline = Some(t);

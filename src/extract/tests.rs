@@ -386,3 +386,16 @@ fn hundred_thousand_unclosed_inline_tags_return() {
         assert!(a.text().contains("A paragraph before a flood"), "{tag}");
     }
 }
+
+#[test]
+fn deeply_nested_author_wrappers_return() {
+    let html = format!(
+        "<html><body>{}<p>{}</p>{}</body></html>",
+        "<div class=\"author-box\">".repeat(1_500),
+        "word ".repeat(200_000),
+        "</div>".repeat(1_500)
+    );
+    let a = article(&html, None).expect("the paragraph is the article");
+    assert_eq!(a.byline, None);
+    assert_eq!(a.word_count(), 200_000);
+}
