@@ -40,6 +40,19 @@ static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("constant regex")
 });
 
+/// Headings that introduce lists of other articles.
+static TEASER_HEADING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:(?:more|related|recommended|popular|latest|top|trending|further)(?: great| top)?(?: \w+)? (?:stories|articles|posts|news|reads|reading|links)(?: from [\w ]{1,30})?|you (?:may|might) also like|read (?:more|next|also)|most (?:read|popular|viewed|shared)|what to read next|recommended for you)\s*:?$",
+    )
+    .expect("constant regex")
+});
+
+/// Whether a short line announces a list of other articles ("More Great Stories").
+pub(crate) fn is_teaser_heading(text: &str) -> bool {
+    text.len() < 80 && TEASER_HEADING.is_match(text.trim())
+}
+
 /// Elements whose content is never article text.
 pub(crate) fn is_never_content(name: &str) -> bool {
     matches!(
@@ -194,6 +207,14 @@ mod tests {
     fn class_weight_rewards_content_words() {
         assert_eq!(class_weight(Some("entry-content"), None), 25);
         assert_eq!(class_weight(Some("sidebar"), Some("related")), -50);
+    }
+
+    #[test]
+    fn teaser_headings_are_recognised() {
+        assert!(is_teaser_heading("More Great WIRED Stories"));
+        assert!(is_teaser_heading("Related articles"));
+        assert!(is_teaser_heading("You may also like:"));
+        assert!(!is_teaser_heading("More people moved to the city"));
     }
 
     #[test]

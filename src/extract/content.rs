@@ -520,10 +520,21 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
     let roots = with_siblings(nodes, segs, top, strict);
     let removed = conditionally_removed(nodes, segs, &roots, top, strict);
     let mut out = Vec::new();
+    let mut in_teaser_list = false;
     for &root in &roots {
         let r = &nodes[root as usize];
         for i in r.first_seg..r.end_seg {
             let seg = &segs[i as usize];
+            // "More stories" followed by a list: the list is teasers, not the article
+            let is_item = nodes[seg.owner as usize].tag == Tag::ListItem;
+            if clean::is_teaser_heading(&seg.text) {
+                in_teaser_list = true;
+                continue;
+            }
+            if in_teaser_list && is_item {
+                continue;
+            }
+            in_teaser_list = false;
             if removed[seg.owner as usize] || (strict && nodes[seg.owner as usize].unlikely) {
                 continue;
             }

@@ -399,3 +399,19 @@ fn deeply_nested_author_wrappers_return() {
     assert_eq!(a.byline, None);
     assert_eq!(a.word_count(), 200_000);
 }
+
+#[test]
+fn a_teaser_list_after_a_more_stories_heading_is_dropped() {
+    let body = format!(
+        "<article><p>{}</p><p>{}</p><h3>More Great Stories</h3><ul>\
+         <li>Why the ferry is late again, <a href=\"/a\">and what to do</a></li>\
+         <li>Ten walks along the coast <a href=\"/b\">for the winter</a></li></ul></article>",
+        prose(
+            "The council approved the new budget after a long debate.",
+            4
+        ),
+        prose("Spending on roads will rise by a tenth next year.", 4)
+    );
+    let a = article(&page("", &body), None).expect("an article");
+    assert!(a.text().ends_with("next year."), "{}", a.text());
+}
