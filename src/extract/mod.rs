@@ -1,5 +1,13 @@
 //! Main-content extraction: the article's text and metadata without the page around it.
 
+mod clean;
+mod content;
+mod depth;
+mod jsonld;
+mod metadata;
+mod text;
+
+use std::collections::HashSet;
 use thiserror::Error;
 use url::Url;
 
@@ -49,22 +57,150 @@ pub enum ExtractError {
     NoArticleText,
 }
 
+/// Fewer visible characters than this is not an article (a menu, a consent wall, a teaser).
+const MIN_ARTICLE_CHARS: usize = 40;
+
+impl Article {
+    /// The body as plain text: blocks joined by blank lines.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for block in &self.blocks {
+            if !out.is_empty() {
+                out.push_str("\n\n");
+            }
+            out.push_str(&block.text);
+        }
+        out
+    }
+
+    /// Words in the body, for reading time (Chinese and Japanese count two characters a word).
+    pub fn word_count(&self) -> usize {
+        self.blocks.iter().map(|b| text::word_count(&b.text)).sum()
+    }
+}
+
 /// Extracts the article from an HTML document; `base` resolves relative URLs.
 pub fn article(html: &str, base: Option<&Url>) -> Result<Article, ExtractError> {
-    let _ = (html, base);
-    Err(ExtractError::NoArticleText)
+    let bounded = depth::bound(html);
+    let doc = scraper::Html::parse_document(&bounded);
+    let mut walk = content::walk(&doc);
+    drop(doc);
+    let ld = jsonld::parse(&walk.meta.json_ld);
+    let selected = content::select(&mut walk);
+    let h1 = walk.meta.h1s.first().map(String::as_str);
+    let meta = metadata::resolve(&walk.meta, &ld, h1, base);
+    let mut body_started = false;
+    let mut blocks: Vec<Block> = selected
+        .iter()
+        .map(|&i| &walk.segs[i])
+        // the headline repeated above the body is the title, not a subheading
+        .filter(|seg| {
+            let repeats_title = !body_started && repeats_title(&meta.title, &seg.text, seg.heading);
+            body_started |= !seg.heading && !repeats_title;
+            !repeats_title
+        })
+        .map(|seg| Block {
+            kind: if seg.heading {
+                BlockKind::Heading
+            } else {
+                BlockKind::Paragraph
+            },
+            text: seg.text.clone(),
+        })
+        .collect();
+    if let Some(body) = ld.body.as_deref() {
+        let dom_chars: usize = blocks.iter().map(|b| text::visible_chars(&b.text)).sum();
+        let body_chars = text::visible_chars(body);
+        if body_chars > dom_chars + dom_chars / 3 {
+            let visible: HashSet<&str> = walk
+                .segs
+                .iter()
+                .flat_map(|s| s.text.split(|c: char| !c.is_alphanumeric()))
+                .filter(|w| !w.is_empty())
+                .collect();
+            if jsonld::body_is_sound(body, &visible) {
+                tracing::debug!(dom_chars, body_chars, "using JSON-LD articleBody");
+                blocks = text::paragraphs(body)
+                    .into_iter()
+                    .map(|text| Block {
+                        kind: BlockKind::Paragraph,
+                        text,
+                    })
+                    .collect();
+            }
+        }
+    }
+    let chars: usize = blocks.iter().map(|b| text::visible_chars(&b.text)).sum();
+    if chars < MIN_ARTICLE_CHARS {
+        return Err(ExtractError::NoArticleText);
+    }
+    let mut article = Article {
+        title: meta.title,
+        site_name: meta.site_name,
+        byline: meta.byline,
+        published: meta.published,
+        lang: meta.lang,
+        canonical_url: meta.canonical_url,
+        blocks,
+    };
+    if article.lang.is_none() {
+        article.lang = detect_lang(&article);
+    }
+    Ok(article)
 }
 
 /// Builds an article from plain text: paragraphs are separated by blank lines (or by single
-/// newlines when there are no blank lines); the first short line becomes the title only when
-/// `title` is `None`.
+/// newlines when there are no blank lines); the title is `title`, else empty.
 pub fn plain_text(text: &str, title: Option<&str>) -> Result<Article, ExtractError> {
-    let _ = (text, title);
-    Err(ExtractError::NoArticleText)
+    let blocks: Vec<Block> = text::paragraphs(text)
+        .into_iter()
+        .map(|text| Block {
+            kind: BlockKind::Paragraph,
+            text,
+        })
+        .collect();
+    if blocks.is_empty() {
+        return Err(ExtractError::NoArticleText);
+    }
+    let mut article = Article {
+        title: title.map(text::collapse).unwrap_or_default(),
+        blocks,
+        ..Article::default()
+    };
+    article.lang = detect_lang(&article);
+    Ok(article)
 }
-impl Article {
-    /// stub
-    pub fn word_count(&self) -> usize { 0 }
-    /// stub
-    pub fn text(&self) -> String { String::new() }
+
+/// Whether a block before the body repeats the title: any heading like it, or a short
+/// paragraph that says the same words.
+fn repeats_title(title: &str, block: &str, heading: bool) -> bool {
+    if heading {
+        return metadata::similarity(title, block) > 0.75;
+    }
+    block.len() <= title.len() * 2
+        && metadata::similarity(title, block) > 0.75
+        && metadata::similarity(block, title) > 0.75
 }
+
+/// Detects the language from the first few kilobytes of the body: enough to tell, and a
+/// 5 MB page costs no more than a short one.
+fn detect_lang(article: &Article) -> Option<String> {
+    const SAMPLE_BYTES: usize = 4096;
+    let mut sample = String::new();
+    for block in &article.blocks {
+        if sample.len() >= SAMPLE_BYTES {
+            break;
+        }
+        let room = SAMPLE_BYTES - sample.len();
+        let cut = (0..=room.min(block.text.len()))
+            .rev()
+            .find(|&i| block.text.is_char_boundary(i))
+            .unwrap_or(0);
+        sample.push_str(&block.text[..cut]);
+        sample.push('\n');
+    }
+    crate::lang::detect(&sample)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,230 @@
+//! Boilerplate rules: which elements are never article text, class/id hints, stock phrases.
+
+use regex::Regex;
+use scraper::node::Element;
+use std::sync::LazyLock;
+
+/// Class/id words of page furniture (after Readability's `unlikelyCandidates`, plus the
+/// widgets news sites add: cookie banners, share bars, newsletter boxes…).
+static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|cookie|consent|newsletter|subscribe|share|sharing|most-read|mostread|popular|recommend|promo|outbrain|taboola|post-nav|prev-next|paywall|signup|sign-up|toolbar|masthead|byline|dateline|caption|credit|timestamp",
+    )
+    .expect("constant regex")
+});
+
+/// Class/id words that rescue an element matched by [`UNLIKELY`].
+static MAYBE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)and|article|body|column|content|main|mathjax|shadow").expect("constant regex")
+});
+
+static POSITIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|blog|story",
+    )
+    .expect("constant regex")
+});
+
+static NEGATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|comment|com-|contact|footer|gdpr|masthead|media|meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|widget|cookie|newsletter|subscribe",
+    )
+    .expect("constant regex")
+});
+
+/// Short texts that are page furniture wherever they appear.
+static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(no time to read\??|get a summary|share( this( article| story| post)?)?( on \w+)?:?|advertisement|advertising|related( articles| stories| posts)?|read more|read next|most read|most popular|previous( article| post)?|next( article| post)?|sign up|subscribe( now)?|all rights reserved\.?|follow us( on \w+)?|comments?|leave a (comment|reply)|tags?:?|print|email|tweet)$|we use cookies|cookie policy|accept (all )?cookies|subscribe to our newsletter|sign up for our newsletter|all rights reserved|subject to copyright|©|^(published|updated|posted|last updated)( on)?:? .{0,80}$|^trending( now)?$|^don'?t miss\b|slideshow requires javascript|(sign up|subscribe).{0,80}newsletter|newsletter.{0,80}(sign up|subscribe|inbox)",
+    )
+    .expect("constant regex")
+});
+
+/// Headings that introduce lists of other articles.
+static TEASER_HEADING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:(?:more|related|recommended|popular|latest|top|trending|further)(?: great| top)?(?: \w+)? (?:stories|articles|posts|news|reads|reading|links)(?: from [\w ]{1,30})?|you (?:may|might) also like|read (?:more|next|also)|most (?:read|popular|viewed|shared)|what to read next|recommended for you)\s*:?$",
+    )
+    .expect("constant regex")
+});
+
+/// Whether a short line announces a list of other articles ("More Great Stories").
+pub(crate) fn is_teaser_heading(text: &str) -> bool {
+    text.len() < 80 && TEASER_HEADING.is_match(text.trim())
+}
+
+/// Elements whose content is never article text.
+pub(crate) fn is_never_content(name: &str) -> bool {
+    matches!(
+        name,
+        "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "svg"
+            | "iframe"
+            | "object"
+            | "embed"
+            | "canvas"
+            | "select"
+            | "button"
+            | "input"
+            | "textarea"
+            | "nav"
+            | "aside"
+            | "footer"
+            | "dialog"
+            | "video"
+            | "audio"
+            | "map"
+            | "label"
+            | "figcaption"
+    )
+}
+
+/// Elements that start a new block of text.
+pub(crate) fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "body"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "li"
+            | "ul"
+            | "ol"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "blockquote"
+            | "pre"
+            | "table"
+            | "tbody"
+            | "thead"
+            | "tfoot"
+            | "tr"
+            | "td"
+            | "th"
+            | "caption"
+            | "figure"
+            | "figcaption"
+            | "header"
+            | "address"
+            | "center"
+            | "details"
+            | "summary"
+            | "fieldset"
+            | "form"
+            | "hgroup"
+            | "menu"
+            | "legend"
+    )
+}
+
+/// Whether the element is hidden from readers (hidden attribute, aria-hidden, display:none)
+/// or has a landmark role that is never the article.
+pub(crate) fn is_hidden_or_furniture(el: &Element) -> bool {
+    if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
+        return true;
+    }
+    if let Some(style) = el.attr("style")
+        && (style.contains("none") || style.contains("hidden"))
+    {
+        let style: String = style
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect();
+        if style.contains("display:none") || style.contains("visibility:hidden") {
+            return true;
+        }
+    }
+    if let Some(role) = el.attr("role") {
+        return matches!(
+            role,
+            "navigation"
+                | "menu"
+                | "menubar"
+                | "complementary"
+                | "dialog"
+                | "alertdialog"
+                | "alert"
+                | "banner"
+                | "contentinfo"
+        );
+    }
+    false
+}
+
+/// Whether class/id say this element is page furniture (and nothing rescues it).
+pub(crate) fn is_unlikely(hints: &str) -> bool {
+    !hints.is_empty() && UNLIKELY.is_match(hints) && !MAYBE.is_match(hints)
+}
+
+/// Readability's class weight: +25 per positive hint, -25 per negative hint, class and id
+/// judged separately.
+pub(crate) fn class_weight(class: Option<&str>, id: Option<&str>) -> i32 {
+    let mut weight = 0;
+    for hint in [class, id].into_iter().flatten() {
+        if hint.is_empty() {
+            continue;
+        }
+        if NEGATIVE.is_match(hint) {
+            weight -= 25;
+        }
+        if POSITIVE.is_match(hint) {
+            weight += 25;
+        }
+    }
+    weight
+}
+
+/// Whether a short text is stock page furniture ("Share this", "Read more", a cookie notice).
+pub(crate) fn is_boilerplate_text(text: &str) -> bool {
+    text.chars().count() < 200 && BOILERPLATE.is_match(text.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn furniture_classes_are_unlikely_unless_rescued() {
+        assert!(is_unlikely("cookie-banner"));
+        assert!(is_unlikely("post__share"));
+        assert!(!is_unlikely("article-body share-tools"));
+        assert!(!is_unlikely("post__body"));
+    }
+
+    #[test]
+    fn class_weight_rewards_content_words() {
+        assert_eq!(class_weight(Some("entry-content"), None), 25);
+        assert_eq!(class_weight(Some("sidebar"), Some("related")), -50);
+    }
+
+    #[test]
+    fn teaser_headings_are_recognised() {
+        assert!(is_teaser_heading("More Great WIRED Stories"));
+        assert!(is_teaser_heading("Related articles"));
+        assert!(is_teaser_heading("You may also like:"));
+        assert!(!is_teaser_heading("More people moved to the city"));
+    }
+
+    #[test]
+    fn stock_phrases_are_boilerplate_but_prose_is_not() {
+        assert!(is_boilerplate_text("No time to read?"));
+        assert!(is_boilerplate_text(
+            "We use cookies to improve your experience."
+        ));
+        assert!(!is_boilerplate_text(
+            "He shared the news with reporters on Monday."
+        ));
+    }
+}

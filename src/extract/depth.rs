@@ -1,0 +1,234 @@
+//! A cheap byte scan that bounds element nesting before the HTML parser sees the page.
+//!
+//! html5ever's cost grows with the square of the nesting depth, so start tags beyond
+//! [`MAX_DEPTH`] open elements are dropped (with their matching end tags) before parsing.
+
+use std::borrow::Cow;
+
+/// Deeper than this is not an article; html5ever stays linear-ish below it.
+pub(crate) const MAX_DEPTH: usize = 2_000;
+
+/// Elements without content: they never nest.
+const VOID: &[&[u8]] = &[
+    b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"param",
+    b"source", b"track", b"wbr", b"keygen", b"image",
+];
+
+/// Elements whose end tag is optional: the parser closes them itself, so they do not count.
+const AUTO_CLOSED: &[&[u8]] = &[
+    b"p",
+    b"li",
+    b"dt",
+    b"dd",
+    b"option",
+    b"optgroup",
+    b"tr",
+    b"td",
+    b"th",
+    b"tbody",
+    b"thead",
+    b"tfoot",
+    b"rb",
+    b"rp",
+    b"rt",
+    b"rtc",
+    b"colgroup",
+    b"caption",
+    b"html",
+    b"head",
+    b"body",
+];
+
+/// Elements whose content is raw text up to their end tag.
+const RAW_TEXT: &[&[u8]] = &[
+    b"script",
+    b"style",
+    b"textarea",
+    b"title",
+    b"xmp",
+    b"iframe",
+    b"noembed",
+    b"noframes",
+];
+
+/// Returns `html` unchanged when its nesting stays within [`MAX_DEPTH`], else a copy with the
+/// excess start tags (and as many end tags) removed.
+pub(crate) fn bound(html: &str) -> Cow<'_, str> {
+    bound_to(html, MAX_DEPTH)
+}
+
+fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
+    let bytes = html.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0; // bytes of `html` already handled in `out`
+    let mut depth = 0usize;
+    let mut dropped = 0usize;
+    let mut i = 0;
+    while let Some(off) = memchr(b'<', &bytes[i..]) {
+        let start = i + off;
+        let rest = &bytes[start + 1..];
+        if rest.starts_with(b"!--") {
+            i = find(bytes, start + 4, b"-->").map_or(bytes.len(), |e| e + 3);
+            continue;
+        }
+        if rest.first().is_some_and(|b| *b == b'!' || *b == b'?') {
+            i = tag_end(bytes, start + 1);
+            continue;
+        }
+        let closing = rest.first() == Some(&b'/');
+        let name_start = start + 1 + usize::from(closing);
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b':')
+            .count();
+        if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() {
+            i = start + 1;
+            continue;
+        }
+        let name = &bytes[name_start..name_start + name_len];
+        let end = tag_end(bytes, name_start + name_len);
+        let mut drop_tag = false;
+        if closing {
+            if !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
+                if dropped > 0 {
+                    dropped -= 1;
+                    drop_tag = true;
+                } else {
+                    depth = depth.saturating_sub(1);
+                }
+            }
+            i = end;
+        } else if is_in(name, RAW_TEXT) {
+            i = raw_text_end(bytes, end, name);
+        } else {
+            let self_closing = end >= 2 && bytes[end - 2] == b'/';
+            if !self_closing && !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
+                if depth >= max_depth {
+                    dropped += 1;
+                    drop_tag = true;
+                } else {
+                    depth += 1;
+                }
+            }
+            i = end;
+        }
+        if drop_tag {
+            let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
+            buf.push_str(&html[copied..start]);
+            copied = end;
+        }
+    }
+    match out {
+        None => Cow::Borrowed(html),
+        Some(mut buf) => {
+            buf.push_str(&html[copied..]);
+            Cow::Owned(buf)
+        }
+    }
+}
+
+fn is_in(name: &[u8], list: &[&[u8]]) -> bool {
+    list.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|b| *b == needle)
+}
+
+fn find(bytes: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
+    if from >= bytes.len() {
+        return None;
+    }
+    bytes[from..]
+        .windows(pat.len())
+        .position(|w| w == pat)
+        .map(|p| p + from)
+}
+
+/// Index just past the `>` that ends a tag, skipping quoted attribute values; always on a
+/// char boundary because `>` is ASCII.
+fn tag_end(bytes: &[u8], from: usize) -> usize {
+    let mut quote = 0u8;
+    let mut i = from;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if quote != 0 {
+            if b == quote {
+                quote = 0;
+            }
+        } else if b == b'"' || b == b'\'' {
+            // only a quote right after `=` (allowing spaces) opens a value
+            let prev = bytes[from..i]
+                .iter()
+                .rev()
+                .find(|c| !c.is_ascii_whitespace());
+            if prev == Some(&b'=') {
+                quote = b;
+            }
+        } else if b == b'>' {
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// Index just past the end tag `</name>` of a raw-text element, or the end of the input.
+fn raw_text_end(bytes: &[u8], from: usize, name: &[u8]) -> usize {
+    let mut i = from;
+    while let Some(off) = memchr(b'<', bytes.get(i..).unwrap_or(&[])) {
+        let at = i + off;
+        let after = at + 2 + name.len();
+        if bytes.get(at + 1) == Some(&b'/')
+            && after <= bytes.len()
+            && bytes[at + 2..after].eq_ignore_ascii_case(name)
+        {
+            return tag_end(bytes, after);
+        }
+        i = at + 1;
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shallow_pages_are_not_copied() {
+        let html = "<html><body><div><p>Hello <b>world</b></p></div></body></html>";
+        assert!(matches!(bound(html), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened_but_text_kept() {
+        let html = format!("{}deep text{}", "<div>".repeat(50), "</div>".repeat(50));
+        let out = bound_to(&html, 10);
+        assert_eq!(out.matches("<div>").count(), 10);
+        assert_eq!(out.matches("</div>").count(), 10);
+        assert!(out.contains("deep text"));
+    }
+
+    #[test]
+    fn tags_inside_scripts_and_comments_do_not_count() {
+        let html = format!(
+            "<script>{}</script><!-- {} --><div>x</div>",
+            "<div>".repeat(50),
+            "<div>".repeat(50)
+        );
+        assert!(matches!(bound_to(&html, 5), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn unclosed_paragraphs_do_not_count_as_depth() {
+        let html = "<p>one".repeat(100);
+        assert!(matches!(bound_to(&html, 5), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn quoted_angle_brackets_do_not_end_a_tag() {
+        let html = r#"<div title="a > b"><div>x</div></div>"#;
+        let out = bound_to(html, 1);
+        assert_eq!(out, r#"<div title="a > b">x</div>"#);
+    }
+}
