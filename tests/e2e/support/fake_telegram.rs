@@ -1,0 +1,733 @@
+//! A fake Telegram Bot API server on 127.0.0.1:0 that the real teloxide client talks to.
+//!
+//! Each test starts its own [`FakeTelegram`], queues updates (`send_text`, `press_button`),
+//! runs the bot against [`FakeTelegram::url`], then asserts on the recorded calls and on the
+//! current state of the messages the bot sent. Requests are `POST /bot{token}/{Method}` with a
+//! JSON body; method names are matched case-insensitively. Answers follow the real API's shapes
+//! and error texts so teloxide maps them to the same `ApiError`/`RequestError` as in production.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::{Router, body::Bytes, extract::Path, extract::State, http::StatusCode, routing::post};
+use regex::Regex;
+use serde_json::{Value, json};
+
+/// The bot's user id, as in the token `123456:TEST` the tests give teloxide.
+pub const BOT_ID: u64 = 123456;
+/// The longest a `getUpdates` call waits for an update, whatever timeout the bot asks for.
+const MAX_POLL: Duration = Duration::from_secs(1);
+
+/// A chat the fake's updates come from; `to_json` gives Telegram's `Chat` object.
+#[derive(Clone, Debug)]
+pub struct Chat {
+    /// The chat id (negative for groups, `-100…` for supergroups).
+    pub id: i64,
+    json: Value,
+}
+
+impl Chat {
+    /// A private chat with the user whose id is `id`.
+    pub fn private(id: i64) -> Self {
+        Self {
+            id,
+            json: json!({"id": id, "type": "private", "first_name": format!("User {id}")}),
+        }
+    }
+    /// A basic group titled "Group {id}".
+    pub fn group(id: i64) -> Self {
+        Self {
+            id,
+            json: json!({"id": id, "type": "group", "title": format!("Group {id}")}),
+        }
+    }
+    /// A supergroup titled "Supergroup {id}".
+    pub fn supergroup(id: i64) -> Self {
+        Self {
+            id,
+            json: json!({"id": id, "type": "supergroup", "title": format!("Supergroup {id}")}),
+        }
+    }
+    /// A supergroup with forum topics enabled.
+    pub fn forum(id: i64) -> Self {
+        let mut chat = Self::supergroup(id);
+        chat.json["is_forum"] = json!(true);
+        chat
+    }
+    /// Telegram's `Chat` object for this chat.
+    pub fn to_json(&self) -> Value {
+        self.json.clone()
+    }
+}
+
+/// A user (or bot) who sends messages and presses buttons.
+#[derive(Clone, Debug)]
+pub struct User {
+    /// The user id.
+    pub id: u64,
+    json: Value,
+}
+
+impl User {
+    /// A human user with a first name.
+    pub fn new(id: u64, first_name: &str) -> Self {
+        Self {
+            id,
+            json: json!({"id": id, "is_bot": false, "first_name": first_name}),
+        }
+    }
+    /// Another bot, whose messages the bot under test should ignore.
+    pub fn bot(id: u64, username: &str) -> Self {
+        Self {
+            id,
+            json: json!({"id": id, "is_bot": true, "first_name": username, "username": username}),
+        }
+    }
+    /// Telegram's `User` object for this user.
+    pub fn to_json(&self) -> Value {
+        self.json.clone()
+    }
+}
+
+/// One inline keyboard button as the bot sent it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Button {
+    /// The label.
+    pub text: String,
+    /// The callback data, for callback buttons.
+    pub callback_data: Option<String>,
+    /// The link, for URL buttons.
+    pub url: Option<String>,
+}
+
+/// The current state of a message the bot sent (after any edits).
+#[derive(Clone, Debug)]
+pub struct SentMessage {
+    /// The chat it was sent to.
+    pub chat_id: i64,
+    /// Its message id in that chat.
+    pub message_id: i32,
+    /// The text as the bot sent it (with HTML/Markdown markup, if any).
+    pub text: String,
+    /// `parse_mode` of the latest send or edit.
+    pub parse_mode: Option<String>,
+    /// The message it replies to.
+    pub reply_to: Option<i32>,
+    /// Inline keyboard rows.
+    pub buttons: Vec<Vec<Button>>,
+    /// The forum topic it was sent to.
+    pub message_thread_id: Option<i32>,
+    /// Whether `link_preview_options.is_disabled` was set.
+    pub link_preview_disabled: bool,
+    /// How many successful edits it has had.
+    pub edits: usize,
+}
+
+/// One recorded API call.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The method name as requested (e.g. `SendMessage`).
+    pub method: String,
+    /// The JSON body (`{}` when empty or not JSON).
+    pub body: Value,
+    /// When it arrived.
+    pub at: Instant,
+}
+
+struct Fault {
+    method: String,
+    error: Value,
+    /// `None`: fail once; `Some(ratio)`: fail that fraction of calls, evenly spread.
+    ratio: Option<f64>,
+    seen: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    username: String,
+    reads_all_group_messages: bool,
+    next_update_id: i64,
+    updates: Vec<Value>,
+    acknowledged: i64,
+    next_message_id: HashMap<i64, i32>,
+    chats: HashMap<i64, Value>,
+    messages: HashMap<(i64, i32), Value>,
+    sent: Vec<SentMessage>,
+    deleted: HashSet<(i64, i32)>,
+    members: HashMap<(i64, u64), String>,
+    faults: Vec<Fault>,
+    calls: Vec<Call>,
+}
+
+#[derive(Default)]
+struct Shared {
+    inner: Mutex<Inner>,
+    new_update: tokio::sync::Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panicking test thread must not hide the state from the assertions that follow.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A running fake Bot API server; it stops when dropped.
+pub struct FakeTelegram {
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeTelegram {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeTelegram {
+    /// Starts a fake for a bot `@digest_bot` with privacy mode off, on 127.0.0.1 and a free port.
+    pub async fn start() -> Self {
+        let shared = Arc::new(Shared::default());
+        shared.lock().username = "digest_bot".into();
+        shared.lock().reads_all_group_messages = true;
+        let app = Router::new()
+            .route("/{token}/{method}", post(handle))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("fake Telegram server");
+        });
+        Self {
+            addr,
+            shared,
+            server,
+        }
+    }
+
+    /// The `api_url` to give teloxide (`Bot::set_api_url`, `TELOXIDE_API_URL`).
+    pub fn url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}", self.addr)).expect("valid URL")
+    }
+
+    /// Sets the username `getMe` reports (without `@`).
+    pub fn set_username(&self, username: &str) {
+        self.shared.lock().username = username.into();
+    }
+
+    /// Sets `getMe.can_read_all_group_messages`: false means privacy mode is on.
+    pub fn set_can_read_all_group_messages(&self, yes: bool) {
+        self.shared.lock().reads_all_group_messages = yes;
+    }
+
+    /// The bot's own `User` object, as `getMe` and sent messages show it.
+    pub fn bot_user(&self) -> Value {
+        let username = self.shared.lock().username.clone();
+        json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": username})
+    }
+
+    /// Sets what `getChatMember` answers for a user: `creator`, `administrator`, `member`
+    /// (the default), `left` or `kicked`.
+    pub fn set_member_status(&self, chat_id: i64, user_id: u64, status: &str) {
+        self.shared
+            .lock()
+            .members
+            .insert((chat_id, user_id), status.into());
+    }
+
+    /// Queues a text message, with the `url`, `mention` and `bot_command` entities Telegram
+    /// would add, and returns its message id.
+    pub fn send_text(&self, chat: &Chat, from: &User, text: &str) -> i32 {
+        self.send_message_json(text_message(chat, from, text))
+    }
+
+    /// Queues any `Message` object; `message_id` and `date` are filled in when missing.
+    pub fn send_message_json(&self, mut message: Value) -> i32 {
+        let mut inner = self.shared.lock();
+        let chat_id = message["chat"]["id"].as_i64().expect("message.chat.id");
+        inner.chats.insert(chat_id, message["chat"].clone());
+        let message_id = match message["message_id"].as_i64() {
+            Some(id) => id as i32,
+            None => next_message_id(&mut inner, chat_id),
+        };
+        message["message_id"] = json!(message_id);
+        if message["date"].is_null() {
+            message["date"] = json!(unix_now());
+        }
+        inner
+            .messages
+            .insert((chat_id, message_id), message.clone());
+        drop(inner);
+        self.push_update("message", message);
+        message_id
+    }
+
+    /// Queues a press of an inline button under message `message_id`; returns the query id.
+    pub fn press_button(&self, chat: &Chat, from: &User, message_id: i32, data: &str) -> String {
+        let mut inner = self.shared.lock();
+        let stored = inner.messages.get(&(chat.id, message_id)).cloned();
+        let message = stored.unwrap_or_else(|| {
+            json!({"message_id": message_id, "date": unix_now(), "chat": chat.to_json(), "text": ""})
+        });
+        let id = format!("cq{}", inner.next_update_id + 1);
+        let query = json!({"id": id, "from": from.to_json(), "message": message,
+            "chat_instance": format!("ci{}", chat.id), "data": data});
+        queue_update(&mut inner, "callback_query", query);
+        drop(inner);
+        self.shared.new_update.notify_waiters();
+        id
+    }
+
+    /// Queues a raw update of any kind (`edited_message`, `channel_post`, …); returns its id.
+    pub fn push_update(&self, kind: &str, payload: Value) -> i64 {
+        let id = queue_update(&mut self.shared.lock(), kind, payload);
+        self.shared.new_update.notify_waiters();
+        id
+    }
+
+    /// Marks a message deleted: replies to it fail with "message to be replied not found".
+    pub fn delete_message(&self, chat_id: i64, message_id: i32) {
+        self.shared.lock().deleted.insert((chat_id, message_id));
+    }
+
+    /// Makes the next call of `method` fail with this error (and `retry_after`, for a 429).
+    pub fn fail_next(
+        &self,
+        method: &str,
+        error_code: u16,
+        description: &str,
+        retry_after: Option<u32>,
+    ) {
+        self.add_fault(method, None, error_code, description, retry_after);
+    }
+
+    /// Makes a fraction (0.0-1.0) of the calls of `method` fail, evenly spread, from now on.
+    pub fn fail_ratio(
+        &self,
+        method: &str,
+        ratio: f64,
+        error_code: u16,
+        description: &str,
+        retry_after: Option<u32>,
+    ) {
+        self.add_fault(method, Some(ratio), error_code, description, retry_after);
+    }
+
+    fn add_fault(
+        &self,
+        method: &str,
+        ratio: Option<f64>,
+        code: u16,
+        description: &str,
+        retry_after: Option<u32>,
+    ) {
+        let mut error = json!({"ok": false, "error_code": code, "description": description});
+        if let Some(seconds) = retry_after {
+            error["parameters"] = json!({"retry_after": seconds});
+        }
+        self.shared.lock().faults.push(Fault {
+            method: method.into(),
+            error,
+            ratio,
+            seen: 0,
+        });
+    }
+
+    /// The bodies of every call of `method` so far (including failed ones), in order.
+    pub fn calls(&self, method: &str) -> Vec<Value> {
+        let inner = self.shared.lock();
+        inner
+            .calls
+            .iter()
+            .filter(|c| c.method.eq_ignore_ascii_case(method))
+            .map(|c| c.body.clone())
+            .collect()
+    }
+
+    /// Every call so far, in order.
+    pub fn all_calls(&self) -> Vec<Call> {
+        self.shared.lock().calls.clone()
+    }
+
+    /// Waits until at least `count` calls of `method` arrived and returns their bodies;
+    /// panics with a listing of every call on timeout.
+    pub async fn wait_for(&self, method: &str, count: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let calls = self.calls(method);
+            if calls.len() >= count {
+                return calls;
+            }
+            if Instant::now() >= deadline {
+                let listing: Vec<String> = self
+                    .all_calls()
+                    .iter()
+                    .map(|c| format!("  {} {}", c.method, c.body))
+                    .collect();
+                panic!(
+                    "waited {timeout:?} for {count} {method} call(s), got {}; all calls:\n{}",
+                    calls.len(),
+                    listing.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The messages the bot has sent to a chat, in order, as they are now (after edits).
+    pub fn sent_messages(&self, chat_id: i64) -> Vec<SentMessage> {
+        self.shared
+            .lock()
+            .sent
+            .iter()
+            .filter(|m| m.chat_id == chat_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The highest `offset` the bot has passed to `getUpdates` (0 before any).
+    pub fn acknowledged_offset(&self) -> i64 {
+        self.shared.lock().acknowledged
+    }
+}
+
+/// A text `Message` object with Telegram's entities, to adjust before `send_message_json`.
+pub fn text_message(chat: &Chat, from: &User, text: &str) -> Value {
+    json!({"chat": chat.to_json(), "from": from.to_json(), "text": text, "entities": entities(text)})
+}
+
+/// `url`, `mention` and `bot_command` entities with offsets and lengths in UTF-16 code units.
+pub fn entities(text: &str) -> Vec<Value> {
+    static PATTERN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"https?://\S+|@[A-Za-z0-9_]{5,32}|/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?")
+            .expect("entity pattern")
+    });
+    let utf16 = |s: &str| s.encode_utf16().count();
+    let mut found = Vec::new();
+    for m in PATTERN.find_iter(text) {
+        let starts_word = text[..m.start()]
+            .chars()
+            .next_back()
+            .is_none_or(char::is_whitespace);
+        let kind = match m.as_str().as_bytes()[0] {
+            b'h' => "url",
+            b'@' if starts_word => "mention",
+            b'/' if starts_word => "bot_command",
+            _ => continue,
+        };
+        // Like Telegram, trailing punctuation closes the sentence rather than the link.
+        let matched = m
+            .as_str()
+            .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
+        let (offset, length) = (utf16(&text[..m.start()]), utf16(matched));
+        found.push(json!({"type": kind, "offset": offset, "length": length}));
+    }
+    found
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn queue_update(inner: &mut Inner, kind: &str, payload: Value) -> i64 {
+    inner.next_update_id += 1;
+    let id = inner.next_update_id;
+    inner.updates.push(json!({"update_id": id, kind: payload}));
+    id
+}
+
+fn next_message_id(inner: &mut Inner, chat_id: i64) -> i32 {
+    let id = inner.next_message_id.entry(chat_id).or_insert(0);
+    *id += 1;
+    *id
+}
+
+/// The text a user would see: HTML tags stripped and entities decoded, for length checks.
+fn visible_text(text: &str, parse_mode: Option<&str>) -> String {
+    if !parse_mode.is_some_and(|m| m.eq_ignore_ascii_case("html")) {
+        return text.to_string();
+    }
+    static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]*>").expect("tag pattern"));
+    let stripped = TAG.replace_all(text, "");
+    stripped
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+fn buttons(markup: &Value) -> Vec<Vec<Button>> {
+    let rows = markup["inline_keyboard"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    rows.iter()
+        .map(|row| {
+            let row = row.as_array().cloned().unwrap_or_default();
+            row.iter()
+                .map(|b| Button {
+                    text: text(&b["text"]).unwrap_or_default(),
+                    callback_data: text(&b["callback_data"]),
+                    url: text(&b["url"]),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+type Answer = (StatusCode, axum::Json<Value>);
+
+fn ok(result: Value) -> Result<Value, Value> {
+    Ok(result)
+}
+
+fn bad_request(description: &str) -> Result<Value, Value> {
+    Err(
+        json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {description}")}),
+    )
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    Path((_token, method)): Path<(String, String)>,
+    body: Bytes,
+) -> Answer {
+    let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+    let fault = {
+        let mut inner = shared.lock();
+        inner.calls.push(Call {
+            method: method.clone(),
+            body: body.clone(),
+            at: Instant::now(),
+        });
+        take_fault(&mut inner, &method)
+    };
+    let outcome = match fault {
+        Some(error) => Err(error),
+        None if method.eq_ignore_ascii_case("GetUpdates") => ok(get_updates(&shared, &body).await),
+        None => answer(&mut shared.lock(), &method.to_ascii_lowercase(), &body),
+    };
+    match outcome {
+        Ok(result) => (
+            StatusCode::OK,
+            axum::Json(json!({"ok": true, "result": result})),
+        ),
+        Err(error) => {
+            let code = error["error_code"]
+                .as_u64()
+                .and_then(|c| StatusCode::from_u16(c as u16).ok());
+            (code.unwrap_or(StatusCode::BAD_REQUEST), axum::Json(error))
+        }
+    }
+}
+
+fn take_fault(inner: &mut Inner, method: &str) -> Option<Value> {
+    let index = inner
+        .faults
+        .iter()
+        .position(|f| f.method.eq_ignore_ascii_case(method))?;
+    let fault = &mut inner.faults[index];
+    match fault.ratio {
+        None => Some(inner.faults.remove(index).error),
+        Some(ratio) => {
+            fault.seen += 1;
+            // Fails call n when n * ratio crosses an integer: deterministic and evenly spread.
+            let crosses =
+                (fault.seen as f64 * ratio).floor() > ((fault.seen - 1) as f64 * ratio).floor();
+            crosses.then(|| fault.error.clone())
+        }
+    }
+}
+
+/// Long poll: answers at once when updates are queued, else when one arrives or the wait ends.
+async fn get_updates(shared: &Shared, body: &Value) -> Value {
+    let offset = body["offset"].as_i64().unwrap_or(0);
+    let limit = body["limit"].as_u64().unwrap_or(100) as usize;
+    let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0)).min(MAX_POLL);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        // Registered before looking at the queue, so an update pushed in between still wakes us.
+        let notified = shared.new_update.notified();
+        {
+            let mut inner = shared.lock();
+            if offset > inner.acknowledged {
+                inner.acknowledged = offset;
+                inner
+                    .updates
+                    .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+            }
+            if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Value::from(
+                    inner
+                        .updates
+                        .iter()
+                        .take(limit)
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        let _ = tokio::time::timeout_at(deadline, notified).await;
+    }
+}
+
+fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Value> {
+    match method {
+        "getme" => ok(
+            json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": inner.username,
+            "can_join_groups": true, "can_read_all_group_messages": inner.reads_all_group_messages,
+            "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false}),
+        ),
+        "getwebhookinfo" => {
+            ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        "sendmessage" => send_message(inner, body),
+        "editmessagetext" => edit_message_text(inner, body),
+        "getchatmember" => {
+            let (chat_id, user_id) = (
+                body["chat_id"].as_i64().unwrap_or(0),
+                body["user_id"].as_u64().unwrap_or(0),
+            );
+            let status = inner
+                .members
+                .get(&(chat_id, user_id))
+                .map_or("member", String::as_str);
+            let mut member = json!({"status": status, "user": {"id": user_id, "is_bot": false, "first_name": format!("User {user_id}")}});
+            let flags: &[&str] = match status {
+                "creator" => &["is_anonymous"],
+                "administrator" => &[
+                    "can_be_edited",
+                    "is_anonymous",
+                    "can_manage_chat",
+                    "can_delete_messages",
+                    "can_manage_video_chats",
+                    "can_restrict_members",
+                    "can_promote_members",
+                    "can_change_info",
+                    "can_invite_users",
+                ],
+                _ => &[],
+            };
+            for flag in flags {
+                member[*flag] = json!(*flag == "can_manage_chat");
+            }
+            if status == "kicked" {
+                member["until_date"] = json!(0);
+            }
+            ok(member)
+        }
+        _ => ok(json!(true)),
+    }
+}
+
+fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Value> {
+    let Some(chat_id) = body["chat_id"].as_i64() else {
+        return bad_request("chat not found");
+    };
+    let text = body["text"].as_str().unwrap_or_default();
+    let parse_mode = body["parse_mode"].as_str();
+    let visible = visible_text(text, parse_mode);
+    if visible.trim().is_empty() {
+        return bad_request("message text is empty");
+    }
+    if visible.encode_utf16().count() > 4096 {
+        return bad_request("message is too long");
+    }
+    let reply_to = body["reply_parameters"]["message_id"]
+        .as_i64()
+        .or(body["reply_to_message_id"].as_i64())
+        .map(|id| id as i32);
+    let lenient = body["reply_parameters"]["allow_sending_without_reply"]
+        .as_bool()
+        .unwrap_or(false);
+    if reply_to.is_some_and(|id| inner.deleted.contains(&(chat_id, id))) && !lenient {
+        return bad_request("message to be replied not found");
+    }
+    let message_id = next_message_id(inner, chat_id);
+    let chat = inner
+        .chats
+        .get(&chat_id)
+        .cloned()
+        .unwrap_or_else(|| Chat::private(chat_id).to_json());
+    let mut message = json!({"message_id": message_id, "date": unix_now(), "chat": chat, "text": text,
+        "from": {"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": inner.username}});
+    for field in ["message_thread_id", "reply_markup", "link_preview_options"] {
+        if !body[field].is_null() {
+            message[field] = body[field].clone();
+        }
+    }
+    if let Some(mut target) = reply_to.and_then(|id| inner.messages.get(&(chat_id, id)).cloned()) {
+        target.as_object_mut().map(|t| t.remove("reply_to_message"));
+        message["reply_to_message"] = target;
+    }
+    inner
+        .messages
+        .insert((chat_id, message_id), message.clone());
+    inner.sent.push(SentMessage {
+        chat_id,
+        message_id,
+        text: text.into(),
+        parse_mode: parse_mode.map(str::to_string),
+        reply_to,
+        buttons: buttons(&body["reply_markup"]),
+        message_thread_id: body["message_thread_id"].as_i64().map(|id| id as i32),
+        link_preview_disabled: body["link_preview_options"]["is_disabled"]
+            .as_bool()
+            .unwrap_or(false),
+        edits: 0,
+    });
+    ok(message)
+}
+
+fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Value> {
+    let (chat_id, message_id) = (
+        body["chat_id"].as_i64().unwrap_or(0),
+        body["message_id"].as_i64().unwrap_or(0) as i32,
+    );
+    let Some(stored) = inner.messages.get_mut(&(chat_id, message_id)) else {
+        return bad_request("message to edit not found");
+    };
+    if stored["from"]["id"].as_u64() != Some(BOT_ID) {
+        return bad_request("message can't be edited");
+    }
+    // Telegram compares what the user sees: the text and the keyboard (none when omitted).
+    if stored["text"] == body["text"] && stored["reply_markup"] == body["reply_markup"] {
+        return bad_request(
+            "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+        );
+    }
+    stored["text"] = body["text"].clone();
+    if let Some(fields) = stored.as_object_mut() {
+        match &body["reply_markup"] {
+            Value::Null => fields.remove("reply_markup"),
+            markup => fields.insert("reply_markup".into(), markup.clone()),
+        };
+    }
+    stored["edit_date"] = json!(unix_now());
+    let message = stored.clone();
+    if let Some(sent) = inner
+        .sent
+        .iter_mut()
+        .find(|m| m.chat_id == chat_id && m.message_id == message_id)
+    {
+        sent.text = body["text"].as_str().unwrap_or_default().into();
+        sent.parse_mode = body["parse_mode"].as_str().map(str::to_string);
+        sent.buttons = buttons(&body["reply_markup"]);
+        sent.link_preview_disabled = body["link_preview_options"]["is_disabled"]
+            .as_bool()
+            .unwrap_or(false);
+        sent.edits += 1;
+    }
+    ok(message)
+}
