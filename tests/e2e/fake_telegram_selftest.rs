@@ -4,12 +4,14 @@ use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::{
-    InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageEntityKind, MessageId,
-    ParseMode, ReplyParameters, UpdateKind,
+    ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageEntityKind,
+    MessageId, ParseMode, ReplyParameters, UpdateKind,
 };
 use teloxide::{ApiError, RequestError};
 
-use crate::support::fake_telegram::{Button, Chat, FakeTelegram, User};
+use serde_json::json;
+
+use crate::support::fake_telegram::{Button, Chat, Failure, FakeTelegram, User, text_message};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -217,126 +219,156 @@ async fn edits_change_the_message_and_report_telegrams_errors() {
 }
 
 #[tokio::test]
-async fn send_message_refuses_what_telegram_refuses() {
+async fn send_message_refuses_texts_telegram_refuses() {
     let fake = FakeTelegram::start().await;
     let bot = bot(&fake);
-    let chat = Chat::group(-5);
-    let gone = fake.send_text(&chat, &User::new(7, "Ann"), "https://example.com/");
-    fake.delete_message(chat.id, gone);
+    let html = |n: usize| "<b>&amp;é</b>".repeat(n);
 
     let too_long = bot
-        .send_message(ChatId(7), "<b>é</b>".repeat(4097))
+        .send_message(ChatId(7), html(2049))
         .parse_mode(ParseMode::Html)
         .await;
+    let fits = bot
+        .send_message(ChatId(7), html(2048))
+        .parse_mode(ParseMode::Html)
+        .await;
+    let empty = bot
+        .send_message(ChatId(7), "<b></b>")
+        .parse_mode(ParseMode::Html)
+        .await;
+
     assert!(
         matches!(too_long, Err(RequestError::Api(ApiError::MessageIsTooLong))),
         "{too_long:?}"
     );
-    let fits = bot
-        .send_message(ChatId(7), "<b>é</b>".repeat(4096))
-        .parse_mode(ParseMode::Html)
-        .await;
     assert!(fits.is_ok(), "{fits:?}");
-    let orphan = bot
-        .send_message(ChatId(chat.id), "digest")
-        .reply_parameters(ReplyParameters::new(MessageId(gone)))
-        .await;
     assert!(
-        matches!(
-            orphan,
-            Err(RequestError::Api(ApiError::MessageToReplyNotFound))
-        ),
-        "{orphan:?}"
+        matches!(empty, Err(RequestError::Api(ApiError::MessageTextIsEmpty))),
+        "{empty:?}"
     );
-}
-
-#[tokio::test]
-async fn injected_faults_map_to_teloxides_errors_then_calls_succeed() {
-    let fake = FakeTelegram::start().await;
-    let bot = bot(&fake);
-    fake.fail_next(
-        "SendMessage",
-        429,
-        "Too Many Requests: retry after 1",
-        Some(1),
-    );
-    fake.fail_next(
-        "sendMessage",
-        403,
-        "Forbidden: bot was blocked by the user",
-        None,
-    );
-    fake.fail_next(
-        "SendMessage",
-        403,
-        "Forbidden: bot was kicked from the supergroup chat",
-        None,
-    );
-    fake.fail_next(
-        "SendMessage",
-        403,
-        "Forbidden: bot was kicked from the group chat",
-        None,
-    );
-
-    let results: Vec<_> = futures_util_free_sequence(&bot).await;
-
-    assert!(
-        matches!(&results[0], Err(RequestError::RetryAfter(s)) if s.seconds() == 1),
-        "{:?}",
-        results[0]
-    );
-    assert!(
-        matches!(&results[1], Err(RequestError::Api(ApiError::BotBlocked))),
-        "{:?}",
-        results[1]
-    );
-    assert!(
-        matches!(
-            &results[2],
-            Err(RequestError::Api(ApiError::BotKickedFromSupergroup))
-        ),
-        "{:?}",
-        results[2]
-    );
-    // teloxide has no variant for the basic-group text, so it arrives as Unknown.
-    assert!(
-        matches!(&results[3], Err(RequestError::Api(ApiError::Unknown(text))) if text.contains("group chat"))
-    );
-    assert!(results[4].is_ok(), "{:?}", results[4]);
-    assert_eq!(fake.calls("SendMessage").len(), 5);
     assert_eq!(fake.sent_messages(7).len(), 1);
 }
 
-async fn futures_util_free_sequence(bot: &Bot) -> Vec<Result<Message, RequestError>> {
-    let mut results = Vec::new();
-    for _ in 0..5 {
-        results.push(bot.send_message(ChatId(7), "digest").await);
+#[tokio::test]
+async fn injected_failures_map_to_teloxides_errors_then_calls_succeed() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    fake.fail_next("SendMessage", Failure::retry_after(1));
+    for description in [
+        "Forbidden: bot was blocked by the user",
+        "Forbidden: bot was kicked from the supergroup chat",
+        "Forbidden: bot was kicked from the group chat",
+        "Bad Request: message to be replied not found",
+    ] {
+        let code = if description.starts_with("Forbidden") {
+            403
+        } else {
+            400
+        };
+        fake.fail_next("sendMessage", Failure::new(code, description));
     }
-    results
+
+    let mut results = Vec::new();
+    for _ in 0..6 {
+        results.push(bot.send_message(ChatId(7), "digest").await.map(|m| m.id));
+    }
+
+    let retry =
+        |r: &Result<_, _>| matches!(r, Err(RequestError::RetryAfter(s)) if s.seconds() == 1);
+    assert!(retry(&results[0]), "{:?}", results[0]);
+    let api_errors: Vec<_> = results[1..5]
+        .iter()
+        .map(|r| match r {
+            Err(RequestError::Api(e)) => e.clone(),
+            other => panic!("not an API error: {other:?}"),
+        })
+        .collect();
+    // teloxide has no variant for the basic-group text, so it arrives as Unknown.
+    let kicked_from_group =
+        ApiError::Unknown("Forbidden: bot was kicked from the group chat".into());
+    let expected = [
+        ApiError::BotBlocked,
+        ApiError::BotKickedFromSupergroup,
+        kicked_from_group,
+        ApiError::MessageToReplyNotFound,
+    ];
+    assert_eq!(api_errors, expected);
+    assert!(results[5].is_ok(), "{:?}", results[5]);
+    assert_eq!(fake.calls("SendMessage").len(), 6);
+    assert_eq!(fake.sent_messages(7).len(), 1);
 }
 
 #[tokio::test]
 async fn fail_ratio_fails_that_share_of_calls() {
     let fake = FakeTelegram::start().await;
     let bot = bot(&fake);
-    fake.fail_ratio(
-        "SendChatAction",
-        0.25,
-        429,
-        "Too Many Requests: retry after 1",
-        Some(1),
-    );
+    fake.fail_ratio("SendChatAction", 0.25, Failure::retry_after(1));
 
     let mut failures = 0;
     for _ in 0..8 {
-        let result = bot
-            .send_chat_action(ChatId(7), teloxide::types::ChatAction::Typing)
-            .await;
+        let result = bot.send_chat_action(ChatId(7), ChatAction::Typing).await;
         failures += usize::from(matches!(result, Err(RequestError::RetryAfter(_))));
     }
 
     assert_eq!(failures, 2);
+}
+
+#[tokio::test]
+async fn raw_messages_from_bots_and_forum_topics_parse_and_replies_stay_in_the_topic() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let forum = Chat::forum(-1002);
+    let other_bot = User::bot(99, "other_bot");
+    let mut topic_post = text_message(
+        &forum,
+        &User::new(7, "Ann"),
+        "/summarize@digest_bot https://a.example/ @digest_bot",
+    );
+    topic_post["message_thread_id"] = json!(5);
+    topic_post["is_topic_message"] = json!(true);
+    let post_id = fake.send_message_json(topic_post);
+    fake.send_text(&forum, &other_bot, "https://b.example/");
+
+    let updates = bot
+        .get_updates()
+        .timeout(1)
+        .await
+        .expect("getUpdates parses");
+    let messages: Vec<&Message> = updates
+        .iter()
+        .filter_map(|u| match &u.kind {
+            UpdateKind::Message(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages.len(), 2);
+    assert!(messages[0].is_topic_message);
+    let kinds: Vec<_> = messages[0]
+        .entities()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e.kind.clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            MessageEntityKind::BotCommand,
+            MessageEntityKind::Url,
+            MessageEntityKind::Mention
+        ]
+    );
+    assert_eq!(
+        messages[1].from.as_ref().map(|u| (u.id, u.is_bot)),
+        Some((UserId(other_bot.id), true))
+    );
+
+    let thread = messages[0].thread_id.expect("a topic message has a thread");
+    bot.send_message(ChatId(forum.id), "digest")
+        .message_thread_id(thread)
+        .reply_parameters(ReplyParameters::new(MessageId(post_id)))
+        .await
+        .expect("sendMessage parses");
+    assert_eq!(fake.sent_messages(forum.id)[0].message_thread_id, Some(5));
 }
 
 #[tokio::test]

@@ -2,24 +2,25 @@
 //!
 //! Each test starts its own [`FakeTelegram`], queues updates (`send_text`, `press_button`),
 //! runs the bot against [`FakeTelegram::url`], then asserts on the recorded calls and on the
-//! current state of the messages the bot sent. Requests are `POST /bot{token}/{Method}` with a
-//! JSON body; method names are matched case-insensitively. Answers follow the real API's shapes
-//! and error texts so teloxide maps them to the same `ApiError`/`RequestError` as in production.
+//! messages the bot sent. teloxide posts JSON to `/bot{token}/{Method}`; method names match
+//! case-insensitively. Answers use the real API's shapes and error texts, so teloxide maps them
+//! to the same `ApiError`/`RequestError` variants as in production.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::{Router, body::Bytes, extract::Path, extract::State, http::StatusCode, routing::post};
+use axum::extract::{Path, State};
+use axum::{Json, Router, body::Bytes, http::StatusCode, routing::post};
 use regex::Regex;
 use serde_json::{Value, json};
 
-/// The bot's user id, as in the token `123456:TEST` the tests give teloxide.
+/// The bot's user id, matching the token `123456:TEST` the tests give teloxide.
 pub const BOT_ID: u64 = 123456;
 /// The longest a `getUpdates` call waits for an update, whatever timeout the bot asks for.
 const MAX_POLL: Duration = Duration::from_secs(1);
 
-/// A chat the fake's updates come from; `to_json` gives Telegram's `Chat` object.
+/// A chat that updates come from; `to_json` gives Telegram's `Chat` object.
 #[derive(Clone, Debug)]
 pub struct Chat {
     /// The chat id (negative for groups, `-100…` for supergroups).
@@ -30,38 +31,32 @@ pub struct Chat {
 impl Chat {
     /// A private chat with the user whose id is `id`.
     pub fn private(id: i64) -> Self {
-        Self {
-            id,
-            json: json!({"id": id, "type": "private", "first_name": format!("User {id}")}),
-        }
+        let json = json!({"id": id, "type": "private", "first_name": format!("User {id}")});
+        Self { id, json }
     }
     /// A basic group titled "Group {id}".
     pub fn group(id: i64) -> Self {
-        Self {
-            id,
-            json: json!({"id": id, "type": "group", "title": format!("Group {id}")}),
-        }
+        let json = json!({"id": id, "type": "group", "title": format!("Group {id}")});
+        Self { id, json }
     }
     /// A supergroup titled "Supergroup {id}".
     pub fn supergroup(id: i64) -> Self {
-        Self {
-            id,
-            json: json!({"id": id, "type": "supergroup", "title": format!("Supergroup {id}")}),
-        }
+        let json = json!({"id": id, "type": "supergroup", "title": format!("Supergroup {id}")});
+        Self { id, json }
     }
-    /// A supergroup with forum topics enabled.
+    /// A supergroup with forum topics (messages then carry a `message_thread_id`).
     pub fn forum(id: i64) -> Self {
         let mut chat = Self::supergroup(id);
         chat.json["is_forum"] = json!(true);
         chat
     }
-    /// Telegram's `Chat` object for this chat.
+    /// Telegram's `Chat` object.
     pub fn to_json(&self) -> Value {
         self.json.clone()
     }
 }
 
-/// A user (or bot) who sends messages and presses buttons.
+/// A user (or another bot) who sends messages and presses buttons.
 #[derive(Clone, Debug)]
 pub struct User {
     /// The user id.
@@ -70,23 +65,37 @@ pub struct User {
 }
 
 impl User {
-    /// A human user with a first name.
+    /// A human user.
     pub fn new(id: u64, first_name: &str) -> Self {
-        Self {
-            id,
-            json: json!({"id": id, "is_bot": false, "first_name": first_name}),
-        }
+        let json = json!({"id": id, "is_bot": false, "first_name": first_name});
+        Self { id, json }
     }
     /// Another bot, whose messages the bot under test should ignore.
     pub fn bot(id: u64, username: &str) -> Self {
-        Self {
-            id,
-            json: json!({"id": id, "is_bot": true, "first_name": username, "username": username}),
-        }
+        let json = json!({"id": id, "is_bot": true, "first_name": username, "username": username});
+        Self { id, json }
     }
-    /// Telegram's `User` object for this user.
+    /// Telegram's `User` object.
     pub fn to_json(&self) -> Value {
         self.json.clone()
+    }
+}
+
+/// An error the fake answers instead of the real result (see [`FakeTelegram::fail_next`]).
+#[derive(Clone, Debug)]
+pub struct Failure(Value);
+
+impl Failure {
+    /// An error with Telegram's code and description, e.g. 403 "Forbidden: bot was blocked by
+    /// the user". Codes of 500 and up make teloxide sleep 10 s before it returns.
+    pub fn new(error_code: u16, description: &str) -> Self {
+        Self(json!({"ok": false, "error_code": error_code, "description": description}))
+    }
+    /// A 429 "Too Many Requests" asking to retry after `seconds`.
+    pub fn retry_after(seconds: u32) -> Self {
+        let mut failure = Self::new(429, &format!("Too Many Requests: retry after {seconds}"));
+        failure.0["parameters"] = json!({"retry_after": seconds});
+        failure
     }
 }
 
@@ -95,32 +104,32 @@ impl User {
 pub struct Button {
     /// The label.
     pub text: String,
-    /// The callback data, for callback buttons.
+    /// The callback data of a callback button.
     pub callback_data: Option<String>,
-    /// The link, for URL buttons.
+    /// The link of a URL button.
     pub url: Option<String>,
 }
 
-/// The current state of a message the bot sent (after any edits).
+/// A message the bot sent, as it is now (after any edits).
 #[derive(Clone, Debug)]
 pub struct SentMessage {
     /// The chat it was sent to.
     pub chat_id: i64,
-    /// Its message id in that chat.
+    /// Its id in that chat.
     pub message_id: i32,
-    /// The text as the bot sent it (with HTML/Markdown markup, if any).
+    /// The text as the bot sent it, markup included.
     pub text: String,
-    /// `parse_mode` of the latest send or edit.
+    /// The `parse_mode` of the latest send or edit.
     pub parse_mode: Option<String>,
     /// The message it replies to.
     pub reply_to: Option<i32>,
-    /// Inline keyboard rows.
+    /// The inline keyboard, row by row.
     pub buttons: Vec<Vec<Button>>,
     /// The forum topic it was sent to.
     pub message_thread_id: Option<i32>,
-    /// Whether `link_preview_options.is_disabled` was set.
+    /// Whether the latest send or edit disabled the link preview.
     pub link_preview_disabled: bool,
-    /// How many successful edits it has had.
+    /// How many edits succeeded.
     pub edits: usize,
 }
 
@@ -135,10 +144,10 @@ pub struct Call {
     pub at: Instant,
 }
 
+/// A failure waiting for its method: once (`ratio` None) or on a share of the calls.
 struct Fault {
     method: String,
-    error: Value,
-    /// `None`: fail once; `Some(ratio)`: fail that fraction of calls, evenly spread.
+    failure: Failure,
     ratio: Option<f64>,
     seen: u64,
 }
@@ -150,11 +159,10 @@ struct Inner {
     next_update_id: i64,
     updates: Vec<Value>,
     acknowledged: i64,
-    next_message_id: HashMap<i64, i32>,
+    last_message_id: HashMap<i64, i32>,
     chats: HashMap<i64, Value>,
     messages: HashMap<(i64, i32), Value>,
     sent: Vec<SentMessage>,
-    deleted: HashSet<(i64, i32)>,
     members: HashMap<(i64, u64), String>,
     faults: Vec<Fault>,
     calls: Vec<Call>,
@@ -168,7 +176,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panicking test thread must not hide the state from the assertions that follow.
+        // A test that panicked mid-request must not hide the state from later assertions.
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -180,6 +188,7 @@ pub struct FakeTelegram {
     addr: std::net::SocketAddr,
     shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
+    started: Instant,
 }
 
 impl Drop for FakeTelegram {
@@ -189,33 +198,29 @@ impl Drop for FakeTelegram {
 }
 
 impl FakeTelegram {
-    /// Starts a fake for a bot `@digest_bot` with privacy mode off, on 127.0.0.1 and a free port.
+    /// Starts a fake for the bot `@digest_bot` with privacy mode off, on a free local port.
     pub async fn start() -> Self {
         let shared = Arc::new(Shared::default());
         shared.lock().username = "digest_bot".into();
         shared.lock().reads_all_group_messages = true;
-        let app = Router::new()
-            .route("/{token}/{method}", post(handle))
-            .with_state(shared.clone());
+        let app = Router::new().route("/{token}/{method}", post(handle));
+        let app = app.with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("bind 127.0.0.1:0");
+            .expect("bind");
         let addr = listener.local_addr().expect("local address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("fake Telegram server");
-        });
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
         Self {
             addr,
             shared,
             server,
+            started: Instant::now(),
         }
     }
 
     /// The `api_url` to give teloxide (`Bot::set_api_url`, `TELOXIDE_API_URL`).
     pub fn url(&self) -> url::Url {
-        url::Url::parse(&format!("http://{}", self.addr)).expect("valid URL")
+        url::Url::parse(&format!("http://{}", self.addr)).expect("a socket address is a URL")
     }
 
     /// Sets the username `getMe` reports (without `@`).
@@ -223,15 +228,9 @@ impl FakeTelegram {
         self.shared.lock().username = username.into();
     }
 
-    /// Sets `getMe.can_read_all_group_messages`: false means privacy mode is on.
+    /// Sets `getMe.can_read_all_group_messages`; false means privacy mode is on.
     pub fn set_can_read_all_group_messages(&self, yes: bool) {
         self.shared.lock().reads_all_group_messages = yes;
-    }
-
-    /// The bot's own `User` object, as `getMe` and sent messages show it.
-    pub fn bot_user(&self) -> Value {
-        let username = self.shared.lock().username.clone();
-        json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": username})
     }
 
     /// Sets what `getChatMember` answers for a user: `creator`, `administrator`, `member`
@@ -243,13 +242,12 @@ impl FakeTelegram {
             .insert((chat_id, user_id), status.into());
     }
 
-    /// Queues a text message, with the `url`, `mention` and `bot_command` entities Telegram
-    /// would add, and returns its message id.
+    /// Queues a text message with the entities Telegram would add; returns its message id.
     pub fn send_text(&self, chat: &Chat, from: &User, text: &str) -> i32 {
         self.send_message_json(text_message(chat, from, text))
     }
 
-    /// Queues any `Message` object; `message_id` and `date` are filled in when missing.
+    /// Queues any `Message` object, filling in `message_id` and `date` when missing.
     pub fn send_message_json(&self, mut message: Value) -> i32 {
         let mut inner = self.shared.lock();
         let chat_id = message["chat"]["id"].as_i64().expect("message.chat.id");
@@ -273,10 +271,13 @@ impl FakeTelegram {
     /// Queues a press of an inline button under message `message_id`; returns the query id.
     pub fn press_button(&self, chat: &Chat, from: &User, message_id: i32, data: &str) -> String {
         let mut inner = self.shared.lock();
-        let stored = inner.messages.get(&(chat.id, message_id)).cloned();
-        let message = stored.unwrap_or_else(|| {
-            json!({"message_id": message_id, "date": unix_now(), "chat": chat.to_json(), "text": ""})
-        });
+        let message = inner
+            .messages
+            .get(&(chat.id, message_id))
+            .cloned()
+            .unwrap_or_else(
+                || json!({"message_id": message_id, "date": unix_now(), "chat": chat.to_json()}),
+            );
         let id = format!("cq{}", inner.next_update_id + 1);
         let query = json!({"id": id, "from": from.to_json(), "message": message,
             "chat_instance": format!("ci{}", chat.id), "data": data});
@@ -286,69 +287,41 @@ impl FakeTelegram {
         id
     }
 
-    /// Queues a raw update of any kind (`edited_message`, `channel_post`, …); returns its id.
+    /// Queues an update of any kind (`edited_message`, `channel_post`, …); returns its id.
     pub fn push_update(&self, kind: &str, payload: Value) -> i64 {
         let id = queue_update(&mut self.shared.lock(), kind, payload);
         self.shared.new_update.notify_waiters();
         id
     }
 
-    /// Marks a message deleted: replies to it fail with "message to be replied not found".
-    pub fn delete_message(&self, chat_id: i64, message_id: i32) {
-        self.shared.lock().deleted.insert((chat_id, message_id));
-    }
-
-    /// Makes the next call of `method` fail with this error (and `retry_after`, for a 429).
-    pub fn fail_next(
-        &self,
-        method: &str,
-        error_code: u16,
-        description: &str,
-        retry_after: Option<u32>,
-    ) {
-        self.add_fault(method, None, error_code, description, retry_after);
-    }
-
-    /// Makes a fraction (0.0-1.0) of the calls of `method` fail, evenly spread, from now on.
-    pub fn fail_ratio(
-        &self,
-        method: &str,
-        ratio: f64,
-        error_code: u16,
-        description: &str,
-        retry_after: Option<u32>,
-    ) {
-        self.add_fault(method, Some(ratio), error_code, description, retry_after);
-    }
-
-    fn add_fault(
-        &self,
-        method: &str,
-        ratio: Option<f64>,
-        code: u16,
-        description: &str,
-        retry_after: Option<u32>,
-    ) {
-        let mut error = json!({"ok": false, "error_code": code, "description": description});
-        if let Some(seconds) = retry_after {
-            error["parameters"] = json!({"retry_after": seconds});
-        }
-        self.shared.lock().faults.push(Fault {
+    /// Answers the next call of `method` with `failure` instead of its result.
+    pub fn fail_next(&self, method: &str, failure: Failure) {
+        let fault = Fault {
             method: method.into(),
-            error,
-            ratio,
+            failure,
+            ratio: None,
             seen: 0,
-        });
+        };
+        self.shared.lock().faults.push(fault);
     }
 
-    /// The bodies of every call of `method` so far (including failed ones), in order.
+    /// Answers a share (0.0-1.0) of the calls of `method` with `failure`, evenly spread.
+    pub fn fail_ratio(&self, method: &str, ratio: f64, failure: Failure) {
+        let fault = Fault {
+            method: method.into(),
+            failure,
+            ratio: Some(ratio),
+            seen: 0,
+        };
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// The bodies of every call of `method` so far, failed ones included, in order.
     pub fn calls(&self, method: &str) -> Vec<Value> {
-        let inner = self.shared.lock();
-        inner
-            .calls
-            .iter()
+        let calls = self.all_calls().into_iter();
+        calls
             .filter(|c| c.method.eq_ignore_ascii_case(method))
-            .map(|c| c.body.clone())
+            .map(|c| c.body)
             .collect()
     }
 
@@ -358,7 +331,7 @@ impl FakeTelegram {
     }
 
     /// Waits until at least `count` calls of `method` arrived and returns their bodies;
-    /// panics with a listing of every call on timeout.
+    /// on timeout, panics with a listing of every call.
     pub async fn wait_for(&self, method: &str, count: usize, timeout: Duration) -> Vec<Value> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -367,14 +340,19 @@ impl FakeTelegram {
                 return calls;
             }
             if Instant::now() >= deadline {
-                let listing: Vec<String> = self
-                    .all_calls()
-                    .iter()
-                    .map(|c| format!("  {} {}", c.method, c.body))
+                let listing: Vec<String> = (self.all_calls().iter())
+                    .map(|c| {
+                        format!(
+                            "  {:>5} ms {} {}",
+                            (c.at - self.started).as_millis(),
+                            c.method,
+                            c.body
+                        )
+                    })
                     .collect();
+                let got = calls.len();
                 panic!(
-                    "waited {timeout:?} for {count} {method} call(s), got {}; all calls:\n{}",
-                    calls.len(),
+                    "waited {timeout:?} for {count} {method}, got {got}; calls:\n{}",
                     listing.join("\n")
                 );
             }
@@ -382,10 +360,10 @@ impl FakeTelegram {
         }
     }
 
-    /// The messages the bot has sent to a chat, in order, as they are now (after edits).
+    /// The messages the bot sent to a chat, in order, as they are now (after edits).
     pub fn sent_messages(&self, chat_id: i64) -> Vec<SentMessage> {
-        self.shared
-            .lock()
+        let inner = self.shared.lock();
+        inner
             .sent
             .iter()
             .filter(|m| m.chat_id == chat_id)
@@ -404,11 +382,10 @@ pub fn text_message(chat: &Chat, from: &User, text: &str) -> Value {
     json!({"chat": chat.to_json(), "from": from.to_json(), "text": text, "entities": entities(text)})
 }
 
-/// `url`, `mention` and `bot_command` entities with offsets and lengths in UTF-16 code units.
+/// The `url`, `mention` and `bot_command` entities of a text, counted in UTF-16 code units.
 pub fn entities(text: &str) -> Vec<Value> {
     static PATTERN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"https?://\S+|@[A-Za-z0-9_]{5,32}|/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?")
-            .expect("entity pattern")
+        Regex::new(r"https?://\S+|@\w{5,32}|/\w+(?:@\w+)?").expect("entity pattern")
     });
     let utf16 = |s: &str| s.encode_utf16().count();
     let mut found = Vec::new();
@@ -423,7 +400,7 @@ pub fn entities(text: &str) -> Vec<Value> {
             b'/' if starts_word => "bot_command",
             _ => continue,
         };
-        // Like Telegram, trailing punctuation closes the sentence rather than the link.
+        // Like Telegram, trailing punctuation ends the sentence rather than the link.
         let matched = m
             .as_str()
             .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
@@ -447,107 +424,116 @@ fn queue_update(inner: &mut Inner, kind: &str, payload: Value) -> i64 {
 }
 
 fn next_message_id(inner: &mut Inner, chat_id: i64) -> i32 {
-    let id = inner.next_message_id.entry(chat_id).or_insert(0);
+    let id = inner.last_message_id.entry(chat_id).or_insert(0);
     *id += 1;
     *id
 }
 
-/// The text a user would see: HTML tags stripped and entities decoded, for length checks.
+fn bot_json(inner: &Inner) -> Value {
+    json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": inner.username})
+}
+
+/// The text a user would see (HTML tags stripped, entities decoded), for the length limit.
 fn visible_text(text: &str, parse_mode: Option<&str>) -> String {
+    static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]*>").expect("tag pattern"));
     if !parse_mode.is_some_and(|m| m.eq_ignore_ascii_case("html")) {
         return text.to_string();
     }
-    static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]*>").expect("tag pattern"));
     let stripped = TAG.replace_all(text, "");
-    stripped
+    let decoded = stripped
         .replace("&lt;", "<")
         .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
+        .replace("&quot;", "\"");
+    decoded.replace("&amp;", "&")
 }
 
-fn buttons(markup: &Value) -> Vec<Vec<Button>> {
-    let rows = markup["inline_keyboard"]
+fn string(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_string)
+}
+
+/// What the bot asked for in a `sendMessage` or `editMessageText` body.
+fn sent_message(chat_id: i64, message_id: i32, body: &Value) -> SentMessage {
+    let rows = body["reply_markup"]["inline_keyboard"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let text = |v: &Value| v.as_str().map(str::to_string);
-    rows.iter()
-        .map(|row| {
-            let row = row.as_array().cloned().unwrap_or_default();
-            row.iter()
-                .map(|b| Button {
-                    text: text(&b["text"]).unwrap_or_default(),
-                    callback_data: text(&b["callback_data"]),
-                    url: text(&b["url"]),
-                })
-                .collect()
-        })
-        .collect()
+    let button = |b: &Value| Button {
+        text: string(&b["text"]).unwrap_or_default(),
+        callback_data: string(&b["callback_data"]),
+        url: string(&b["url"]),
+    };
+    let row = |row: &Value| {
+        row.as_array()
+            .map_or(Vec::new(), |r| r.iter().map(button).collect())
+    };
+    SentMessage {
+        chat_id,
+        message_id,
+        text: string(&body["text"]).unwrap_or_default(),
+        parse_mode: string(&body["parse_mode"]),
+        reply_to: reply_target(body),
+        buttons: rows.iter().map(row).collect(),
+        message_thread_id: body["message_thread_id"].as_i64().map(|id| id as i32),
+        link_preview_disabled: body["link_preview_options"]["is_disabled"] == json!(true),
+        edits: 0,
+    }
 }
 
-type Answer = (StatusCode, axum::Json<Value>);
-
-fn ok(result: Value) -> Result<Value, Value> {
-    Ok(result)
+fn reply_target(body: &Value) -> Option<i32> {
+    let id = body["reply_parameters"]["message_id"].as_i64();
+    id.or(body["reply_to_message_id"].as_i64())
+        .map(|id| id as i32)
 }
 
-fn bad_request(description: &str) -> Result<Value, Value> {
-    Err(
-        json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {description}")}),
-    )
+fn bad_request(description: &str) -> Result<Value, Failure> {
+    Err(Failure::new(400, &format!("Bad Request: {description}")))
 }
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
     Path((_token, method)): Path<(String, String)>,
     body: Bytes,
-) -> Answer {
+) -> (StatusCode, Json<Value>) {
     let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
     let fault = {
         let mut inner = shared.lock();
-        inner.calls.push(Call {
+        let call = Call {
             method: method.clone(),
             body: body.clone(),
             at: Instant::now(),
-        });
+        };
+        inner.calls.push(call);
         take_fault(&mut inner, &method)
     };
     let outcome = match fault {
-        Some(error) => Err(error),
-        None if method.eq_ignore_ascii_case("GetUpdates") => ok(get_updates(&shared, &body).await),
+        Some(failure) => Err(failure),
+        None if method.eq_ignore_ascii_case("GetUpdates") => Ok(get_updates(&shared, &body).await),
         None => answer(&mut shared.lock(), &method.to_ascii_lowercase(), &body),
     };
     match outcome {
-        Ok(result) => (
-            StatusCode::OK,
-            axum::Json(json!({"ok": true, "result": result})),
-        ),
-        Err(error) => {
+        Ok(result) => (StatusCode::OK, Json(json!({"ok": true, "result": result}))),
+        Err(Failure(error)) => {
             let code = error["error_code"]
                 .as_u64()
                 .and_then(|c| StatusCode::from_u16(c as u16).ok());
-            (code.unwrap_or(StatusCode::BAD_REQUEST), axum::Json(error))
+            (code.unwrap_or(StatusCode::BAD_REQUEST), Json(error))
         }
     }
 }
 
-fn take_fault(inner: &mut Inner, method: &str) -> Option<Value> {
+fn take_fault(inner: &mut Inner, method: &str) -> Option<Failure> {
     let index = inner
         .faults
         .iter()
         .position(|f| f.method.eq_ignore_ascii_case(method))?;
     let fault = &mut inner.faults[index];
-    match fault.ratio {
-        None => Some(inner.faults.remove(index).error),
-        Some(ratio) => {
-            fault.seen += 1;
-            // Fails call n when n * ratio crosses an integer: deterministic and evenly spread.
-            let crosses =
-                (fault.seen as f64 * ratio).floor() > ((fault.seen - 1) as f64 * ratio).floor();
-            crosses.then(|| fault.error.clone())
-        }
-    }
+    let Some(ratio) = fault.ratio else {
+        return Some(inner.faults.remove(index).failure);
+    };
+    fault.seen += 1;
+    // Call n fails when n * ratio crosses an integer: deterministic and evenly spread.
+    let crosses = (fault.seen as f64 * ratio).floor() > ((fault.seen - 1) as f64 * ratio).floor();
+    crosses.then(|| fault.failure.clone())
 }
 
 /// Long poll: answers at once when updates are queued, else when one arrives or the wait ends.
@@ -557,7 +543,7 @@ async fn get_updates(shared: &Shared, body: &Value) -> Value {
     let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0)).min(MAX_POLL);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        // Registered before looking at the queue, so an update pushed in between still wakes us.
+        // Created before looking at the queue, so an update pushed in between still wakes us.
         let notified = shared.new_update.notified();
         {
             let mut inner = shared.lock();
@@ -565,103 +551,85 @@ async fn get_updates(shared: &Shared, body: &Value) -> Value {
                 inner.acknowledged = offset;
                 inner
                     .updates
-                    .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                    .retain(|u| u["update_id"].as_i64() >= Some(offset));
             }
             if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
-                return Value::from(
-                    inner
-                        .updates
-                        .iter()
-                        .take(limit)
-                        .cloned()
-                        .collect::<Vec<_>>(),
-                );
+                return inner.updates.iter().take(limit).cloned().collect();
             }
         }
         let _ = tokio::time::timeout_at(deadline, notified).await;
     }
 }
 
-fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Value> {
+fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failure> {
     match method {
-        "getme" => ok(
-            json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": inner.username,
-            "can_join_groups": true, "can_read_all_group_messages": inner.reads_all_group_messages,
-            "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false}),
-        ),
+        "getme" => Ok(json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest",
+            "username": inner.username, "can_join_groups": true,
+            "can_read_all_group_messages": inner.reads_all_group_messages,
+            "supports_inline_queries": false, "has_main_web_app": false})),
         "getwebhookinfo" => {
-            ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+            Ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
         }
+        "getchatmember" => Ok(chat_member(inner, body)),
         "sendmessage" => send_message(inner, body),
         "editmessagetext" => edit_message_text(inner, body),
-        "getchatmember" => {
-            let (chat_id, user_id) = (
-                body["chat_id"].as_i64().unwrap_or(0),
-                body["user_id"].as_u64().unwrap_or(0),
-            );
-            let status = inner
-                .members
-                .get(&(chat_id, user_id))
-                .map_or("member", String::as_str);
-            let mut member = json!({"status": status, "user": {"id": user_id, "is_bot": false, "first_name": format!("User {user_id}")}});
-            let flags: &[&str] = match status {
-                "creator" => &["is_anonymous"],
-                "administrator" => &[
-                    "can_be_edited",
-                    "is_anonymous",
-                    "can_manage_chat",
-                    "can_delete_messages",
-                    "can_manage_video_chats",
-                    "can_restrict_members",
-                    "can_promote_members",
-                    "can_change_info",
-                    "can_invite_users",
-                ],
-                _ => &[],
-            };
-            for flag in flags {
-                member[*flag] = json!(*flag == "can_manage_chat");
-            }
-            if status == "kicked" {
-                member["until_date"] = json!(0);
-            }
-            ok(member)
-        }
-        _ => ok(json!(true)),
+        _ => Ok(json!(true)),
     }
 }
 
-fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Value> {
+fn chat_member(inner: &Inner, body: &Value) -> Value {
+    let (chat_id, user_id) = (
+        body["chat_id"].as_i64().unwrap_or(0),
+        body["user_id"].as_u64().unwrap_or(0),
+    );
+    let status = inner
+        .members
+        .get(&(chat_id, user_id))
+        .map_or("member", String::as_str);
+    let user = json!({"id": user_id, "is_bot": false, "first_name": format!("User {user_id}")});
+    let mut member = json!({"status": status, "user": user});
+    // The fields teloxide requires for each status; an admin may only manage the chat.
+    let flags = match status {
+        "creator" => "is_anonymous",
+        "administrator" => {
+            "is_anonymous can_be_edited can_manage_chat can_change_info \
+            can_delete_messages can_manage_video_chats can_invite_users can_restrict_members \
+            can_promote_members"
+        }
+        _ => "",
+    };
+    for flag in flags.split_whitespace() {
+        member[flag] = json!(flag == "can_manage_chat");
+    }
+    if status == "kicked" {
+        member["until_date"] = json!(0);
+    }
+    member
+}
+
+fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
     let Some(chat_id) = body["chat_id"].as_i64() else {
         return bad_request("chat not found");
     };
-    let text = body["text"].as_str().unwrap_or_default();
-    let parse_mode = body["parse_mode"].as_str();
-    let visible = visible_text(text, parse_mode);
+    let visible = visible_text(
+        body["text"].as_str().unwrap_or_default(),
+        body["parse_mode"].as_str(),
+    );
     if visible.trim().is_empty() {
         return bad_request("message text is empty");
     }
     if visible.encode_utf16().count() > 4096 {
         return bad_request("message is too long");
     }
-    let reply_to = body["reply_parameters"]["message_id"]
-        .as_i64()
-        .or(body["reply_to_message_id"].as_i64())
-        .map(|id| id as i32);
-    let lenient = body["reply_parameters"]["allow_sending_without_reply"]
-        .as_bool()
-        .unwrap_or(false);
-    if reply_to.is_some_and(|id| inner.deleted.contains(&(chat_id, id))) && !lenient {
-        return bad_request("message to be replied not found");
-    }
+    let reply_to = reply_target(body);
     let message_id = next_message_id(inner, chat_id);
     let chat = inner
         .chats
         .get(&chat_id)
         .cloned()
         .unwrap_or_else(|| Chat::private(chat_id).to_json());
-    let mut message = json!({"message_id": message_id, "date": unix_now(), "chat": chat, "text": text,
-        "from": {"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": inner.username}});
+    let mut message = json!({"message_id": message_id, "date": unix_now(), "chat": chat,
+        "from": bot_json(inner), "text": body["text"]});
     for field in ["message_thread_id", "reply_markup", "link_preview_options"] {
         if !body[field].is_null() {
             message[field] = body[field].clone();
@@ -674,60 +642,48 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Value> {
     inner
         .messages
         .insert((chat_id, message_id), message.clone());
-    inner.sent.push(SentMessage {
-        chat_id,
-        message_id,
-        text: text.into(),
-        parse_mode: parse_mode.map(str::to_string),
-        reply_to,
-        buttons: buttons(&body["reply_markup"]),
-        message_thread_id: body["message_thread_id"].as_i64().map(|id| id as i32),
-        link_preview_disabled: body["link_preview_options"]["is_disabled"]
-            .as_bool()
-            .unwrap_or(false),
-        edits: 0,
-    });
-    ok(message)
+    inner.sent.push(sent_message(chat_id, message_id, body));
+    Ok(message)
 }
 
-fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Value> {
-    let (chat_id, message_id) = (
-        body["chat_id"].as_i64().unwrap_or(0),
-        body["message_id"].as_i64().unwrap_or(0) as i32,
-    );
+fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
+    let chat_id = body["chat_id"].as_i64().unwrap_or(0);
+    let message_id = body["message_id"].as_i64().unwrap_or(0) as i32;
     let Some(stored) = inner.messages.get_mut(&(chat_id, message_id)) else {
         return bad_request("message to edit not found");
     };
-    if stored["from"]["id"].as_u64() != Some(BOT_ID) {
+    if stored["from"]["id"] != json!(BOT_ID) {
         return bad_request("message can't be edited");
     }
     // Telegram compares what the user sees: the text and the keyboard (none when omitted).
     if stored["text"] == body["text"] && stored["reply_markup"] == body["reply_markup"] {
         return bad_request(
-            "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+            "message is not modified: specified new message content and reply markup are \
+             exactly the same as a current content and reply markup of the message",
         );
     }
-    stored["text"] = body["text"].clone();
-    if let Some(fields) = stored.as_object_mut() {
-        match &body["reply_markup"] {
-            Value::Null => fields.remove("reply_markup"),
-            markup => fields.insert("reply_markup".into(), markup.clone()),
-        };
-    }
-    stored["edit_date"] = json!(unix_now());
+    let fields = stored
+        .as_object_mut()
+        .expect("a stored message is an object");
+    fields.insert("text".into(), body["text"].clone());
+    fields.insert("edit_date".into(), json!(unix_now()));
+    match &body["reply_markup"] {
+        Value::Null => fields.remove("reply_markup"),
+        markup => fields.insert("reply_markup".into(), markup.clone()),
+    };
     let message = stored.clone();
     if let Some(sent) = inner
         .sent
         .iter_mut()
-        .find(|m| m.chat_id == chat_id && m.message_id == message_id)
+        .find(|m| (m.chat_id, m.message_id) == (chat_id, message_id))
     {
-        sent.text = body["text"].as_str().unwrap_or_default().into();
-        sent.parse_mode = body["parse_mode"].as_str().map(str::to_string);
-        sent.buttons = buttons(&body["reply_markup"]);
-        sent.link_preview_disabled = body["link_preview_options"]["is_disabled"]
-            .as_bool()
-            .unwrap_or(false);
-        sent.edits += 1;
+        let (reply_to, thread, edits) = (sent.reply_to, sent.message_thread_id, sent.edits);
+        *sent = SentMessage {
+            reply_to,
+            message_thread_id: thread,
+            edits: edits + 1,
+            ..sent_message(chat_id, message_id, body)
+        };
     }
-    ok(message)
+    Ok(message)
 }
