@@ -429,3 +429,33 @@ async fn other_methods_answer_true_and_wait_for_lists_them() {
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("SetMyCommands"), "{message}");
 }
+
+#[tokio::test]
+async fn a_polling_dispatcher_gets_updates_at_once_and_stops_within_a_poll() {
+    let fake = FakeTelegram::start().await;
+    let handler = Update::filter_message().endpoint(|bot: Bot, message: Message| async move {
+        bot.send_message(message.chat.id, "pong").await?;
+        respond(())
+    });
+    let mut dispatcher = Dispatcher::builder(bot(&fake), handler).build();
+    let shutdown = dispatcher.shutdown_token();
+    let running = tokio::spawn(async move { dispatcher.dispatch().await });
+    fake.wait_for("GetUpdates", 1, WAIT).await;
+
+    let chat = Chat::private(7);
+    for n in 1..=3 {
+        fake.send_text(&chat, &User::new(7, "Ann"), "ping");
+        fake.wait_for("SendMessage", n, WAIT).await;
+    }
+    shutdown
+        .shutdown()
+        .expect("the dispatcher is running")
+        .await;
+    running.await.expect("the dispatcher stops cleanly");
+
+    // No webhook is set (getWebhookInfo parsed), so teloxide skips deleteWebhook.
+    assert_eq!(fake.calls("GetWebhookInfo").len(), 1);
+    assert!(fake.calls("DeleteWebhook").is_empty());
+    assert_eq!(fake.sent_messages(7).len(), 3);
+    assert_eq!(fake.acknowledged_offset(), 4);
+}
