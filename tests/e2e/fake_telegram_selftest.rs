@@ -106,7 +106,10 @@ async fn get_updates_waits_for_an_update_and_forgets_acknowledged_ones() {
     let updates = poll.await.expect("poll task").expect("getUpdates parses");
     assert_eq!(updates.len(), 1);
 
-    let next = updates[0].id.as_offset() + 1;
+    let again = bot.get_updates().await.expect("getUpdates parses");
+    assert_eq!(again.len(), 1, "an update stays queued until acknowledged");
+
+    let next = updates[0].id.as_offset();
     let rest = bot
         .get_updates()
         .offset(next)
@@ -146,6 +149,7 @@ async fn send_message_is_recorded_with_its_reply_target_buttons_and_options() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].message_id, reply.id.0);
     assert_eq!(sent[0].text, "<b>Title</b> &amp; more");
+    assert_eq!(sent[0].visible_text(), "Title & more");
     assert_eq!(sent[0].parse_mode.as_deref(), Some("HTML"));
     assert_eq!(sent[0].reply_to, Some(link_id));
     assert!(sent[0].link_preview_disabled);
@@ -184,6 +188,20 @@ async fn a_pressed_button_arrives_as_a_callback_query_on_the_bots_message() {
         .await
         .expect("answerCallbackQuery parses");
     assert_eq!(fake.calls("AnswerCallbackQuery").len(), 1);
+
+    fake.press_button(&chat, &User::new(7, "Ann"), 999, "x:1");
+    let updates = bot
+        .get_updates()
+        .offset(updates[0].id.as_offset())
+        .timeout(1)
+        .await;
+    let updates = updates.expect("getUpdates parses");
+    let UpdateKind::CallbackQuery(old) = &updates[0].kind else {
+        panic!("not a callback: {:?}", updates[0])
+    };
+    let message = old.message.as_ref().expect("a callback on a message");
+    assert!(message.regular_message().is_none());
+    assert_eq!(message.id(), MessageId(999));
 }
 
 #[tokio::test]

@@ -133,6 +133,13 @@ pub struct SentMessage {
     pub edits: usize,
 }
 
+impl SentMessage {
+    /// The text a user sees: markup removed and HTML entities decoded.
+    pub fn visible_text(&self) -> String {
+        visible_text(&self.text, self.parse_mode.as_deref())
+    }
+}
+
 /// One recorded API call.
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -269,15 +276,12 @@ impl FakeTelegram {
     }
 
     /// Queues a press of an inline button under message `message_id`; returns the query id.
+    /// A message the fake does not know arrives as inaccessible (`date` 0), like a very old one.
     pub fn press_button(&self, chat: &Chat, from: &User, message_id: i32, data: &str) -> String {
         let mut inner = self.shared.lock();
-        let message = inner
-            .messages
-            .get(&(chat.id, message_id))
-            .cloned()
-            .unwrap_or_else(
-                || json!({"message_id": message_id, "date": unix_now(), "chat": chat.to_json()}),
-            );
+        let inaccessible = json!({"message_id": message_id, "date": 0, "chat": chat.to_json()});
+        let known = inner.messages.get(&(chat.id, message_id)).cloned();
+        let message = known.unwrap_or(inaccessible);
         let id = format!("cq{}", inner.next_update_id + 1);
         let query = json!({"id": id, "from": from.to_json(), "message": message,
             "chat_instance": format!("ci{}", chat.id), "data": data});
