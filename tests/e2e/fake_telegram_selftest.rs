@@ -159,6 +159,10 @@ async fn send_message_is_recorded_with_its_reply_target_buttons_and_options() {
         url: None,
     };
     assert_eq!(sent[0].buttons, vec![vec![expand]]);
+
+    // A chat no update came from yet gets its type from the id's range.
+    let unseen_group = bot(&fake).send_message(ChatId(-77), "hi").await;
+    assert!(unseen_group.is_ok_and(|m| m.chat.is_group()));
 }
 
 #[tokio::test]
@@ -329,6 +333,15 @@ async fn fail_ratio_fails_that_share_of_calls() {
     }
 
     assert_eq!(failures, 2);
+    fake.fail_next(
+        "SendChatAction",
+        Failure::new(400, "Bad Request: chat not found"),
+    );
+    let once = bot.send_chat_action(ChatId(7), ChatAction::Typing).await;
+    assert!(
+        matches!(once, Err(RequestError::Api(ApiError::ChatNotFound))),
+        "{once:?}"
+    );
 }
 
 #[tokio::test]

@@ -260,7 +260,12 @@ impl FakeTelegram {
         let chat_id = message["chat"]["id"].as_i64().expect("message.chat.id");
         inner.chats.insert(chat_id, message["chat"].clone());
         let message_id = match message["message_id"].as_i64() {
-            Some(id) => id as i32,
+            Some(id) => {
+                // Keeps the bot's later messages from reusing a raw message's id.
+                let last = inner.last_message_id.entry(chat_id).or_insert(0);
+                *last = (*last).max(id as i32);
+                id as i32
+            }
             None => next_message_id(&mut inner, chat_id),
         };
         message["message_id"] = json!(message_id);
@@ -433,6 +438,16 @@ fn next_message_id(inner: &mut Inner, chat_id: i64) -> i32 {
     *id
 }
 
+/// A chat the bot writes to before any update came from it, guessed from the id's range.
+fn chat_for(id: i64) -> Value {
+    let chat = match id {
+        1.. => Chat::private(id),
+        ..=-1_000_000_000_000 => Chat::supergroup(id),
+        _ => Chat::group(id),
+    };
+    chat.to_json()
+}
+
 fn bot_json(inner: &Inner) -> Value {
     json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": inner.username})
 }
@@ -526,10 +541,13 @@ async fn handle(
 }
 
 fn take_fault(inner: &mut Inner, method: &str) -> Option<Failure> {
-    let index = inner
+    let matching = |f: &Fault| f.method.eq_ignore_ascii_case(method);
+    // A one-shot failure goes first, even while a ratio for the same method is active.
+    let once = inner
         .faults
         .iter()
-        .position(|f| f.method.eq_ignore_ascii_case(method))?;
+        .position(|f| matching(f) && f.ratio.is_none());
+    let index = once.or_else(|| inner.faults.iter().position(matching))?;
     let fault = &mut inner.faults[index];
     let Some(ratio) = fault.ratio else {
         return Some(inner.faults.remove(index).failure);
@@ -631,7 +649,7 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
         .chats
         .get(&chat_id)
         .cloned()
-        .unwrap_or_else(|| Chat::private(chat_id).to_json());
+        .unwrap_or_else(|| chat_for(chat_id));
     let mut message = json!({"message_id": message_id, "date": unix_now(), "chat": chat,
         "from": bot_json(inner), "text": body["text"]});
     for field in ["message_thread_id", "reply_markup", "link_preview_options"] {
