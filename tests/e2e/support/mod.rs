@@ -1,8 +1,11 @@
-//! Helpers shared by the pipeline test modules.
+//! Fakes and helpers shared by the end-to-end test modules.
 // Each test module uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod bot;
 pub mod fake_site;
+pub mod fake_telegram;
+pub mod pages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,492 @@
+//! Self-tests of the fake Bot API: the real teloxide client parses every answer it gives.
+
+use std::time::Duration;
+
+use teloxide::prelude::*;
+use teloxide::types::{
+    ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageEntityKind,
+    MessageId, ParseMode, ReplyParameters, UpdateKind,
+};
+use teloxide::{ApiError, RequestError};
+
+use serde_json::json;
+
+use crate::support::fake_telegram::{Button, Chat, Failure, FakeTelegram, User, text_message};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn bot(fake: &FakeTelegram) -> Bot {
+    Bot::new("123456:TEST").set_api_url(fake.url())
+}
+
+fn no_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    }
+}
+
+#[tokio::test]
+async fn get_me_reports_the_configured_username_and_privacy_mode() {
+    let fake = FakeTelegram::start().await;
+    fake.set_username("linkdigest_test_bot");
+    fake.set_can_read_all_group_messages(false);
+
+    let me = bot(&fake).get_me().await.expect("getMe parses");
+
+    assert_eq!(me.username(), "linkdigest_test_bot");
+    assert!(!me.can_read_all_group_messages);
+    assert_eq!(fake.calls("GetMe").len(), 1);
+}
+
+#[tokio::test]
+async fn webhook_calls_parse() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+
+    bot.delete_webhook().await.expect("deleteWebhook parses");
+    let info = bot.get_webhook_info().await.expect("getWebhookInfo parses");
+
+    assert!(info.url.is_none());
+    assert_eq!(fake.calls("deleteWebhook").len(), 1);
+}
+
+#[tokio::test]
+async fn a_queued_text_arrives_with_its_url_entity_at_the_utf16_offset() {
+    let fake = FakeTelegram::start().await;
+    let text = "🎉 read https://example.com/a?b=1, then /help";
+    let sent_id = fake.send_text(&Chat::group(-42), &User::new(7, "Ann"), text);
+
+    let updates = bot(&fake)
+        .get_updates()
+        .timeout(1)
+        .await
+        .expect("getUpdates parses");
+
+    assert_eq!(updates.len(), 1);
+    let UpdateKind::Message(message) = &updates[0].kind else {
+        panic!("not a message: {:?}", updates[0])
+    };
+    assert_eq!(message.id, MessageId(sent_id));
+    assert_eq!(message.text(), Some(text));
+    assert_eq!(message.from.as_ref().map(|u| u.id), Some(UserId(7)));
+    let entities = message.entities().expect("entities");
+    // The emoji is two UTF-16 code units, so the link starts at 2 + " read ".len().
+    assert_eq!(
+        (
+            entities[0].kind.clone(),
+            entities[0].offset,
+            entities[0].length
+        ),
+        (MessageEntityKind::Url, 8, 25)
+    );
+    let parsed = message.parse_entities().expect("entities parse");
+    assert_eq!(parsed[0].text(), "https://example.com/a?b=1");
+}
+
+#[tokio::test]
+async fn get_updates_waits_for_an_update_and_forgets_acknowledged_ones() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+
+    let empty = bot
+        .get_updates()
+        .timeout(1)
+        .await
+        .expect("an empty poll parses");
+    assert!(empty.is_empty());
+
+    let poll = tokio::spawn(bot.get_updates().timeout(10).send());
+    fake.wait_for("GetUpdates", 2, WAIT).await;
+    let chat = Chat::private(7);
+    fake.send_text(&chat, &User::new(7, "Ann"), "hello");
+    let updates = poll.await.expect("poll task").expect("getUpdates parses");
+    assert_eq!(updates.len(), 1);
+
+    let again = bot.get_updates().await.expect("getUpdates parses");
+    assert_eq!(again.len(), 1, "an update stays queued until acknowledged");
+
+    let next = updates[0].id.as_offset();
+    let rest = bot
+        .get_updates()
+        .offset(next)
+        .timeout(0)
+        .await
+        .expect("getUpdates parses");
+    assert!(rest.is_empty());
+    assert_eq!(fake.acknowledged_offset(), i64::from(next));
+}
+
+#[tokio::test]
+async fn send_message_is_recorded_with_its_reply_target_buttons_and_options() {
+    let fake = FakeTelegram::start().await;
+    let chat = Chat::supergroup(-1001);
+    let link_id = fake.send_text(&chat, &User::new(7, "Ann"), "https://example.com/");
+    let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
+        "Expand",
+        "x:0123456789abcdef",
+    )]]);
+
+    let reply = bot(&fake)
+        .send_message(ChatId(chat.id), "<b>Title</b> &amp; more")
+        .parse_mode(ParseMode::Html)
+        .reply_parameters(ReplyParameters::new(MessageId(link_id)))
+        .reply_markup(keyboard)
+        .link_preview_options(no_preview())
+        .await
+        .expect("sendMessage parses");
+
+    assert_eq!(reply.chat.id, ChatId(chat.id));
+    assert_eq!(
+        reply.reply_to_message().map(|m| m.id),
+        Some(MessageId(link_id))
+    );
+    assert!(reply.reply_markup().is_some());
+    let sent = fake.sent_messages(chat.id);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].message_id, reply.id.0);
+    assert_eq!(sent[0].text, "<b>Title</b> &amp; more");
+    assert_eq!(sent[0].visible_text(), "Title & more");
+    assert_eq!(sent[0].parse_mode.as_deref(), Some("HTML"));
+    assert_eq!(sent[0].reply_to, Some(link_id));
+    assert!(sent[0].link_preview_disabled);
+    let expand = Button {
+        text: "Expand".into(),
+        callback_data: Some("x:0123456789abcdef".into()),
+        url: None,
+    };
+    assert_eq!(sent[0].buttons, vec![vec![expand]]);
+
+    // A chat no update came from yet gets its type from the id's range.
+    let unseen_group = bot(&fake).send_message(ChatId(-77), "hi").await;
+    assert!(unseen_group.is_ok_and(|m| m.chat.is_group()));
+}
+
+#[tokio::test]
+async fn a_pressed_button_arrives_as_a_callback_query_on_the_bots_message() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let chat = Chat::private(7);
+    let sent = bot
+        .send_message(ChatId(7), "digest")
+        .await
+        .expect("sendMessage parses");
+
+    let query_id = fake.press_button(&chat, &User::new(7, "Ann"), sent.id.0, "x:1");
+    let updates = bot
+        .get_updates()
+        .timeout(1)
+        .await
+        .expect("getUpdates parses");
+
+    let UpdateKind::CallbackQuery(query) = &updates[0].kind else {
+        panic!("not a callback: {:?}", updates[0])
+    };
+    assert_eq!(query.id.0, query_id);
+    assert_eq!(query.data.as_deref(), Some("x:1"));
+    assert_eq!(query.regular_message().map(|m| m.id), Some(sent.id));
+    bot.answer_callback_query(query.id.clone())
+        .await
+        .expect("answerCallbackQuery parses");
+    assert_eq!(fake.calls("AnswerCallbackQuery").len(), 1);
+
+    fake.press_button(&chat, &User::new(7, "Ann"), 999, "x:1");
+    let updates = bot
+        .get_updates()
+        .offset(updates[0].id.as_offset())
+        .timeout(1)
+        .await;
+    let updates = updates.expect("getUpdates parses");
+    let UpdateKind::CallbackQuery(old) = &updates[0].kind else {
+        panic!("not a callback: {:?}", updates[0])
+    };
+    let message = old.message.as_ref().expect("a callback on a message");
+    assert!(message.regular_message().is_none());
+    assert_eq!(message.id(), MessageId(999));
+}
+
+#[tokio::test]
+async fn edits_change_the_message_and_report_telegrams_errors() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let sent = bot
+        .send_message(ChatId(7), "short")
+        .await
+        .expect("sendMessage parses");
+
+    let edited = bot
+        .edit_message_text(ChatId(7), sent.id, "long")
+        .await
+        .expect("editMessageText parses");
+    assert_eq!(edited.text(), Some("long"));
+    assert_eq!(fake.sent_messages(7)[0].text, "long");
+    assert_eq!(fake.sent_messages(7)[0].edits, 1);
+
+    let same = bot.edit_message_text(ChatId(7), sent.id, "long").await;
+    assert!(
+        matches!(same, Err(RequestError::Api(ApiError::MessageNotModified))),
+        "{same:?}"
+    );
+    let unknown = bot.edit_message_text(ChatId(7), MessageId(999), "x").await;
+    assert!(
+        matches!(
+            unknown,
+            Err(RequestError::Api(ApiError::MessageToEditNotFound))
+        ),
+        "{unknown:?}"
+    );
+}
+
+#[tokio::test]
+async fn send_message_refuses_texts_telegram_refuses() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let html = |n: usize| "<b>&amp;é</b>".repeat(n);
+
+    let too_long = bot
+        .send_message(ChatId(7), html(2049))
+        .parse_mode(ParseMode::Html)
+        .await;
+    let fits = bot
+        .send_message(ChatId(7), html(2048))
+        .parse_mode(ParseMode::Html)
+        .await;
+    let empty = bot
+        .send_message(ChatId(7), "<b></b>")
+        .parse_mode(ParseMode::Html)
+        .await;
+
+    assert!(
+        matches!(too_long, Err(RequestError::Api(ApiError::MessageIsTooLong))),
+        "{too_long:?}"
+    );
+    assert!(fits.is_ok(), "{fits:?}");
+    assert!(
+        matches!(empty, Err(RequestError::Api(ApiError::MessageTextIsEmpty))),
+        "{empty:?}"
+    );
+    assert_eq!(fake.sent_messages(7).len(), 1);
+}
+
+#[tokio::test]
+async fn injected_failures_map_to_teloxides_errors_then_calls_succeed() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    fake.fail_next("SendMessage", Failure::retry_after(1));
+    for description in [
+        "Forbidden: bot was blocked by the user",
+        "Forbidden: bot was kicked from the supergroup chat",
+        "Forbidden: bot was kicked from the group chat",
+        "Bad Request: message to be replied not found",
+    ] {
+        let code = if description.starts_with("Forbidden") {
+            403
+        } else {
+            400
+        };
+        fake.fail_next("sendMessage", Failure::new(code, description));
+    }
+
+    let mut results = Vec::new();
+    for _ in 0..6 {
+        results.push(bot.send_message(ChatId(7), "digest").await.map(|m| m.id));
+    }
+
+    let retry =
+        |r: &Result<_, _>| matches!(r, Err(RequestError::RetryAfter(s)) if s.seconds() == 1);
+    assert!(retry(&results[0]), "{:?}", results[0]);
+    let api_errors: Vec<_> = results[1..5]
+        .iter()
+        .map(|r| match r {
+            Err(RequestError::Api(e)) => e.clone(),
+            other => panic!("not an API error: {other:?}"),
+        })
+        .collect();
+    // teloxide has no variant for the basic-group text, so it arrives as Unknown.
+    let kicked_from_group =
+        ApiError::Unknown("Forbidden: bot was kicked from the group chat".into());
+    let expected = [
+        ApiError::BotBlocked,
+        ApiError::BotKickedFromSupergroup,
+        kicked_from_group,
+        ApiError::MessageToReplyNotFound,
+    ];
+    assert_eq!(api_errors, expected);
+    assert!(results[5].is_ok(), "{:?}", results[5]);
+    assert_eq!(fake.calls("SendMessage").len(), 6);
+    assert_eq!(fake.sent_messages(7).len(), 1);
+}
+
+#[tokio::test]
+async fn fail_ratio_fails_that_share_of_calls() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    fake.fail_ratio("SendChatAction", 0.25, Failure::retry_after(1));
+
+    let mut failures = 0;
+    for _ in 0..8 {
+        let result = bot.send_chat_action(ChatId(7), ChatAction::Typing).await;
+        failures += usize::from(matches!(result, Err(RequestError::RetryAfter(_))));
+    }
+
+    assert_eq!(failures, 2);
+    fake.fail_next(
+        "SendChatAction",
+        Failure::new(400, "Bad Request: chat not found"),
+    );
+    let once = bot.send_chat_action(ChatId(7), ChatAction::Typing).await;
+    assert!(
+        matches!(once, Err(RequestError::Api(ApiError::ChatNotFound))),
+        "{once:?}"
+    );
+}
+
+#[tokio::test]
+async fn raw_messages_from_bots_and_forum_topics_parse_and_replies_stay_in_the_topic() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let forum = Chat::forum(-1002);
+    let other_bot = User::bot(99, "other_bot");
+    let mut topic_post = text_message(
+        &forum,
+        &User::new(7, "Ann"),
+        "/summarize@digest_bot https://a.example/ @digest_bot",
+    );
+    topic_post["message_thread_id"] = json!(5);
+    topic_post["is_topic_message"] = json!(true);
+    let post_id = fake.send_message_json(topic_post);
+    fake.send_text(&forum, &other_bot, "https://b.example/");
+
+    let updates = bot
+        .get_updates()
+        .timeout(1)
+        .await
+        .expect("getUpdates parses");
+    let messages: Vec<&Message> = updates
+        .iter()
+        .filter_map(|u| match &u.kind {
+            UpdateKind::Message(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages.len(), 2);
+    assert!(messages[0].is_topic_message);
+    let kinds: Vec<_> = messages[0]
+        .entities()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e.kind.clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            MessageEntityKind::BotCommand,
+            MessageEntityKind::Url,
+            MessageEntityKind::Mention
+        ]
+    );
+    assert_eq!(
+        messages[1].from.as_ref().map(|u| (u.id, u.is_bot)),
+        Some((UserId(other_bot.id), true))
+    );
+
+    let thread = messages[0].thread_id.expect("a topic message has a thread");
+    bot.send_message(ChatId(forum.id), "digest")
+        .message_thread_id(thread)
+        .reply_parameters(ReplyParameters::new(MessageId(post_id)))
+        .await
+        .expect("sendMessage parses");
+    assert_eq!(fake.sent_messages(forum.id)[0].message_thread_id, Some(5));
+}
+
+#[tokio::test]
+async fn get_chat_member_reports_the_configured_status() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let chat = ChatId(-100);
+    fake.set_member_status(chat.0, 1, "creator");
+    fake.set_member_status(chat.0, 2, "administrator");
+
+    let mut privileged = Vec::new();
+    for user in [1, 2, 3] {
+        let member = bot
+            .get_chat_member(chat, UserId(user))
+            .await
+            .expect("getChatMember parses");
+        assert_eq!(member.user.id, UserId(user));
+        privileged.push((
+            member.kind.is_owner(),
+            member.kind.is_administrator(),
+            member.kind.is_privileged(),
+        ));
+    }
+
+    assert_eq!(
+        privileged,
+        [
+            (true, false, true),
+            (false, true, true),
+            (false, false, false)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn other_methods_answer_true_and_wait_for_lists_them() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let commands = [teloxide::types::BotCommand::new(
+        "help",
+        "what the bot does",
+    )];
+
+    bot.set_my_commands(commands)
+        .await
+        .expect("setMyCommands parses");
+
+    let calls = fake.wait_for("SetMyCommands", 1, WAIT).await;
+    assert_eq!(calls[0]["commands"][0]["command"], "help");
+    let missing = tokio::spawn(async move {
+        fake.wait_for("SendMessage", 1, Duration::from_millis(50))
+            .await
+    });
+    let panic = missing
+        .await
+        .expect_err("wait_for panics on timeout")
+        .into_panic();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("SetMyCommands"), "{message}");
+}
+
+#[tokio::test]
+async fn a_polling_dispatcher_gets_updates_at_once_and_stops_within_a_poll() {
+    let fake = FakeTelegram::start().await;
+    let handler = Update::filter_message().endpoint(|bot: Bot, message: Message| async move {
+        bot.send_message(message.chat.id, "pong").await?;
+        respond(())
+    });
+    let mut dispatcher = Dispatcher::builder(bot(&fake), handler).build();
+    let shutdown = dispatcher.shutdown_token();
+    let running = tokio::spawn(async move { dispatcher.dispatch().await });
+    fake.wait_for("GetUpdates", 1, WAIT).await;
+
+    let chat = Chat::private(7);
+    for n in 1..=3 {
+        fake.send_text(&chat, &User::new(7, "Ann"), "ping");
+        fake.wait_for("SendMessage", n, WAIT).await;
+    }
+    shutdown
+        .shutdown()
+        .expect("the dispatcher is running")
+        .await;
+    running.await.expect("the dispatcher stops cleanly");
+
+    // No webhook is set (getWebhookInfo parsed), so teloxide skips deleteWebhook.
+    assert_eq!(fake.calls("GetWebhookInfo").len(), 1);
+    assert!(fake.calls("DeleteWebhook").is_empty());
+    assert_eq!(fake.sent_messages(7).len(), 3);
+    assert_eq!(fake.acknowledged_offset(), 4);
+}

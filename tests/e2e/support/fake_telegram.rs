@@ -1,0 +1,711 @@
+//! A fake Telegram Bot API server on 127.0.0.1:0 that the real teloxide client talks to.
+//!
+//! Each test starts its own [`FakeTelegram`], queues updates (`send_text`, `press_button`),
+//! runs the bot against [`FakeTelegram::url`], then asserts on the recorded calls and on the
+//! messages the bot sent. teloxide posts JSON to `/bot{token}/{Method}`; method names match
+//! case-insensitively. Answers use the real API's shapes and error texts, so teloxide maps them
+//! to the same `ApiError`/`RequestError` variants as in production.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Path, State};
+use axum::{Json, Router, body::Bytes, http::StatusCode, routing::post};
+use regex::Regex;
+use serde_json::{Value, json};
+
+/// The bot's user id, matching the token `123456:TEST` the tests give teloxide.
+pub const BOT_ID: u64 = 123456;
+/// The longest a `getUpdates` call waits for an update, whatever timeout the bot asks for.
+const MAX_POLL: Duration = Duration::from_secs(1);
+
+/// A chat that updates come from; `to_json` gives Telegram's `Chat` object.
+#[derive(Clone, Debug)]
+pub struct Chat {
+    /// The chat id (negative for groups, `-100…` for supergroups).
+    pub id: i64,
+    json: Value,
+}
+
+impl Chat {
+    /// A private chat with the user whose id is `id`.
+    pub fn private(id: i64) -> Self {
+        let json = json!({"id": id, "type": "private", "first_name": format!("User {id}")});
+        Self { id, json }
+    }
+    /// A basic group titled "Group {id}".
+    pub fn group(id: i64) -> Self {
+        let json = json!({"id": id, "type": "group", "title": format!("Group {id}")});
+        Self { id, json }
+    }
+    /// A supergroup titled "Supergroup {id}".
+    pub fn supergroup(id: i64) -> Self {
+        let json = json!({"id": id, "type": "supergroup", "title": format!("Supergroup {id}")});
+        Self { id, json }
+    }
+    /// A supergroup with forum topics (messages then carry a `message_thread_id`).
+    pub fn forum(id: i64) -> Self {
+        let mut chat = Self::supergroup(id);
+        chat.json["is_forum"] = json!(true);
+        chat
+    }
+    /// Telegram's `Chat` object.
+    pub fn to_json(&self) -> Value {
+        self.json.clone()
+    }
+}
+
+/// A user (or another bot) who sends messages and presses buttons.
+#[derive(Clone, Debug)]
+pub struct User {
+    /// The user id.
+    pub id: u64,
+    json: Value,
+}
+
+impl User {
+    /// A human user.
+    pub fn new(id: u64, first_name: &str) -> Self {
+        let json = json!({"id": id, "is_bot": false, "first_name": first_name});
+        Self { id, json }
+    }
+    /// Another bot, whose messages the bot under test should ignore.
+    pub fn bot(id: u64, username: &str) -> Self {
+        let json = json!({"id": id, "is_bot": true, "first_name": username, "username": username});
+        Self { id, json }
+    }
+    /// Telegram's `User` object.
+    pub fn to_json(&self) -> Value {
+        self.json.clone()
+    }
+}
+
+/// An error the fake answers instead of the real result (see [`FakeTelegram::fail_next`]).
+#[derive(Clone, Debug)]
+pub struct Failure(Value);
+
+impl Failure {
+    /// An error with Telegram's code and description, e.g. 403 "Forbidden: bot was blocked by
+    /// the user". Codes of 500 and up make teloxide sleep 10 s before it returns.
+    pub fn new(error_code: u16, description: &str) -> Self {
+        Self(json!({"ok": false, "error_code": error_code, "description": description}))
+    }
+    /// A 429 "Too Many Requests" asking to retry after `seconds`.
+    pub fn retry_after(seconds: u32) -> Self {
+        let mut failure = Self::new(429, &format!("Too Many Requests: retry after {seconds}"));
+        failure.0["parameters"] = json!({"retry_after": seconds});
+        failure
+    }
+}
+
+/// One inline keyboard button as the bot sent it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Button {
+    /// The label.
+    pub text: String,
+    /// The callback data of a callback button.
+    pub callback_data: Option<String>,
+    /// The link of a URL button.
+    pub url: Option<String>,
+}
+
+/// A message the bot sent, as it is now (after any edits).
+#[derive(Clone, Debug)]
+pub struct SentMessage {
+    /// The chat it was sent to.
+    pub chat_id: i64,
+    /// Its id in that chat.
+    pub message_id: i32,
+    /// The text as the bot sent it, markup included.
+    pub text: String,
+    /// The `parse_mode` of the latest send or edit.
+    pub parse_mode: Option<String>,
+    /// The message it replies to.
+    pub reply_to: Option<i32>,
+    /// The inline keyboard, row by row.
+    pub buttons: Vec<Vec<Button>>,
+    /// The forum topic it was sent to.
+    pub message_thread_id: Option<i32>,
+    /// Whether the latest send or edit disabled the link preview.
+    pub link_preview_disabled: bool,
+    /// How many edits succeeded.
+    pub edits: usize,
+}
+
+impl SentMessage {
+    /// The text a user sees: markup removed and HTML entities decoded.
+    pub fn visible_text(&self) -> String {
+        visible_text(&self.text, self.parse_mode.as_deref())
+    }
+}
+
+/// One recorded API call.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The method name as requested (e.g. `SendMessage`).
+    pub method: String,
+    /// The JSON body (`{}` when empty or not JSON).
+    pub body: Value,
+    /// When it arrived.
+    pub at: Instant,
+}
+
+/// A failure waiting for its method: once (`ratio` None) or on a share of the calls.
+struct Fault {
+    method: String,
+    failure: Failure,
+    ratio: Option<f64>,
+    seen: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    username: String,
+    reads_all_group_messages: bool,
+    next_update_id: i64,
+    updates: Vec<Value>,
+    acknowledged: i64,
+    last_message_id: HashMap<i64, i32>,
+    chats: HashMap<i64, Value>,
+    messages: HashMap<(i64, i32), Value>,
+    sent: Vec<SentMessage>,
+    members: HashMap<(i64, u64), String>,
+    faults: Vec<Fault>,
+    calls: Vec<Call>,
+}
+
+#[derive(Default)]
+struct Shared {
+    inner: Mutex<Inner>,
+    new_update: tokio::sync::Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A test that panicked mid-request must not hide the state from later assertions.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A running fake Bot API server; it stops when dropped.
+pub struct FakeTelegram {
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+    started: Instant,
+}
+
+impl Drop for FakeTelegram {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeTelegram {
+    /// Starts a fake for the bot `@digest_bot` with privacy mode off, on a free local port.
+    pub async fn start() -> Self {
+        let shared = Arc::new(Shared::default());
+        shared.lock().username = "digest_bot".into();
+        shared.lock().reads_all_group_messages = true;
+        let app = Router::new().route("/{token}/{method}", post(handle));
+        let app = app.with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        Self {
+            addr,
+            shared,
+            server,
+            started: Instant::now(),
+        }
+    }
+
+    /// The `api_url` to give teloxide (`Bot::set_api_url`, `TELOXIDE_API_URL`).
+    pub fn url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}", self.addr)).expect("a socket address is a URL")
+    }
+
+    /// Sets the username `getMe` reports (without `@`).
+    pub fn set_username(&self, username: &str) {
+        self.shared.lock().username = username.into();
+    }
+
+    /// Sets `getMe.can_read_all_group_messages`; false means privacy mode is on.
+    pub fn set_can_read_all_group_messages(&self, yes: bool) {
+        self.shared.lock().reads_all_group_messages = yes;
+    }
+
+    /// Sets what `getChatMember` answers for a user: `creator`, `administrator`, `member`
+    /// (the default), `left` or `kicked`.
+    pub fn set_member_status(&self, chat_id: i64, user_id: u64, status: &str) {
+        self.shared
+            .lock()
+            .members
+            .insert((chat_id, user_id), status.into());
+    }
+
+    /// Queues a text message with the entities Telegram would add; returns its message id.
+    pub fn send_text(&self, chat: &Chat, from: &User, text: &str) -> i32 {
+        self.send_message_json(text_message(chat, from, text))
+    }
+
+    /// Queues any `Message` object, filling in `message_id` and `date` when missing.
+    pub fn send_message_json(&self, mut message: Value) -> i32 {
+        let mut inner = self.shared.lock();
+        let chat_id = message["chat"]["id"].as_i64().expect("message.chat.id");
+        inner.chats.insert(chat_id, message["chat"].clone());
+        let message_id = match message["message_id"].as_i64() {
+            Some(id) => {
+                // Keeps the bot's later messages from reusing a raw message's id.
+                let last = inner.last_message_id.entry(chat_id).or_insert(0);
+                *last = (*last).max(id as i32);
+                id as i32
+            }
+            None => next_message_id(&mut inner, chat_id),
+        };
+        message["message_id"] = json!(message_id);
+        if message["date"].is_null() {
+            message["date"] = json!(unix_now());
+        }
+        inner
+            .messages
+            .insert((chat_id, message_id), message.clone());
+        drop(inner);
+        self.push_update("message", message);
+        message_id
+    }
+
+    /// Queues a press of an inline button under message `message_id`; returns the query id.
+    /// A message the fake does not know arrives as inaccessible (`date` 0), like a very old one.
+    pub fn press_button(&self, chat: &Chat, from: &User, message_id: i32, data: &str) -> String {
+        let mut inner = self.shared.lock();
+        let inaccessible = json!({"message_id": message_id, "date": 0, "chat": chat.to_json()});
+        let known = inner.messages.get(&(chat.id, message_id)).cloned();
+        let message = known.unwrap_or(inaccessible);
+        let id = format!("cq{}", inner.next_update_id + 1);
+        let query = json!({"id": id, "from": from.to_json(), "message": message,
+            "chat_instance": format!("ci{}", chat.id), "data": data});
+        queue_update(&mut inner, "callback_query", query);
+        drop(inner);
+        self.shared.new_update.notify_waiters();
+        id
+    }
+
+    /// Queues an update of any kind (`edited_message`, `channel_post`, …); returns its id.
+    pub fn push_update(&self, kind: &str, payload: Value) -> i64 {
+        let id = queue_update(&mut self.shared.lock(), kind, payload);
+        self.shared.new_update.notify_waiters();
+        id
+    }
+
+    /// Answers the next call of `method` with `failure` instead of its result.
+    pub fn fail_next(&self, method: &str, failure: Failure) {
+        let fault = Fault {
+            method: method.into(),
+            failure,
+            ratio: None,
+            seen: 0,
+        };
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Answers a share (0.0-1.0) of the calls of `method` with `failure`, evenly spread.
+    pub fn fail_ratio(&self, method: &str, ratio: f64, failure: Failure) {
+        let fault = Fault {
+            method: method.into(),
+            failure,
+            ratio: Some(ratio),
+            seen: 0,
+        };
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// The bodies of every call of `method` so far, failed ones included, in order.
+    pub fn calls(&self, method: &str) -> Vec<Value> {
+        let calls = self.all_calls().into_iter();
+        calls
+            .filter(|c| c.method.eq_ignore_ascii_case(method))
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// Every call so far, in order.
+    pub fn all_calls(&self) -> Vec<Call> {
+        self.shared.lock().calls.clone()
+    }
+
+    /// Waits until at least `count` calls of `method` arrived and returns their bodies;
+    /// on timeout, panics with a listing of every call.
+    pub async fn wait_for(&self, method: &str, count: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let calls = self.calls(method);
+            if calls.len() >= count {
+                return calls;
+            }
+            if Instant::now() >= deadline {
+                let listing: Vec<String> = (self.all_calls().iter())
+                    .map(|c| {
+                        format!(
+                            "  {:>5} ms {} {}",
+                            (c.at - self.started).as_millis(),
+                            c.method,
+                            c.body
+                        )
+                    })
+                    .collect();
+                let got = calls.len();
+                panic!(
+                    "waited {timeout:?} for {count} {method}, got {got}; calls:\n{}",
+                    listing.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The messages the bot sent to a chat, in order, as they are now (after edits).
+    pub fn sent_messages(&self, chat_id: i64) -> Vec<SentMessage> {
+        let inner = self.shared.lock();
+        inner
+            .sent
+            .iter()
+            .filter(|m| m.chat_id == chat_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The highest `offset` the bot has passed to `getUpdates` (0 before any).
+    pub fn acknowledged_offset(&self) -> i64 {
+        self.shared.lock().acknowledged
+    }
+}
+
+/// A text `Message` object with Telegram's entities, to adjust before `send_message_json`.
+pub fn text_message(chat: &Chat, from: &User, text: &str) -> Value {
+    json!({"chat": chat.to_json(), "from": from.to_json(), "text": text, "entities": entities(text)})
+}
+
+/// The `url`, `mention` and `bot_command` entities of a text, counted in UTF-16 code units.
+pub fn entities(text: &str) -> Vec<Value> {
+    static PATTERN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"https?://\S+|@\w{5,32}|/\w+(?:@\w+)?").expect("entity pattern")
+    });
+    let utf16 = |s: &str| s.encode_utf16().count();
+    let mut found = Vec::new();
+    for m in PATTERN.find_iter(text) {
+        let starts_word = text[..m.start()]
+            .chars()
+            .next_back()
+            .is_none_or(char::is_whitespace);
+        let kind = match m.as_str().as_bytes()[0] {
+            b'h' => "url",
+            b'@' if starts_word => "mention",
+            b'/' if starts_word => "bot_command",
+            _ => continue,
+        };
+        // Like Telegram, trailing punctuation ends the sentence rather than the link.
+        let matched = m
+            .as_str()
+            .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
+        let (offset, length) = (utf16(&text[..m.start()]), utf16(matched));
+        found.push(json!({"type": kind, "offset": offset, "length": length}));
+    }
+    found
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn queue_update(inner: &mut Inner, kind: &str, payload: Value) -> i64 {
+    inner.next_update_id += 1;
+    let id = inner.next_update_id;
+    inner.updates.push(json!({"update_id": id, kind: payload}));
+    id
+}
+
+fn next_message_id(inner: &mut Inner, chat_id: i64) -> i32 {
+    let id = inner.last_message_id.entry(chat_id).or_insert(0);
+    *id += 1;
+    *id
+}
+
+/// A chat the bot writes to before any update came from it, guessed from the id's range.
+fn chat_for(id: i64) -> Value {
+    let chat = match id {
+        1.. => Chat::private(id),
+        ..=-1_000_000_000_000 => Chat::supergroup(id),
+        _ => Chat::group(id),
+    };
+    chat.to_json()
+}
+
+fn bot_json(inner: &Inner) -> Value {
+    json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": inner.username})
+}
+
+/// The text a user would see (HTML tags stripped, entities decoded), for the length limit.
+fn visible_text(text: &str, parse_mode: Option<&str>) -> String {
+    static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]*>").expect("tag pattern"));
+    if !parse_mode.is_some_and(|m| m.eq_ignore_ascii_case("html")) {
+        return text.to_string();
+    }
+    let stripped = TAG.replace_all(text, "");
+    let decoded = stripped
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"");
+    decoded.replace("&amp;", "&")
+}
+
+fn string(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_string)
+}
+
+/// What the bot asked for in a `sendMessage` or `editMessageText` body.
+fn sent_message(chat_id: i64, message_id: i32, body: &Value) -> SentMessage {
+    let rows = body["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let button = |b: &Value| Button {
+        text: string(&b["text"]).unwrap_or_default(),
+        callback_data: string(&b["callback_data"]),
+        url: string(&b["url"]),
+    };
+    let row = |row: &Value| {
+        row.as_array()
+            .map_or(Vec::new(), |r| r.iter().map(button).collect())
+    };
+    SentMessage {
+        chat_id,
+        message_id,
+        text: string(&body["text"]).unwrap_or_default(),
+        parse_mode: string(&body["parse_mode"]),
+        reply_to: reply_target(body),
+        buttons: rows.iter().map(row).collect(),
+        message_thread_id: body["message_thread_id"].as_i64().map(|id| id as i32),
+        link_preview_disabled: body["link_preview_options"]["is_disabled"] == json!(true),
+        edits: 0,
+    }
+}
+
+fn reply_target(body: &Value) -> Option<i32> {
+    let id = body["reply_parameters"]["message_id"].as_i64();
+    id.or(body["reply_to_message_id"].as_i64())
+        .map(|id| id as i32)
+}
+
+fn bad_request(description: &str) -> Result<Value, Failure> {
+    Err(Failure::new(400, &format!("Bad Request: {description}")))
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    Path((_token, method)): Path<(String, String)>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
+    let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+    let fault = {
+        let mut inner = shared.lock();
+        let call = Call {
+            method: method.clone(),
+            body: body.clone(),
+            at: Instant::now(),
+        };
+        inner.calls.push(call);
+        take_fault(&mut inner, &method)
+    };
+    let outcome = match fault {
+        Some(failure) => Err(failure),
+        None if method.eq_ignore_ascii_case("GetUpdates") => Ok(get_updates(&shared, &body).await),
+        None => answer(&mut shared.lock(), &method.to_ascii_lowercase(), &body),
+    };
+    match outcome {
+        Ok(result) => (StatusCode::OK, Json(json!({"ok": true, "result": result}))),
+        Err(Failure(error)) => {
+            let code = error["error_code"]
+                .as_u64()
+                .and_then(|c| StatusCode::from_u16(c as u16).ok());
+            (code.unwrap_or(StatusCode::BAD_REQUEST), Json(error))
+        }
+    }
+}
+
+fn take_fault(inner: &mut Inner, method: &str) -> Option<Failure> {
+    let matching = |f: &Fault| f.method.eq_ignore_ascii_case(method);
+    // A one-shot failure goes first, even while a ratio for the same method is active.
+    let once = inner
+        .faults
+        .iter()
+        .position(|f| matching(f) && f.ratio.is_none());
+    let index = once.or_else(|| inner.faults.iter().position(matching))?;
+    let fault = &mut inner.faults[index];
+    let Some(ratio) = fault.ratio else {
+        return Some(inner.faults.remove(index).failure);
+    };
+    fault.seen += 1;
+    // Call n fails when n * ratio crosses an integer: deterministic and evenly spread.
+    let crosses = (fault.seen as f64 * ratio).floor() > ((fault.seen - 1) as f64 * ratio).floor();
+    crosses.then(|| fault.failure.clone())
+}
+
+/// Long poll: answers at once when updates are queued, else when one arrives or the wait ends.
+async fn get_updates(shared: &Shared, body: &Value) -> Value {
+    let offset = body["offset"].as_i64().unwrap_or(0);
+    let limit = body["limit"].as_u64().unwrap_or(100) as usize;
+    let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0)).min(MAX_POLL);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        // Created before looking at the queue, so an update pushed in between still wakes us.
+        let notified = shared.new_update.notified();
+        {
+            let mut inner = shared.lock();
+            if offset > inner.acknowledged {
+                inner.acknowledged = offset;
+                inner
+                    .updates
+                    .retain(|u| u["update_id"].as_i64() >= Some(offset));
+            }
+            if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
+                return inner.updates.iter().take(limit).cloned().collect();
+            }
+        }
+        let _ = tokio::time::timeout_at(deadline, notified).await;
+    }
+}
+
+fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failure> {
+    match method {
+        "getme" => Ok(json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest",
+            "username": inner.username, "can_join_groups": true,
+            "can_read_all_group_messages": inner.reads_all_group_messages,
+            "supports_inline_queries": false, "has_main_web_app": false})),
+        "getwebhookinfo" => {
+            Ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        "getchatmember" => Ok(chat_member(inner, body)),
+        "sendmessage" => send_message(inner, body),
+        "editmessagetext" => edit_message_text(inner, body),
+        _ => Ok(json!(true)),
+    }
+}
+
+fn chat_member(inner: &Inner, body: &Value) -> Value {
+    let (chat_id, user_id) = (
+        body["chat_id"].as_i64().unwrap_or(0),
+        body["user_id"].as_u64().unwrap_or(0),
+    );
+    let status = inner
+        .members
+        .get(&(chat_id, user_id))
+        .map_or("member", String::as_str);
+    let user = json!({"id": user_id, "is_bot": false, "first_name": format!("User {user_id}")});
+    let mut member = json!({"status": status, "user": user});
+    // The fields teloxide requires for each status; an admin may only manage the chat.
+    let flags = match status {
+        "creator" => "is_anonymous",
+        "administrator" => {
+            "is_anonymous can_be_edited can_manage_chat can_change_info \
+            can_delete_messages can_manage_video_chats can_invite_users can_restrict_members \
+            can_promote_members"
+        }
+        _ => "",
+    };
+    for flag in flags.split_whitespace() {
+        member[flag] = json!(flag == "can_manage_chat");
+    }
+    if status == "kicked" {
+        member["until_date"] = json!(0);
+    }
+    member
+}
+
+fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
+    let Some(chat_id) = body["chat_id"].as_i64() else {
+        return bad_request("chat not found");
+    };
+    let visible = visible_text(
+        body["text"].as_str().unwrap_or_default(),
+        body["parse_mode"].as_str(),
+    );
+    if visible.trim().is_empty() {
+        return bad_request("message text is empty");
+    }
+    if visible.encode_utf16().count() > 4096 {
+        return bad_request("message is too long");
+    }
+    let reply_to = reply_target(body);
+    let message_id = next_message_id(inner, chat_id);
+    let chat = inner
+        .chats
+        .get(&chat_id)
+        .cloned()
+        .unwrap_or_else(|| chat_for(chat_id));
+    let mut message = json!({"message_id": message_id, "date": unix_now(), "chat": chat,
+        "from": bot_json(inner), "text": body["text"]});
+    for field in ["message_thread_id", "reply_markup", "link_preview_options"] {
+        if !body[field].is_null() {
+            message[field] = body[field].clone();
+        }
+    }
+    if let Some(mut target) = reply_to.and_then(|id| inner.messages.get(&(chat_id, id)).cloned()) {
+        target.as_object_mut().map(|t| t.remove("reply_to_message"));
+        message["reply_to_message"] = target;
+    }
+    inner
+        .messages
+        .insert((chat_id, message_id), message.clone());
+    inner.sent.push(sent_message(chat_id, message_id, body));
+    Ok(message)
+}
+
+fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
+    let chat_id = body["chat_id"].as_i64().unwrap_or(0);
+    let message_id = body["message_id"].as_i64().unwrap_or(0) as i32;
+    let Some(stored) = inner.messages.get_mut(&(chat_id, message_id)) else {
+        return bad_request("message to edit not found");
+    };
+    if stored["from"]["id"] != json!(BOT_ID) {
+        return bad_request("message can't be edited");
+    }
+    // Telegram compares what the user sees: the text and the keyboard (none when omitted).
+    if stored["text"] == body["text"] && stored["reply_markup"] == body["reply_markup"] {
+        return bad_request(
+            "message is not modified: specified new message content and reply markup are \
+             exactly the same as a current content and reply markup of the message",
+        );
+    }
+    let fields = stored
+        .as_object_mut()
+        .expect("a stored message is an object");
+    fields.insert("text".into(), body["text"].clone());
+    fields.insert("edit_date".into(), json!(unix_now()));
+    match &body["reply_markup"] {
+        Value::Null => fields.remove("reply_markup"),
+        markup => fields.insert("reply_markup".into(), markup.clone()),
+    };
+    let message = stored.clone();
+    if let Some(sent) = inner
+        .sent
+        .iter_mut()
+        .find(|m| (m.chat_id, m.message_id) == (chat_id, message_id))
+    {
+        let (reply_to, thread, edits) = (sent.reply_to, sent.message_thread_id, sent.edits);
+        *sent = SentMessage {
+            reply_to,
+            message_thread_id: thread,
+            edits: edits + 1,
+            ..sent_message(chat_id, message_id, body)
+        };
+    }
+    Ok(message)
+}
