@@ -170,7 +170,12 @@ pub async fn run(
              turn it off with BotFather's /setprivacy, then remove and re-add the bot"
         );
     }
-    if let Err(e) = bot.set_my_commands(Command::bot_commands()).await {
+    // Telegram documents command names without the leading slash teloxide adds.
+    let commands = Command::bot_commands().into_iter().map(|mut c| {
+        c.command = c.command.trim_start_matches('/').to_owned();
+        c
+    });
+    if let Err(e) = bot.set_my_commands(commands).await {
         tracing::warn!(error = %e, "could not register the command list");
     }
 

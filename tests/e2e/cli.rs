@@ -32,8 +32,14 @@ fn summarize_prints_title_site_time_and_bullets() {
     assert!(out.status.success(), "{out:?}");
     let text = stdout(&out);
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("Belarus and Russia in a regional security stance"));
-    assert!(lines.next().is_some_and(|l| l.ends_with("min read")), "{text}");
+    assert_eq!(
+        lines.next(),
+        Some("Belarus and Russia in a regional security stance")
+    );
+    assert!(
+        lines.next().is_some_and(|l| l.ends_with("min read")),
+        "{text}"
+    );
     let bullets = text.lines().filter(|l| l.starts_with("• ")).count();
     assert!((2..=3).contains(&bullets), "{text}");
 }
@@ -41,12 +47,21 @@ fn summarize_prints_title_site_time_and_bullets() {
 #[test]
 fn summarize_json_has_the_digest_and_the_expanded_view() {
     let out = linkdigest(
-        &["summarize", "--json", "--length", "short", "tests/fixtures/seed.html"],
+        &[
+            "summarize",
+            "--json",
+            "--length",
+            "short",
+            "tests/fixtures/seed.html",
+        ],
         "",
     );
     assert!(out.status.success(), "{out:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(json["title"], "Belarus and Russia in a regional security stance");
+    assert_eq!(
+        json["title"],
+        "Belarus and Russia in a regional security stance"
+    );
     assert_eq!(json["lang"], "en");
     let digest = json["digest"].as_array().expect("digest[]");
     let expanded = json["expanded"].as_array().expect("expanded[]");
@@ -58,7 +73,13 @@ fn summarize_json_has_the_digest_and_the_expanded_view() {
 #[test]
 fn summarize_sentences_gives_exactly_that_many() {
     let seed = linkdigest(
-        &["summarize", "--json", "--sentences", "4", "tests/fixtures/seed.html"],
+        &[
+            "summarize",
+            "--json",
+            "--sentences",
+            "4",
+            "tests/fixtures/seed.html",
+        ],
         "",
     );
     let json: serde_json::Value = serde_json::from_slice(&seed.stdout).expect("JSON");
@@ -82,8 +103,15 @@ fn jsonl_batches_survive_a_bad_line() {
         .collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["id"], 1);
-    assert_eq!(lines[0]["summary"].as_str().map(|s| s.lines().count()), Some(2));
-    assert!(lines[1]["error"].as_str().is_some_and(|e| e.contains("line 2")));
+    assert_eq!(
+        lines[0]["summary"].as_str().map(|s| s.lines().count()),
+        Some(2)
+    );
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("line 2"))
+    );
     assert_eq!(lines[2]["id"], "b");
     assert_eq!(lines[2]["error"], "no article text found on that page");
     assert_eq!(lines[3]["id"], 3);
@@ -103,9 +131,16 @@ fn extract_prints_the_article_as_the_summarizer_reads_it() {
 fn extract_json_carries_the_metadata() {
     let out = linkdigest(&["extract", "--json", "tests/fixtures/seed.html"], "");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(json["title"], "Belarus and Russia in a regional security stance");
+    assert_eq!(
+        json["title"],
+        "Belarus and Russia in a regional security stance"
+    );
     assert_eq!(json["lang"], "en");
-    assert!(json["text"].as_str().is_some_and(|t| t.contains("Lukashenko")));
+    assert!(
+        json["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Lukashenko"))
+    );
 }
 
 #[test]
@@ -113,9 +148,15 @@ fn bad_input_gets_a_short_message_not_a_panic() {
     let out = linkdigest(&["summarize", "no/such/file.html"], "");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("linkdigest: no/such/file.html: no such file"), "{err}");
+    assert!(
+        err.starts_with("linkdigest: no/such/file.html: no such file"),
+        "{err}"
+    );
     let out = linkdigest(&["summarize", "ftp://example.org/a"], "");
     assert!(String::from_utf8_lossy(&out.stderr).contains("only http and https"));
     let out = linkdigest(&["summarize", "-"], "%PDF-1.7 binary");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PDF"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PDF"),
+        "{out:?}"
+    );
 }

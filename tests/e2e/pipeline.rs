@@ -29,8 +29,14 @@ fn link(site: &FakeSite, path: &str) -> NormalizedUrl {
 async fn the_seed_page_digest_has_its_title_and_none_of_the_boilerplate() {
     let site = FakeSite::start().await;
     site.html("/belarus", SEED).await;
-    let digest = service().get(&link(&site, "/belarus")).await.expect("a digest");
-    assert_eq!(digest.title, "Belarus and Russia in a regional security stance");
+    let digest = service()
+        .get(&link(&site, "/belarus"))
+        .await
+        .expect("a digest");
+    assert_eq!(
+        digest.title,
+        "Belarus and Russia in a regional security stance"
+    );
     let everything = digest.view(Length::Long, true).join(" ");
     assert!(everything.contains("Lukashenko"), "{everything}");
     for boilerplate in [
@@ -42,7 +48,9 @@ async fn the_seed_page_digest_has_its_title_and_none_of_the_boilerplate() {
         "Most read",
     ] {
         assert!(
-            !everything.to_lowercase().contains(&boilerplate.to_lowercase()),
+            !everything
+                .to_lowercase()
+                .contains(&boilerplate.to_lowercase()),
             "{boilerplate:?} in {everything}"
         );
     }
@@ -60,7 +68,11 @@ async fn twenty_concurrent_requests_for_one_link_fetch_it_once() {
     let service = service();
     let url = link(&site, "/belarus");
     let digests = join_all((0..20).map(|_| service.get(&url))).await;
-    assert!(digests.iter().all(|d| d.as_ref().is_ok_and(|d| !d.sentences.is_empty())));
+    assert!(
+        digests
+            .iter()
+            .all(|d| d.as_ref().is_ok_and(|d| !d.sentences.is_empty()))
+    );
     assert_eq!(site.hits("/belarus").await, 1);
 }
 
@@ -73,7 +85,11 @@ async fn a_dead_link_is_not_fetched_again_right_away() {
         let err = service.get(&url).await.expect_err("a 404");
         assert_eq!(err.to_string(), "the page was not found (HTTP 404)");
     }
-    assert_eq!(site.hits("/missing").await, 1, "the failure is remembered briefly");
+    assert_eq!(
+        site.hits("/missing").await,
+        1,
+        "the failure is remembered briefly"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +117,10 @@ async fn a_windows_1251_page_is_summarized_in_russian() {
     assert_eq!(digest.title, "Новый бюджет");
     assert_eq!(digest.lang.as_deref(), Some("ru"));
     let text = digest.view(Length::Long, false).join(" ");
-    assert!(text.contains("бюджет") || text.contains("образование"), "{text}");
+    assert!(
+        text.contains("бюджет") || text.contains("образование"),
+        "{text}"
+    );
     assert!(!text.contains('\u{FFFD}'), "decoded cleanly: {text}");
 }
 
@@ -113,6 +132,9 @@ async fn a_page_with_only_a_menu_has_no_digest() {
         "<html><body><nav><a href='/a'>Home</a> <a href='/b'>News</a></nav></body></html>",
     )
     .await;
-    let err = service().get(&link(&site, "/menu")).await.expect_err("no article");
+    let err = service()
+        .get(&link(&site, "/menu"))
+        .await
+        .expect_err("no article");
     assert_eq!(err.to_string(), "no article text found on that page");
 }

@@ -18,12 +18,18 @@ async fn start_registers_commands_and_help_explains_them() {
         .iter()
         .map(|c| c["command"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["start", "help", "summarize", "length", "mode", "settings"]);
+    assert_eq!(
+        names,
+        ["start", "help", "summarize", "length", "mode", "settings"]
+    );
 
     tg.send_text(&Chat::private(1), &User::new(1, "Ann"), "/start");
     let help = &replies(&tg, 1, 1).await[0];
     assert!(help.text.contains("/length short|medium|long"));
-    assert!(!help.text.contains("privacy mode"), "no privacy hint in private chats");
+    assert!(
+        !help.text.contains("privacy mode"),
+        "no privacy hint in private chats"
+    );
 
     tg.send_text(&Chat::group(-2), &User::new(1, "Ann"), "/help@digest_bot");
     let help = &replies(&tg, -2, 1).await[0];
@@ -43,7 +49,11 @@ async fn bad_arguments_get_a_short_answer() {
     let sent = replies(&tg, 3, 3).await;
     assert_eq!(sent[0].text, "Length must be short, medium or long.");
     assert_eq!(sent[1].text, "Mode must be auto, manual or off.");
-    assert!(sent[2].text.starts_with("I found no web link"), "{}", sent[2].text);
+    assert!(
+        sent[2].text.starts_with("I found no web link"),
+        "{}",
+        sent[2].text
+    );
     bot.stop().await;
 }
 

@@ -4,7 +4,7 @@ use linkdigest::bot::BotConfig;
 use tempfile::TempDir;
 
 use crate::support::bot::{PATIENCE, TestBot, bot_config, bullets, edited, replies, site};
-use crate::support::fake_telegram::{Chat, FakeTelegram, User};
+use crate::support::fake_telegram::{Chat, Failure, FakeTelegram, User};
 use crate::support::pages;
 
 #[tokio::test]
@@ -16,28 +16,45 @@ async fn a_link_in_a_private_chat_gets_a_digest_reply_with_an_expand_button() {
 
     let chat = Chat::private(7);
     let link = site.url("/council?utm_source=tg").to_string();
-    let asked = tg.send_text(&chat, &User::new(7, "Ann"), &format!("have a look 👀 {link}"));
+    let asked = tg.send_text(
+        &chat,
+        &User::new(7, "Ann"),
+        &format!("have a look 👀 {link}"),
+    );
 
     let reply = &replies(&tg, 7, 1).await[0];
     assert_eq!(reply.reply_to, Some(asked));
     assert_eq!(reply.parse_mode.as_deref(), Some("HTML"));
     assert!(reply.link_preview_disabled);
     assert!(
-        reply.text.starts_with("<b>City council approves new budget for schools</b>\n"),
+        reply
+            .text
+            .starts_with("<b>City council approves new budget for schools</b>\n"),
         "{}",
         reply.text
     );
-    assert!(reply.text.contains(">Daily Test</a> · 1 min read"), "{}", reply.text);
+    assert!(
+        reply.text.contains(">Daily Test</a> · 1 min read"),
+        "{}",
+        reply.text
+    );
     assert!(reply.text.contains("twelve percent"), "{}", reply.text);
     for boilerplate in ["cookies", "Related articles", "Copyright", "Sport"] {
-        assert!(!reply.text.contains(boilerplate), "{boilerplate} in {}", reply.text);
+        assert!(
+            !reply.text.contains(boilerplate),
+            "{boilerplate} in {}",
+            reply.text
+        );
     }
     assert!((2..=3).contains(&bullets(reply)), "{}", reply.text);
     let button = &reply.buttons[0][0];
     assert_eq!(button.text, "Expand");
     let data = button.callback_data.as_deref().unwrap();
     assert!(data.starts_with("x:") && data.len() <= 64, "{data}");
-    assert!(!data.contains("council"), "callback data is a key, not the URL");
+    assert!(
+        !data.contains("council"),
+        "callback data is a key, not the URL"
+    );
     assert!(!tg.calls("SendChatAction").is_empty(), "typing… was shown");
     bot.stop().await;
 }
@@ -50,7 +67,7 @@ async fn expand_and_collapse_edit_the_reply() {
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     let chat = Chat::private(8);
     let ann = User::new(8, "Ann");
-    tg.send_text(&chat, &ann, &site.url("/council").to_string());
+    tg.send_text(&chat, &ann, site.url("/council").as_str());
     let digest = replies(&tg, 8, 1).await.remove(0);
     let expand = digest.buttons[0][0].callback_data.clone().unwrap();
 
@@ -87,7 +104,10 @@ async fn the_digest_follows_the_chat_length_setting() {
     let link = site.url("/council").to_string();
 
     tg.send_text(&chat, &ann, "/length short");
-    assert_eq!(replies(&tg, 9, 1).await[0].text, "Digests in this chat are now short.");
+    assert_eq!(
+        replies(&tg, 9, 1).await[0].text,
+        "Digests in this chat are now short."
+    );
     tg.send_text(&chat, &ann, &link);
     let short = replies(&tg, 9, 2).await.remove(1);
     tg.send_text(&chat, &ann, "/length long");
@@ -97,7 +117,11 @@ async fn the_digest_follows_the_chat_length_setting() {
 
     assert!((1..=2).contains(&bullets(&short)), "{}", short.text);
     assert!((4..=5).contains(&bullets(&long)), "{}", long.text);
-    assert_eq!(site.hits("/council").await, 1, "one cached digest serves every length");
+    assert_eq!(
+        site.hits("/council").await,
+        1,
+        "one cached digest serves every length"
+    );
     bot.stop().await;
 }
 
@@ -112,8 +136,16 @@ async fn a_link_that_cannot_be_read_gets_a_reason_in_private_and_silence_in_a_gr
 
     tg.send_text(&Chat::private(10), &ann, &link);
     let reason = &replies(&tg, 10, 1).await[0];
-    assert!(reason.text.starts_with("Couldn't summarize 127.0.0.1:"), "{}", reason.text);
-    assert!(reason.text.ends_with("the page was not found (HTTP 404)."), "{}", reason.text);
+    assert!(
+        reason.text.starts_with("Couldn't summarize 127.0.0.1:"),
+        "{}",
+        reason.text
+    );
+    assert!(
+        reason.text.ends_with("the page was not found (HTTP 404)."),
+        "{}",
+        reason.text
+    );
     assert!(reason.buttons.is_empty());
 
     let group = Chat::group(-500);
@@ -150,18 +182,29 @@ async fn a_429_from_telegram_still_delivers_the_reply() {
     let tg = FakeTelegram::start().await;
     let dir = TempDir::new().unwrap();
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
-    tg.fail_next("SendMessage", 429, "Too Many Requests: retry after 1", Some(1));
-    tg.send_text(&Chat::private(11), &User::new(11, "Ann"), &site.url("/council").to_string());
+    tg.fail_next("SendMessage", Failure::retry_after(1));
+    tg.send_text(
+        &Chat::private(11),
+        &User::new(11, "Ann"),
+        site.url("/council").as_str(),
+    );
     let reply = &replies(&tg, 11, 1).await[0];
     assert!(reply.text.contains("City council approves"));
-    assert_eq!(tg.calls("SendMessage").len(), 2, "one refused, one delivered");
+    assert_eq!(
+        tg.calls("SendMessage").len(),
+        2,
+        "one refused, one delivered"
+    );
     bot.stop().await;
 }
 
 #[tokio::test]
 async fn only_three_links_of_a_message_are_answered() {
     let paths = ["/a", "/b", "/c", "/d"];
-    let pages: Vec<(&str, String)> = paths.iter().map(|p| (*p, pages::council_article())).collect();
+    let pages: Vec<(&str, String)> = paths
+        .iter()
+        .map(|p| (*p, pages::council_article()))
+        .collect();
     let site = site(&pages).await;
     let tg = FakeTelegram::start().await;
     let dir = TempDir::new().unwrap();
@@ -171,10 +214,18 @@ async fn only_three_links_of_a_message_are_answered() {
     };
     let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
     let text: Vec<String> = paths.iter().map(|p| site.url(p).to_string()).collect();
-    tg.send_text(&Chat::private(12), &User::new(12, "Ann"), &text.join(" and "));
+    tg.send_text(
+        &Chat::private(12),
+        &User::new(12, "Ann"),
+        &text.join(" and "),
+    );
     replies(&tg, 12, 3).await;
     tg.send_text(&Chat::private(12), &User::new(12, "Ann"), "/settings");
-    assert_eq!(replies(&tg, 12, 4).await.len(), 4, "3 digests and the settings");
+    assert_eq!(
+        replies(&tg, 12, 4).await.len(),
+        4,
+        "3 digests and the settings"
+    );
     assert_eq!(site.hits("/d").await, 0);
     bot.stop().await;
 }

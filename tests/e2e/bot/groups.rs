@@ -18,20 +18,42 @@ async fn only_admins_change_settings_in_groups() {
     tg.set_member_status(group.id, owner.id, "creator");
 
     tg.send_text(&group, &member, "/length short");
-    assert_eq!(replies(&tg, group.id, 1).await[0].text, "Only group admins can change settings.");
+    assert_eq!(
+        replies(&tg, group.id, 1).await[0].text,
+        "Only group admins can change settings."
+    );
     tg.send_text(&group, &member, "/settings");
-    assert!(replies(&tg, group.id, 2).await[1].text.contains("Length: medium"), "nothing changed");
+    assert!(
+        replies(&tg, group.id, 2).await[1]
+            .text
+            .contains("Length: medium"),
+        "nothing changed"
+    );
 
     tg.send_text(&group, &admin, "/length@digest_bot long");
-    assert_eq!(replies(&tg, group.id, 3).await[2].text, "Digests in this chat are now long.");
+    assert_eq!(
+        replies(&tg, group.id, 3).await[2].text,
+        "Digests in this chat are now long."
+    );
     tg.send_text(&group, &owner, "/mode manual");
-    assert!(replies(&tg, group.id, 4).await[3].text.starts_with("Mode is now manual."));
+    assert!(
+        replies(&tg, group.id, 4).await[3]
+            .text
+            .starts_with("Mode is now manual.")
+    );
 
     // An anonymous admin writes as the group itself.
-    let mut anonymous = text_message(&group, &User::bot(1087968824, "GroupAnonymousBot"), "/length short");
+    let mut anonymous = text_message(
+        &group,
+        &User::bot(1087968824, "GroupAnonymousBot"),
+        "/length short",
+    );
     anonymous["sender_chat"] = group.to_json();
     tg.send_message_json(anonymous);
-    assert_eq!(replies(&tg, group.id, 5).await[4].text, "Digests in this chat are now short.");
+    assert_eq!(
+        replies(&tg, group.id, 5).await[4].text,
+        "Digests in this chat are now short."
+    );
 
     tg.send_text(&group, &member, "/settings");
     let settings = &replies(&tg, group.id, 6).await[5];
@@ -53,7 +75,10 @@ async fn a_repost_in_a_group_gets_no_second_digest_but_a_private_chat_answers_ag
     tg.send_text(&group, &bob, &format!("{link}#comments"));
     tg.send_text(&group, &bob, "/settings");
     let said = replies(&tg, group.id, 2).await;
-    assert!(said[1].text.starts_with("Settings"), "no second digest: {said:#?}");
+    assert!(
+        said[1].text.starts_with("Settings"),
+        "no second digest: {said:#?}"
+    );
 
     let private = Chat::private(1);
     tg.send_text(&private, &ann, &link);
@@ -75,19 +100,41 @@ async fn modes_decide_which_links_are_answered() {
 
     tg.send_text(&group, &admin, "/mode manual");
     replies(&tg, group.id, 1).await;
-    tg.send_text(&group, &admin, &site.url("/council?x=1").to_string());
-    tg.send_text(&group, &admin, &format!("@digest_bot {}", site.url("/council?x=2")));
+    tg.send_text(&group, &admin, site.url("/council?x=1").as_str());
+    tg.send_text(
+        &group,
+        &admin,
+        &format!("@digest_bot {}", site.url("/council?x=2")),
+    );
     let sent = replies(&tg, group.id, 2).await;
-    assert!(sent[1].text.contains("City council"), "the mention is answered");
-    tg.send_text(&group, &admin, &format!("/summarize {}", site.url("/council?x=3")));
-    assert!(replies(&tg, group.id, 3).await[2].text.contains("City council"));
+    assert!(
+        sent[1].text.contains("City council"),
+        "the mention is answered"
+    );
+    tg.send_text(
+        &group,
+        &admin,
+        &format!("/summarize {}", site.url("/council?x=3")),
+    );
+    assert!(
+        replies(&tg, group.id, 3).await[2]
+            .text
+            .contains("City council")
+    );
 
     tg.send_text(&group, &admin, "/mode off");
     replies(&tg, group.id, 4).await;
-    tg.send_text(&group, &admin, &format!("@digest_bot {}", site.url("/council?x=4")));
+    tg.send_text(
+        &group,
+        &admin,
+        &format!("@digest_bot {}", site.url("/council?x=4")),
+    );
     tg.send_text(&group, &admin, "/settings");
     let sent = replies(&tg, group.id, 5).await;
-    assert!(sent[4].text.contains("Mode: off"), "the link was not answered: {sent:#?}");
+    assert!(
+        sent[4].text.contains("Mode: off"),
+        "the link was not answered: {sent:#?}"
+    );
     bot.stop().await;
 }
 
@@ -119,7 +166,7 @@ async fn replies_stay_in_the_forum_topic() {
     let dir = TempDir::new().unwrap();
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     let forum = Chat::forum(-100_700);
-    let mut message = text_message(&forum, &User::new(1, "Ann"), &site.url("/council").to_string());
+    let mut message = text_message(&forum, &User::new(1, "Ann"), site.url("/council").as_str());
     message["message_thread_id"] = json!(42);
     message["is_topic_message"] = json!(true);
     tg.send_message_json(message);
@@ -155,6 +202,10 @@ async fn summarize_in_reply_to_a_message_reads_its_link() {
 
     tg.send_text(&group, &ann, "/summarize");
     let hint = &replies(&tg, group.id, 3).await[2];
-    assert!(hint.text.starts_with("Send /summarize with a link"), "{}", hint.text);
+    assert!(
+        hint.text.starts_with("Send /summarize with a link"),
+        "{}",
+        hint.text
+    );
     bot.stop().await;
 }

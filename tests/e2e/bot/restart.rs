@@ -17,7 +17,7 @@ async fn settings_and_expand_survive_a_restart() {
     let bot = TestBot::start(&tg, &db).await;
     tg.send_text(&chat, &ann, "/length long");
     replies(&tg, chat.id, 1).await;
-    tg.send_text(&chat, &ann, &site.url("/council").to_string());
+    tg.send_text(&chat, &ann, site.url("/council").as_str());
     let digest = replies(&tg, chat.id, 2).await.remove(1);
     bot.stop().await;
 
@@ -30,6 +30,10 @@ async fn settings_and_expand_survive_a_restart() {
     assert_eq!(site.hits("/council").await, 1, "the stored digest was used");
 
     tg.send_text(&chat, &ann, "/settings");
-    assert!(replies(&tg, chat.id, 3).await[2].text.contains("Length: long"));
+    assert!(
+        replies(&tg, chat.id, 3).await[2]
+            .text
+            .contains("Length: long")
+    );
     bot.stop().await;
 }

@@ -1,6 +1,6 @@
 //! The real bot, started in-process against the fake Bot API and a fake site.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,12 +49,12 @@ pub fn fetcher() -> Fetcher {
 
 impl TestBot {
     /// Starts the bot on the database at `db` with the default test settings.
-    pub async fn start(tg: &FakeTelegram, db: &PathBuf) -> Self {
+    pub async fn start(tg: &FakeTelegram, db: &Path) -> Self {
         Self::start_with(tg, db, bot_config()).await
     }
 
     /// Starts the bot with the given Telegram-side settings.
-    pub async fn start_with(tg: &FakeTelegram, db: &PathBuf, config: BotConfig) -> Self {
+    pub async fn start_with(tg: &FakeTelegram, db: &Path, config: BotConfig) -> Self {
         let store = Store::open(db, StoreLimits::default()).expect("open the database");
         let digests = Arc::new(Service::from_parts(
             fetcher(),
