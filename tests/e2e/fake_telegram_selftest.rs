@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::{
-    ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageEntityKind,
-    MessageId, ParseMode, ReplyParameters, UpdateKind,
+    AllowedUpdate, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
+    MessageEntityKind, MessageId, ParseMode, ReplyParameters, UpdateKind,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -491,4 +491,21 @@ async fn a_polling_dispatcher_gets_updates_at_once_and_stops_within_a_poll() {
     assert!(fake.calls("DeleteWebhook").is_empty());
     assert_eq!(fake.sent_messages(7).len(), 3);
     assert_eq!(fake.acknowledged_offset(), 4);
+}
+
+#[tokio::test]
+async fn updates_of_kinds_the_bot_did_not_ask_for_never_arrive() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let (chat, ann) = (Chat::private(7), User::new(7, "Ann"));
+    let only_messages = [AllowedUpdate::Message];
+    let first = bot.get_updates().allowed_updates(only_messages).await;
+    assert!(first.expect("getUpdates parses").is_empty());
+
+    fake.press_button(&chat, &ann, 1, "x:1");
+    fake.send_text(&chat, &ann, "hello");
+    let updates = bot.get_updates().await.expect("getUpdates parses");
+
+    assert_eq!(updates.len(), 1);
+    assert!(matches!(updates[0].kind, UpdateKind::Message(_)));
 }

@@ -166,6 +166,7 @@ struct Inner {
     next_update_id: i64,
     updates: Vec<Value>,
     acknowledged: i64,
+    allowed_updates: Vec<String>,
     last_message_id: HashMap<i64, i32>,
     chats: HashMap<i64, Value>,
     messages: HashMap<(i64, i32), Value>,
@@ -297,6 +298,7 @@ impl FakeTelegram {
     }
 
     /// Queues an update of any kind (`edited_message`, `channel_post`, …); returns its id.
+    /// Kinds missing from the bot's latest `allowed_updates` list are dropped, as Telegram does.
     pub fn push_update(&self, kind: &str, payload: Value) -> i64 {
         let id = queue_update(&mut self.shared.lock(), kind, payload);
         self.shared.new_update.notify_waiters();
@@ -569,12 +571,20 @@ async fn get_updates(shared: &Shared, body: &Value) -> Value {
         let notified = shared.new_update.notified();
         {
             let mut inner = shared.lock();
-            if offset > inner.acknowledged {
-                inner.acknowledged = offset;
-                inner
-                    .updates
-                    .retain(|u| u["update_id"].as_i64() >= Some(offset));
+            if let Some(kinds) = body["allowed_updates"].as_array() {
+                let kinds = kinds.iter().filter_map(Value::as_str).map(str::to_string);
+                inner.allowed_updates = kinds.collect();
             }
+            let (acknowledged, allowed) = (
+                inner.acknowledged.max(offset),
+                inner.allowed_updates.clone(),
+            );
+            inner.acknowledged = acknowledged;
+            // Like Telegram: acknowledged updates are gone, and kinds not asked for never arrive.
+            inner.updates.retain(|u| {
+                u["update_id"].as_i64() >= Some(acknowledged)
+                    && (allowed.is_empty() || allowed.iter().any(|kind| u.get(kind).is_some()))
+            });
             if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
                 return inner.updates.iter().take(limit).cloned().collect();
             }
