@@ -458,6 +458,7 @@ async fn other_methods_answer_true_and_wait_for_lists_them() {
         .expect_err("wait_for panics on timeout")
         .into_panic();
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("for 1 SendMessage call(s)"), "{message}");
     assert!(message.contains("SetMyCommands"), "{message}");
 }
 
@@ -476,7 +477,7 @@ async fn a_polling_dispatcher_gets_updates_at_once_and_stops_within_a_poll() {
     let chat = Chat::private(7);
     for n in 1..=3 {
         fake.send_text(&chat, &User::new(7, "Ann"), "ping");
-        fake.wait_for("SendMessage", n, WAIT).await;
+        fake.wait_for_sent(chat.id, n, WAIT).await;
     }
     // The future shutdown() returns can miss the dispatcher's "done" signal when it is first
     // polled late (teloxide 0.17), so the test waits for dispatch() itself to return.

@@ -344,26 +344,50 @@ impl FakeTelegram {
     /// Waits until at least `count` calls of `method` arrived and returns their bodies;
     /// on timeout, panics with a listing of every call.
     pub async fn wait_for(&self, method: &str, count: usize, timeout: Duration) -> Vec<Value> {
+        let what = format!("{count} {method} call(s)");
+        self.wait_until(&what, timeout, |fake| {
+            let calls = fake.calls(method);
+            (calls.len() >= count).then_some(calls)
+        })
+        .await
+    }
+
+    /// Waits until the bot has sent at least `count` messages to a chat and returns them.
+    pub async fn wait_for_sent(
+        &self,
+        chat_id: i64,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<SentMessage> {
+        let what = format!("{count} message(s) sent to chat {chat_id}");
+        self.wait_until(&what, timeout, |fake| {
+            let sent = fake.sent_messages(chat_id);
+            (sent.len() >= count).then_some(sent)
+        })
+        .await
+    }
+
+    /// Checks `ready` every 20 ms until it gives a value; on timeout, panics naming `what`
+    /// and listing every call, with its time since the fake started.
+    pub async fn wait_until<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        ready: impl Fn(&Self) -> Option<T>,
+    ) -> T {
         let deadline = Instant::now() + timeout;
         loop {
-            let calls = self.calls(method);
-            if calls.len() >= count {
-                return calls;
+            if let Some(value) = ready(self) {
+                return value;
             }
             if Instant::now() >= deadline {
-                let listing: Vec<String> = (self.all_calls().iter())
-                    .map(|c| {
-                        format!(
-                            "  {:>5} ms {} {}",
-                            (c.at - self.started).as_millis(),
-                            c.method,
-                            c.body
-                        )
-                    })
+                let calls = self.all_calls().into_iter();
+                let since_start = |c: &Call| (c.at - self.started).as_millis();
+                let listing: Vec<String> = calls
+                    .map(|c| format!("  {:>5} ms {} {}", since_start(&c), c.method, c.body))
                     .collect();
-                let got = calls.len();
                 panic!(
-                    "waited {timeout:?} for {count} {method}, got {got}; calls:\n{}",
+                    "waited {timeout:?} for {what}; calls:\n{}",
                     listing.join("\n")
                 );
             }
