@@ -510,3 +510,23 @@ async fn updates_of_kinds_the_bot_did_not_ask_for_never_arrive() {
     assert_eq!(updates.len(), 1);
     assert!(matches!(updates[0].kind, UpdateKind::Message(_)));
 }
+
+#[tokio::test]
+async fn a_message_from_an_anonymous_admin_carries_the_group_as_sender_chat() {
+    let fake = FakeTelegram::start().await;
+    let group = Chat::supergroup(-1003);
+    let mut message = text_message(&group, &User::group_anonymous_bot(), "/length short");
+    message["sender_chat"] = group.to_json();
+    fake.send_message_json(message);
+
+    let updates = bot(&fake).get_updates().await.expect("getUpdates parses");
+
+    let UpdateKind::Message(message) = &updates[0].kind else {
+        panic!("not a message: {:?}", updates[0])
+    };
+    assert_eq!(
+        message.sender_chat.as_ref().map(|c| c.id),
+        Some(ChatId(group.id))
+    );
+    assert!(message.from.as_ref().is_some_and(|u| u.is_anonymous()));
+}

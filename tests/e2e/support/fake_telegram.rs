@@ -75,6 +75,12 @@ impl User {
         let json = json!({"id": id, "is_bot": true, "first_name": username, "username": username});
         Self { id, json }
     }
+    /// The `from` of a message an anonymous group admin sent (its `sender_chat` is the group).
+    pub fn group_anonymous_bot() -> Self {
+        let mut user = Self::bot(1087968824, "GroupAnonymousBot");
+        user.json["first_name"] = json!("Group");
+        user
+    }
     /// Telegram's `User` object.
     pub fn to_json(&self) -> Value {
         self.json.clone()
