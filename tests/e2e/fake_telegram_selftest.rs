@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::{
-    ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageEntityKind,
-    MessageId, ParseMode, ReplyParameters, UpdateKind,
+    AllowedUpdate, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
+    MessageEntityKind, MessageId, ParseMode, ReplyParameters, UpdateKind,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -458,10 +458,11 @@ async fn other_methods_answer_true_and_wait_for_lists_them() {
         .expect_err("wait_for panics on timeout")
         .into_panic();
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("for 1 SendMessage call(s)"), "{message}");
     assert!(message.contains("SetMyCommands"), "{message}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_polling_dispatcher_gets_updates_at_once_and_stops_within_a_poll() {
     let fake = FakeTelegram::start().await;
     let handler = Update::filter_message().endpoint(|bot: Bot, message: Message| async move {
@@ -476,17 +477,56 @@ async fn a_polling_dispatcher_gets_updates_at_once_and_stops_within_a_poll() {
     let chat = Chat::private(7);
     for n in 1..=3 {
         fake.send_text(&chat, &User::new(7, "Ann"), "ping");
-        fake.wait_for("SendMessage", n, WAIT).await;
+        fake.wait_for_sent(chat.id, n, WAIT).await;
     }
-    shutdown
-        .shutdown()
-        .expect("the dispatcher is running")
-        .await;
-    running.await.expect("the dispatcher stops cleanly");
+    // The future shutdown() returns can miss the dispatcher's "done" signal when it is first
+    // polled late (teloxide 0.17), so the test waits for dispatch() itself to return.
+    drop(shutdown.shutdown().expect("the dispatcher is running"));
+    let stopped = tokio::time::timeout(WAIT, running).await;
+    stopped
+        .expect("the dispatcher stops within a poll")
+        .expect("no panic");
 
     // No webhook is set (getWebhookInfo parsed), so teloxide skips deleteWebhook.
     assert_eq!(fake.calls("GetWebhookInfo").len(), 1);
     assert!(fake.calls("DeleteWebhook").is_empty());
     assert_eq!(fake.sent_messages(7).len(), 3);
     assert_eq!(fake.acknowledged_offset(), 4);
+}
+
+#[tokio::test]
+async fn updates_of_kinds_the_bot_did_not_ask_for_never_arrive() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let (chat, ann) = (Chat::private(7), User::new(7, "Ann"));
+    let only_messages = [AllowedUpdate::Message];
+    let first = bot.get_updates().allowed_updates(only_messages).await;
+    assert!(first.expect("getUpdates parses").is_empty());
+
+    fake.press_button(&chat, &ann, 1, "x:1");
+    fake.send_text(&chat, &ann, "hello");
+    let updates = bot.get_updates().await.expect("getUpdates parses");
+
+    assert_eq!(updates.len(), 1);
+    assert!(matches!(updates[0].kind, UpdateKind::Message(_)));
+}
+
+#[tokio::test]
+async fn a_message_from_an_anonymous_admin_carries_the_group_as_sender_chat() {
+    let fake = FakeTelegram::start().await;
+    let group = Chat::supergroup(-1003);
+    let mut message = text_message(&group, &User::group_anonymous_bot(), "/length short");
+    message["sender_chat"] = group.to_json();
+    fake.send_message_json(message);
+
+    let updates = bot(&fake).get_updates().await.expect("getUpdates parses");
+
+    let UpdateKind::Message(message) = &updates[0].kind else {
+        panic!("not a message: {:?}", updates[0])
+    };
+    assert_eq!(
+        message.sender_chat.as_ref().map(|c| c.id),
+        Some(ChatId(group.id))
+    );
+    assert!(message.from.as_ref().is_some_and(|u| u.is_anonymous()));
 }

@@ -75,6 +75,12 @@ impl User {
         let json = json!({"id": id, "is_bot": true, "first_name": username, "username": username});
         Self { id, json }
     }
+    /// The `from` of a message an anonymous group admin sent (its `sender_chat` is the group).
+    pub fn group_anonymous_bot() -> Self {
+        let mut user = Self::bot(1087968824, "GroupAnonymousBot");
+        user.json["first_name"] = json!("Group");
+        user
+    }
     /// Telegram's `User` object.
     pub fn to_json(&self) -> Value {
         self.json.clone()
@@ -166,6 +172,7 @@ struct Inner {
     next_update_id: i64,
     updates: Vec<Value>,
     acknowledged: i64,
+    allowed_updates: Vec<String>,
     last_message_id: HashMap<i64, i32>,
     chats: HashMap<i64, Value>,
     messages: HashMap<(i64, i32), Value>,
@@ -297,6 +304,7 @@ impl FakeTelegram {
     }
 
     /// Queues an update of any kind (`edited_message`, `channel_post`, …); returns its id.
+    /// Kinds missing from the bot's latest `allowed_updates` list are dropped, as Telegram does.
     pub fn push_update(&self, kind: &str, payload: Value) -> i64 {
         let id = queue_update(&mut self.shared.lock(), kind, payload);
         self.shared.new_update.notify_waiters();
@@ -342,26 +350,50 @@ impl FakeTelegram {
     /// Waits until at least `count` calls of `method` arrived and returns their bodies;
     /// on timeout, panics with a listing of every call.
     pub async fn wait_for(&self, method: &str, count: usize, timeout: Duration) -> Vec<Value> {
+        let what = format!("{count} {method} call(s)");
+        self.wait_until(&what, timeout, |fake| {
+            let calls = fake.calls(method);
+            (calls.len() >= count).then_some(calls)
+        })
+        .await
+    }
+
+    /// Waits until the bot has sent at least `count` messages to a chat and returns them.
+    pub async fn wait_for_sent(
+        &self,
+        chat_id: i64,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<SentMessage> {
+        let what = format!("{count} message(s) sent to chat {chat_id}");
+        self.wait_until(&what, timeout, |fake| {
+            let sent = fake.sent_messages(chat_id);
+            (sent.len() >= count).then_some(sent)
+        })
+        .await
+    }
+
+    /// Checks `ready` every 20 ms until it gives a value; on timeout, panics naming `what`
+    /// and listing every call, with its time since the fake started.
+    pub async fn wait_until<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        ready: impl Fn(&Self) -> Option<T>,
+    ) -> T {
         let deadline = Instant::now() + timeout;
         loop {
-            let calls = self.calls(method);
-            if calls.len() >= count {
-                return calls;
+            if let Some(value) = ready(self) {
+                return value;
             }
             if Instant::now() >= deadline {
-                let listing: Vec<String> = (self.all_calls().iter())
-                    .map(|c| {
-                        format!(
-                            "  {:>5} ms {} {}",
-                            (c.at - self.started).as_millis(),
-                            c.method,
-                            c.body
-                        )
-                    })
+                let calls = self.all_calls().into_iter();
+                let since_start = |c: &Call| (c.at - self.started).as_millis();
+                let listing: Vec<String> = calls
+                    .map(|c| format!("  {:>5} ms {} {}", since_start(&c), c.method, c.body))
                     .collect();
-                let got = calls.len();
                 panic!(
-                    "waited {timeout:?} for {count} {method}, got {got}; calls:\n{}",
+                    "waited {timeout:?} for {what}; calls:\n{}",
                     listing.join("\n")
                 );
             }
@@ -569,12 +601,20 @@ async fn get_updates(shared: &Shared, body: &Value) -> Value {
         let notified = shared.new_update.notified();
         {
             let mut inner = shared.lock();
-            if offset > inner.acknowledged {
-                inner.acknowledged = offset;
-                inner
-                    .updates
-                    .retain(|u| u["update_id"].as_i64() >= Some(offset));
+            if let Some(kinds) = body["allowed_updates"].as_array() {
+                let kinds = kinds.iter().filter_map(Value::as_str).map(str::to_string);
+                inner.allowed_updates = kinds.collect();
             }
+            let (acknowledged, allowed) = (
+                inner.acknowledged.max(offset),
+                inner.allowed_updates.clone(),
+            );
+            inner.acknowledged = acknowledged;
+            // Like Telegram: acknowledged updates are gone, and kinds not asked for never arrive.
+            inner.updates.retain(|u| {
+                u["update_id"].as_i64() >= Some(acknowledged)
+                    && (allowed.is_empty() || allowed.iter().any(|kind| u.get(kind).is_some()))
+            });
             if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
                 return inner.updates.iter().take(limit).cloned().collect();
             }
