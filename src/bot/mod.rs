@@ -195,12 +195,10 @@ pub async fn run(
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: finishing the replies in progress");
-        // The token refuses while the dispatcher is still starting; try again shortly.
-        loop {
-            match token.shutdown() {
-                Ok(done) => break done.await,
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
+        // The token refuses while the dispatcher is still starting; try again shortly. Its
+        // "done" future is not awaited: `dispatch_with_listener` returning is the signal.
+        while token.shutdown().is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
 
