@@ -2,5 +2,6 @@
 
 mod commands;
 mod digests;
+mod failures;
 mod groups;
 mod restart;

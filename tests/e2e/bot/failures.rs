@@ -1,0 +1,63 @@
+//! Telegram saying no: blocked bots, deleted messages, upgraded groups.
+
+use serde_json::json;
+use tempfile::TempDir;
+
+use crate::support::bot::{PATIENCE, TestBot, replies, site};
+use crate::support::fake_telegram::{Chat, Failure, FakeTelegram, User};
+use crate::support::pages;
+
+#[tokio::test]
+async fn a_blocked_bot_or_deleted_message_is_dropped_and_others_are_still_served() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let link = site.url("/council");
+
+    tg.fail_next(
+        "SendMessage",
+        Failure::new(403, "Forbidden: bot was blocked by the user"),
+    );
+    tg.send_text(&Chat::private(1), &User::new(1, "Ann"), link.as_str());
+    tg.wait_for("SendMessage", 1, PATIENCE).await;
+
+    let group = Chat::group(-2);
+    tg.fail_next(
+        "SendMessage",
+        Failure::new(400, "Bad Request: message to be replied not found"),
+    );
+    tg.send_text(&group, &User::new(2, "Bob"), link.as_str());
+    tg.send_text(&Chat::private(3), &User::new(3, "Cy"), link.as_str());
+    let served = &replies(&tg, 3, 1).await[0];
+    assert!(served.text.contains("City council"));
+    // The blocked send and the reply to a deleted message were each tried once, not retried.
+    tg.send_text(&group, &User::new(2, "Bob"), "/settings");
+    replies(&tg, group.id, 1).await;
+    assert_eq!(tg.calls("SendMessage").len(), 4, "{:#?}", tg.calls("SendMessage"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_upgraded_to_a_supergroup_keeps_its_settings() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let (group, supergroup) = (Chat::group(-77), Chat::supergroup(-100_077));
+    let admin = User::new(1, "Ada");
+    tg.set_member_status(group.id, admin.id, "administrator");
+    tg.send_text(&group, &admin, "/length short");
+    replies(&tg, group.id, 1).await;
+
+    tg.send_message_json(json!({
+        "chat": group.to_json(),
+        "from": admin.to_json(),
+        "migrate_to_chat_id": supergroup.id,
+    }));
+    tg.send_text(&group, &admin, "/settings");
+    replies(&tg, group.id, 2).await;
+    tg.send_text(&supergroup, &admin, "/settings");
+    let settings = &replies(&tg, supergroup.id, 1).await[0];
+    assert!(settings.text.contains("Length: short"), "{}", settings.text);
+    bot.stop().await;
+}
