@@ -40,6 +40,7 @@ impl DigestError {
     pub fn kind(&self) -> &'static str {
         match self {
             DigestError::Fetch(e) => e.kind(),
+            DigestError::Extract(ExtractError::Paywalled) => "paywall",
             DigestError::Extract(_) => "no_article",
             DigestError::Summarize => "summarize",
             DigestError::Internal => "internal",

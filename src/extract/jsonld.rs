@@ -19,6 +19,8 @@ pub(crate) struct JsonLd {
     pub publisher: Option<String>,
     /// `inLanguage`.
     pub lang: Option<String>,
+    /// The article (or a part of it) says `isAccessibleForFree: false`: a paywall.
+    pub paywalled: bool,
 }
 
 /// Merges every article-like object found in the scripts; the first value found wins.
@@ -114,6 +116,22 @@ fn merge(out: &mut JsonLd, obj: &Value) {
     }
     if out.lang.is_none() {
         out.lang = text("inLanguage");
+    }
+    let parts = match obj.get("hasPart") {
+        Some(Value::Array(parts)) => parts.iter().collect(),
+        Some(part) => vec![part],
+        None => Vec::new(),
+    };
+    out.paywalled |= std::iter::once(obj).chain(parts).any(not_free);
+}
+
+/// `isAccessibleForFree` set to false, as a boolean or a string (the markup search engines
+/// ask paywalled sites to use).
+fn not_free(obj: &Value) -> bool {
+    match obj.get("isAccessibleForFree") {
+        Some(Value::Bool(free)) => !free,
+        Some(Value::String(free)) => free.eq_ignore_ascii_case("false"),
+        _ => false,
     }
 }
 

@@ -55,10 +55,16 @@ pub enum ExtractError {
     /// The page has too little readable text to be an article (a menu, a consent wall…).
     #[error("no article text found on that page")]
     NoArticleText,
+    /// The page marks its article as paid and shows only a teaser of it.
+    #[error("that article is behind a paywall")]
+    Paywalled,
 }
 
 /// Fewer visible characters than this is not an article (a menu, a consent wall, a teaser).
 const MIN_ARTICLE_CHARS: usize = 40;
+
+/// A page marked paywalled with less text than this shows a teaser, not the article.
+const PAYWALL_TEASER_CHARS: usize = 1500;
 
 impl Article {
     /// The body as plain text: blocks joined by blank lines.
@@ -133,6 +139,9 @@ pub fn article(html: &str, base: Option<&Url>) -> Result<Article, ExtractError> 
     let chars: usize = blocks.iter().map(|b| text::visible_chars(&b.text)).sum();
     if chars < MIN_ARTICLE_CHARS {
         return Err(ExtractError::NoArticleText);
+    }
+    if ld.paywalled && chars < PAYWALL_TEASER_CHARS {
+        return Err(ExtractError::Paywalled);
     }
     let mut article = Article {
         title: meta.title,

@@ -415,3 +415,39 @@ fn a_teaser_list_after_a_more_stories_heading_is_dropped() {
     let a = article(&page("", &body), None).expect("an article");
     assert!(a.text().ends_with("next year."), "{}", a.text());
 }
+
+#[test]
+fn a_paywalled_teaser_is_reported_as_such() {
+    let ld = r#"<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Rates",
+        "isAccessibleForFree": "False",
+        "hasPart": {"@type": "WebPageElement", "isAccessibleForFree": false, "cssSelector": ".paid"}}</script>"#;
+    let teaser = format!(
+        "{ld}<article><h1>Rates</h1><p>{}</p><div class=\"paid\"></div></article>",
+        prose(
+            "The central bank raised its main rate by half a point on Tuesday.",
+            2
+        )
+    );
+    assert_eq!(
+        article(&page("", &teaser), None),
+        Err(ExtractError::Paywalled)
+    );
+    assert_eq!(
+        ExtractError::Paywalled.to_string(),
+        "that article is behind a paywall"
+    );
+
+    // The same markup with the whole article in the page (served to readers who pay) is read.
+    let whole = format!(
+        "{ld}<article><h1>Rates</h1><p>{}</p><p>{}</p></article>",
+        prose(
+            "The central bank raised its main rate by half a point on Tuesday.",
+            20
+        ),
+        prose(
+            "Economists had expected a smaller move after the summer.",
+            20
+        )
+    );
+    assert!(article(&page("", &whole), None).is_ok());
+}

@@ -34,7 +34,12 @@ async fn a_blocked_bot_or_deleted_message_is_dropped_and_others_are_still_served
     // The blocked send and the reply to a deleted message were each tried once, not retried.
     tg.send_text(&group, &User::new(2, "Bob"), "/settings");
     replies(&tg, group.id, 1).await;
-    assert_eq!(tg.calls("SendMessage").len(), 4, "{:#?}", tg.calls("SendMessage"));
+    assert_eq!(
+        tg.calls("SendMessage").len(),
+        4,
+        "{:#?}",
+        tg.calls("SendMessage")
+    );
     bot.stop().await;
 }
 
