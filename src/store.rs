@@ -1,6 +1,7 @@
 //! SQLite persistence: chat settings and digests, so both survive a restart.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -47,7 +48,11 @@ pub enum StoreError {
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     limits: StoreLimits,
+    saves: Arc<AtomicUsize>,
 }
+
+/// Digests saved between two prunes: pruning walks the age index, so not on every save.
+const PRUNE_EVERY: usize = 256;
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS chat_settings (
@@ -69,6 +74,8 @@ impl Store {
     pub fn open(path: &Path, limits: StoreLimits) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // With WAL, NORMAL loses at most the last commits on power loss, never consistency.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         Self::init(conn, limits)
     }
 
@@ -80,10 +87,13 @@ impl Store {
     fn init(conn: Connection, limits: StoreLimits) -> Result<Self, StoreError> {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Store {
+        let store = Store {
             conn: Arc::new(Mutex::new(conn)),
             limits,
-        })
+            saves: Arc::new(AtomicUsize::new(0)),
+        };
+        prune(&lock(&store.conn), limits)?;
+        Ok(store)
     }
 
     /// Runs `query` on the connection in a blocking worker.
@@ -275,13 +285,17 @@ mod tests {
             retention: Duration::from_secs(3600),
             max_digests: 2,
         };
-        let store = Store::in_memory(limits).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path, limits).unwrap();
         for (key, title) in [("a", "First"), ("b", "Second"), ("c", "Third")] {
             store
                 .save_digest(key, "https://example.org/a", &digest(title))
                 .await
                 .unwrap();
         }
+        drop(store);
+        let store = Store::open(&path, limits).unwrap();
         assert!(store.digest("a").await.unwrap().is_none(), "oldest evicted");
         let (url, d) = store.digest("c").await.unwrap().unwrap();
         assert_eq!(
@@ -289,6 +303,16 @@ mod tests {
             ("https://example.org/a", "Third")
         );
         assert!(store.digest("b").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn saving_again_keeps_the_newest_content() {
+        let store = Store::in_memory(StoreLimits::default()).unwrap();
+        store.save_digest("k", "u1", &digest("Old")).await.unwrap();
+        store.save_digest("k", "u2", &digest("New")).await.unwrap();
+        store.save_digest("k", "u2", &digest("New")).await.unwrap();
+        let (url, d) = store.digest("k").await.unwrap().unwrap();
+        assert_eq!((url.as_str(), d.title.as_str()), ("u2", "New"));
     }
 
     #[tokio::test]
