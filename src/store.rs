@@ -158,7 +158,8 @@ impl Store {
         .await
     }
 
-    /// Stores a digest under its link key, replacing an older one, then applies the limits.
+    /// Stores a digest under its link key; an identical one is only refreshed once an hour,
+    /// so a link posted in many chats costs one write. The limits are applied now and then.
     pub async fn save_digest(
         &self,
         key: &str,
@@ -168,12 +169,21 @@ impl Store {
         let json = serde_json::to_string(digest)?;
         let (key, url) = (key.to_owned(), url.to_owned());
         let limits = self.limits;
+        let prune_now = self.saves.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1;
         self.with(move |c| {
             c.execute(
-                "INSERT OR REPLACE INTO digests (key, url, digest, created_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO digests (key, url, digest, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (key) DO UPDATE
+                 SET url = excluded.url, digest = excluded.digest, created_at = excluded.created_at
+                 WHERE digests.digest <> excluded.digest
+                    OR digests.url <> excluded.url
+                    OR digests.created_at < excluded.created_at - 3600",
                 params![key, url, json, now_secs()],
             )?;
-            prune(c, limits)
+            if prune_now {
+                prune(c, limits)?;
+            }
+            Ok(())
         })
         .await
     }
