@@ -81,6 +81,9 @@ pub enum ConfigError {
         /// What it should look like.
         expected: &'static str,
     },
+    /// The `.env` file exists but cannot be read.
+    #[error(".env cannot be read: {0}")]
+    DotEnv(String),
     /// A setting that another setting needs is not set.
     #[error("{name} is not set: {why}")]
     Missing {
@@ -92,10 +95,19 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Loads `.env` from the working directory into the environment, if there is one;
+    /// variables already set win over the file.
+    pub fn load_dotenv() -> Result<(), ConfigError> {
+        match dotenvy::dotenv() {
+            Ok(_) => Ok(()),
+            Err(e) if e.not_found() => Ok(()),
+            Err(e) => Err(ConfigError::DotEnv(e.to_string())),
+        }
+    }
+
     /// Reads the settings from the process environment (after loading `.env`, if present).
     pub fn from_env() -> Result<Self, ConfigError> {
-        // A missing .env is normal; only its variables matter, not the file.
-        let _ = dotenvy::dotenv();
+        Self::load_dotenv()?;
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -128,11 +140,11 @@ impl Config {
         if let Some(path) = env.get("LINKDIGEST_DB") {
             config.db_path = PathBuf::from(path);
         }
-        let retention_days = env.number(
+        let retention_days = env.positive(
             "LINKDIGEST_DIGEST_RETENTION_DAYS",
-            (config.store.retention.as_secs() / 86_400) as usize,
+            (config.store.retention.as_secs() / 86_400) as u32,
         )?;
-        config.store.retention = Duration::from_secs(retention_days as u64 * 86_400);
+        config.store.retention = Duration::from_secs(u64::from(retention_days) * 86_400);
         config.store.max_digests =
             env.number("LINKDIGEST_DIGEST_MAX_ROWS", config.store.max_digests)?;
         config.bot.allowed_chats = env.chat_ids("LINKDIGEST_ALLOWED_CHATS")?;
@@ -145,18 +157,18 @@ impl Config {
             "LINKDIGEST_CHAT_LINKS_PER_MINUTE",
             config.bot.chat_links_per_minute,
         )?;
-        config.bot.sends_per_second = env.number(
-            "LINKDIGEST_SENDS_PER_SECOND",
-            config.bot.sends_per_second as usize,
-        )? as u32;
-        config.bot.sends_per_second_per_chat = env.number(
+        config.bot.sends_per_second =
+            env.positive("LINKDIGEST_SENDS_PER_SECOND", config.bot.sends_per_second)?;
+        config.bot.sends_per_second_per_chat = env.positive(
             "LINKDIGEST_SENDS_PER_SECOND_PER_CHAT",
-            config.bot.sends_per_second_per_chat as usize,
-        )? as u32;
-        config.bot.sends_per_minute_per_chat = env.number(
+            config.bot.sends_per_second_per_chat,
+        )?;
+        config.bot.sends_per_minute_per_chat = env.positive(
             "LINKDIGEST_SENDS_PER_MINUTE_PER_CHAT",
-            config.bot.sends_per_minute_per_chat as usize,
-        )? as u32;
+            config.bot.sends_per_minute_per_chat,
+        )?;
+        config.bot.max_pending_work =
+            env.number("LINKDIGEST_MAX_PENDING_WORK", config.bot.max_pending_work)?;
         config.summarizer = match env.get("LINKDIGEST_SUMMARIZER").as_deref() {
             None | Some("extractive") => SummarizerKind::Extractive,
             Some("openai") => SummarizerKind::OpenAi,
@@ -232,6 +244,21 @@ impl Env<'_> {
                     name,
                     value: v,
                     expected: "a whole number above 0",
+                }),
+            },
+        }
+    }
+
+    /// A count above 0 that fits in 32 bits.
+    fn positive(&self, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    value: v,
+                    expected: "a whole number from 1 to 4294967295",
                 }),
             },
         }
@@ -320,6 +347,8 @@ mod tests {
         assert_eq!(c.store.retention, Duration::from_secs(2 * 86_400));
         assert_eq!(c.store.max_digests, 50);
         assert_eq!(c.bot.sends_per_second, 100);
+        assert!(config(&[("LINKDIGEST_SENDS_PER_SECOND", "4294967296")]).is_err());
+        assert!(config(&[("LINKDIGEST_DIGEST_RETENTION_DAYS", "0")]).is_err());
         let err = config(&[("LINKDIGEST_ALLOWED_CHATS", "group")]).unwrap_err();
         assert!(err.to_string().contains("comma-separated chat ids"));
         assert!(config(&[("TELOXIDE_API_URL", "not a url")]).is_err());

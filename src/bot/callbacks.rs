@@ -3,61 +3,52 @@
 use std::sync::Arc;
 
 use teloxide::prelude::*;
-use teloxide::types::{MessageEntityKind, User};
+use teloxide::types::{InlineKeyboardMarkup, MessageEntityKind};
 
+use super::commands::{ONLY_ADMINS, change_settings};
 use super::telegram::{self, with_retry};
 use super::{App, HandlerResult, TgBot, keyboards};
 use crate::digest::Digest;
 use crate::links::NormalizedUrl;
 use crate::render::{self, Callback};
+use crate::settings::ChatSettings;
 
 /// Handles a button press; every press is answered, even when the digest is gone.
 pub async fn handle(bot: TgBot, q: CallbackQuery, app: Arc<App>) -> HandlerResult {
     let action = q.data.as_deref().and_then(Callback::parse);
-    let message = q.regular_message();
-    match (action, message) {
-        (Some(Callback::Expand(key)), Some(msg)) => {
-            answer(&bot, &q, None).await;
-            toggle(&bot, &app, msg, &key, true).await?;
+    let Some((action, msg)) = action.zip(q.regular_message().cloned()) else {
+        answer(&bot, &q, Some("This button no longer works.")).await;
+        return Ok(());
+    };
+    let (key, expanded) = match action {
+        Callback::Expand(key) => (key, true),
+        Callback::Collapse(key) => (key, false),
+        Callback::SetLength(length) => {
+            let view = Choice {
+                done: format!("Digests in this chat are now {length}."),
+                text: format!("Digest length in this chat: {length}."),
+                keyboard: keyboards::lengths(length),
+            };
+            return set(&bot, &app, &q, &msg, |s| s.length = length, view).await;
         }
-        (Some(Callback::Collapse(key)), Some(msg)) => {
-            answer(&bot, &q, None).await;
-            toggle(&bot, &app, msg, &key, false).await?;
+        Callback::SetMode(mode) => {
+            let view = Choice {
+                done: format!("Mode is now {mode}."),
+                text: format!("Mode in this chat: {mode}."),
+                keyboard: keyboards::modes(mode),
+            };
+            return set(&bot, &app, &q, &msg, |s| s.mode = mode, view).await;
         }
-        (Some(Callback::SetLength(length)), Some(msg)) => {
-            let done = format!("Digests in this chat are now {length}.");
-            let keyboard = keyboards::lengths(length);
-            let text = format!("Digest length in this chat: {length}.");
-            set(
-                &bot,
-                &app,
-                &q,
-                msg,
-                |s| s.length = length,
-                &done,
-                &text,
-                keyboard,
-            )
-            .await?;
+    };
+    // Answered before the work: a digest made again can take seconds.
+    answer(&bot, &q, None).await;
+    let worker = Arc::clone(&app);
+    app.spawn(async move {
+        if let Err(e) = toggle(&bot, &worker, &msg, &key, expanded).await {
+            tracing::warn!(error = %e, "could not expand or collapse a digest");
         }
-        (Some(Callback::SetMode(mode)), Some(msg)) => {
-            let done = format!("Mode is now {mode}.");
-            let keyboard = keyboards::modes(mode);
-            let text = format!("Mode in this chat: {mode}.");
-            set(
-                &bot,
-                &app,
-                &q,
-                msg,
-                |s| s.mode = mode,
-                &done,
-                &text,
-                keyboard,
-            )
-            .await?;
-        }
-        _ => answer(&bot, &q, Some("This button no longer works.")).await,
-    }
+    })
+    .await;
     Ok(())
 }
 
@@ -126,31 +117,38 @@ fn source_link(msg: &Message) -> Option<NormalizedUrl> {
     })
 }
 
+/// What a settings message shows once a choice is made.
+struct Choice {
+    /// The short confirmation in the button's pop-up.
+    done: String,
+    /// The settings message's new text.
+    text: String,
+    /// Its buttons, the new choice ticked.
+    keyboard: InlineKeyboardMarkup,
+}
+
 /// Changes a setting from a button if the presser may, answering the press either way.
-#[allow(clippy::too_many_arguments)]
 async fn set(
     bot: &TgBot,
     app: &App,
     q: &CallbackQuery,
     msg: &Message,
-    update: impl FnOnce(&mut crate::settings::ChatSettings),
-    done: &str,
-    text: &str,
-    keyboard: teloxide::types::InlineKeyboardMarkup,
+    update: impl FnOnce(&mut ChatSettings),
+    view: Choice,
 ) -> HandlerResult {
-    let presser: &User = &q.from;
-    let allowed = app
-        .admins
-        .may_change_settings(bot, &msg.chat, Some(presser), None)
-        .await;
-    if !allowed {
-        answer(bot, q, Some("Only group admins can change settings.")).await;
+    // The answer says whether it worked, so it waits for the admin check (one cached call).
+    if !change_settings(bot, app, &msg.chat, Some(&q.from), None, update).await? {
+        answer(bot, q, Some(ONLY_ADMINS)).await;
         return Ok(());
     }
-    let mut settings = app.store.settings(msg.chat.id.0).await?;
-    update(&mut settings);
-    app.store.save_settings(msg.chat.id.0, settings).await?;
-    answer(bot, q, Some(done)).await;
-    telegram::edit(bot, msg.chat.id, msg.id, &render::notice(text), keyboard).await;
+    answer(bot, q, Some(&view.done)).await;
+    telegram::edit(
+        bot,
+        msg.chat.id,
+        msg.id,
+        &render::notice(&view.text),
+        view.keyboard,
+    )
+    .await;
     Ok(())
 }

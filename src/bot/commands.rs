@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use teloxide::prelude::*;
-use teloxide::types::Me;
+use teloxide::types::{Chat, Me, User};
 use teloxide::utils::command::BotCommands;
 
 use super::messages::{self, links_in};
@@ -11,6 +11,7 @@ use super::telegram;
 use super::{App, HandlerResult, TgBot, from_a_bot, keyboards};
 use crate::digest::Length;
 use crate::settings::{ChatSettings, Mode};
+use crate::store::StoreError;
 
 /// The commands the bot understands (registered with setMyCommands).
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub enum Command {
     Settings,
 }
 
-const ONLY_ADMINS: &str = "Only group admins can change settings.";
+pub(super) const ONLY_ADMINS: &str = "Only group admins can change settings.";
 
 /// Answers a command; a command someone typed always gets an answer, in groups too.
 pub async fn handle(
@@ -103,7 +104,7 @@ pub async fn handle(
                 "Settings for this chat:\nLength: {}\nMode: {} ({})",
                 s.length,
                 s.mode,
-                explain(s.mode).trim_end_matches('.').to_lowercase()
+                summary(s.mode)
             );
             telegram::reply(&bot, &msg, &text, None).await;
         }
@@ -118,22 +119,48 @@ async fn change(
     app: &App,
     update: impl FnOnce(&mut ChatSettings),
     done: impl FnOnce() -> String,
-) -> Result<String, crate::store::StoreError> {
-    let allowed = app
+) -> Result<String, StoreError> {
+    let changed = change_settings(
+        bot,
+        app,
+        &msg.chat,
+        msg.from.as_ref(),
+        msg.sender_chat.as_ref(),
+        update,
+    )
+    .await?;
+    Ok(if changed {
+        done()
+    } else {
+        ONLY_ADMINS.to_owned()
+    })
+}
+
+/// Applies `update` to the settings of `chat` when the sender is allowed to change them;
+/// false (and nothing changed) for anyone else.
+pub(super) async fn change_settings(
+    bot: &TgBot,
+    app: &App,
+    chat: &Chat,
+    user: Option<&User>,
+    sender_chat: Option<&Chat>,
+    update: impl FnOnce(&mut ChatSettings),
+) -> Result<bool, StoreError> {
+    if !app
         .admins
-        .may_change_settings(bot, &msg.chat, msg.from.as_ref(), msg.sender_chat.as_ref())
-        .await;
-    if !allowed {
-        return Ok(ONLY_ADMINS.to_owned());
+        .may_change_settings(bot, chat, user, sender_chat)
+        .await
+    {
+        return Ok(false);
     }
-    let mut settings = app.store.settings(msg.chat.id.0).await?;
+    let mut settings = app.store.settings(chat.id.0).await?;
     update(&mut settings);
-    app.store.save_settings(msg.chat.id.0, settings).await?;
-    Ok(done())
+    app.store.save_settings(chat.id.0, settings).await?;
+    Ok(true)
 }
 
 /// `/summarize <link>`, or `/summarize` in reply to a message with links.
-async fn summarize(bot: &TgBot, msg: &Message, app: &App, arg: &str) -> HandlerResult {
+async fn summarize(bot: &TgBot, msg: &Message, app: &Arc<App>, arg: &str) -> HandlerResult {
     let max = app.config.max_links_per_message;
     let mut urls = links_in(msg, max);
     if urls.is_empty() {
@@ -156,7 +183,11 @@ async fn summarize(bot: &TgBot, msg: &Message, app: &App, arg: &str) -> HandlerR
         return Ok(());
     }
     let length = app.store.settings(msg.chat.id.0).await?.length;
-    messages::answer(bot, msg, app, &urls, length, true).await;
+    let (bot, msg, worker) = (bot.clone(), msg.clone(), Arc::clone(app));
+    app.spawn(async move {
+        messages::answer(&bot, &msg, &worker, &urls, length, true).await;
+    })
+    .await;
     Ok(())
 }
 
@@ -165,6 +196,15 @@ fn explain(mode: Mode) -> &'static str {
         Mode::Auto => "I answer every link.",
         Mode::Manual => "I answer /summarize and messages that mention me or reply to me.",
         Mode::Off => "I answer no links here, only commands.",
+    }
+}
+
+/// The mode in a few words, for /settings.
+fn summary(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Auto => "every link",
+        Mode::Manual => "only /summarize, mentions and replies",
+        Mode::Off => "no links",
     }
 }
 

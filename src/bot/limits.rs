@@ -25,12 +25,28 @@ impl RateLimiter {
         }
     }
 
-    /// Takes `count` links from the id's allowance; false (and nothing taken) when it has
-    /// fewer left.
-    pub fn allow(&self, id: i64, count: usize) -> bool {
-        self.allow_at(id, count, Instant::now())
+    /// Takes `count` from both allowances, or from neither when either has too few left.
+    pub fn allow_both(a: (&RateLimiter, i64), b: (&RateLimiter, i64), count: usize) -> bool {
+        let now = Instant::now();
+        let enough = a.0.left_at(a.1, now) + 1e-9 >= count as f64
+            && b.0.left_at(b.1, now) + 1e-9 >= count as f64;
+        enough && a.0.allow_at(a.1, count, now) && b.0.allow_at(b.1, count, now)
     }
 
+    /// Links the id may still have answered now.
+    fn left_at(&self, id: i64, now: Instant) -> f64 {
+        if self.per_minute == 0 {
+            return f64::INFINITY;
+        }
+        let capacity = f64::from(self.per_minute);
+        self.buckets.get(&id).map_or(capacity, |b| {
+            let refill = now.saturating_duration_since(b.at).as_secs_f64() * capacity / 60.0;
+            (b.tokens + refill).min(capacity)
+        })
+    }
+
+    /// Takes `count` links from the id's allowance at `now`; false (and nothing taken) when
+    /// it has fewer left.
     fn allow_at(&self, id: i64, count: usize, now: Instant) -> bool {
         if self.per_minute == 0 {
             return true;
@@ -84,8 +100,25 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_by_one_limit_takes_nothing_from_the_other() {
+        let (users, chats) = (RateLimiter::new(5), RateLimiter::new(2));
+        assert!(RateLimiter::allow_both((&users, 1), (&chats, 9), 2));
+        assert!(!RateLimiter::allow_both((&users, 1), (&chats, 9), 2));
+        assert!(
+            RateLimiter::allow_both((&users, 1), (&chats, 8), 2),
+            "user 1 still has 3"
+        );
+        assert!(!RateLimiter::allow_both((&users, 1), (&chats, 7), 2));
+        assert!(
+            RateLimiter::allow_both((&users, 2), (&chats, 7), 2),
+            "chat 7 lost nothing to user 1's refusal"
+        );
+    }
+
+    #[test]
     fn zero_means_no_limit() {
         let limiter = RateLimiter::new(0);
-        assert!((0..1000).all(|_| limiter.allow(1, 3)));
+        let other = RateLimiter::new(0);
+        assert!((0..1000).all(|_| RateLimiter::allow_both((&limiter, 1), (&other, 1), 3)));
     }
 }

@@ -59,7 +59,19 @@ pub async fn handle(bot: TgBot, msg: Message, me: Me, app: Arc<App>) -> HandlerR
         return Ok(());
     }
     let announce_failures = msg.chat.is_private();
-    answer(&bot, &msg, &app, &urls, settings.length, announce_failures).await;
+    let worker = Arc::clone(&app);
+    app.spawn(async move {
+        answer(
+            &bot,
+            &msg,
+            &worker,
+            &urls,
+            settings.length,
+            announce_failures,
+        )
+        .await;
+    })
+    .await;
     Ok(())
 }
 

@@ -23,6 +23,8 @@ use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Me};
 use teloxide::update_listeners::Polling;
 use teloxide::utils::command::BotCommands;
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 
 use crate::digest::Service;
 use crate::store::Store;
@@ -58,6 +60,8 @@ pub struct BotConfig {
     pub user_links_per_minute: u32,
     /// Links one chat may have answered a minute (0: no limit).
     pub chat_links_per_minute: u32,
+    /// Messages being answered at once; when all are busy, reading updates waits.
+    pub max_pending_work: usize,
 }
 
 impl Default for BotConfig {
@@ -72,7 +76,8 @@ impl Default for BotConfig {
             sends_per_minute_per_chat: 20,
             allowed_chats: None,
             user_links_per_minute: 20,
-            chat_links_per_minute: 60,
+            chat_links_per_minute: 20,
+            max_pending_work: 256,
         }
     }
 }
@@ -89,6 +94,8 @@ pub struct App {
     recent: recent::RecentLinks,
     per_user: limits::RateLimiter,
     per_chat: limits::RateLimiter,
+    work: TaskTracker,
+    work_slots: Arc<Semaphore>,
 }
 
 impl BotConfig {
@@ -111,6 +118,8 @@ impl App {
             recent: recent::RecentLinks::new(config.repeat_window),
             per_user: limits::RateLimiter::new(config.user_links_per_minute),
             per_chat: limits::RateLimiter::new(config.chat_links_per_minute),
+            work: TaskTracker::new(),
+            work_slots: Arc::new(Semaphore::new(config.max_pending_work.max(1))),
             digests,
             store,
             config,
@@ -129,12 +138,28 @@ impl App {
                     .map(|u| i64::try_from(u.id.0).unwrap_or(i64::MAX))
             })
             .unwrap_or(msg.chat.id.0);
-        let allowed =
-            self.per_user.allow(sender, links) && self.per_chat.allow(msg.chat.id.0, links);
+        let allowed = limits::RateLimiter::allow_both(
+            (&self.per_user, sender),
+            (&self.per_chat, msg.chat.id.0),
+            links,
+        );
         if !allowed {
             tracing::info!(chat = msg.chat.id.0, sender, links, "rate limited");
         }
         allowed
+    }
+
+    /// Runs slow work (fetching, summarizing, replying) beside the chat's queue, so one slow
+    /// page holds up nobody; when `max_pending_work` jobs are running this waits, which slows
+    /// reading updates instead of piling up work. A panic in the job stays in the job.
+    async fn spawn(&self, job: impl Future<Output = ()> + Send + 'static) {
+        let Ok(slot) = Arc::clone(&self.work_slots).acquire_owned().await else {
+            return;
+        };
+        self.work.spawn(async move {
+            job.await;
+            drop(slot);
+        });
     }
 
     fn chat_allowed(&self, chat_id: ChatId) -> bool {
@@ -186,8 +211,9 @@ pub async fn run(
         .delete_webhook()
         .await
         .build();
+    let app = Arc::new(app);
     let mut dispatcher = Dispatcher::builder(bot, schema())
-        .dependencies(dptree::deps![Arc::new(app), me])
+        .dependencies(dptree::deps![Arc::clone(&app)])
         .default_handler(|_| async {})
         .build();
 
@@ -203,11 +229,14 @@ pub async fn run(
     });
 
     dispatcher
-        .dispatch_with_listener(
+        .try_dispatch_with_listener(
             listener,
             LoggingErrorHandler::with_custom_text("reading updates from Telegram failed"),
         )
-        .await;
+        .await?;
+    // Every update taken from Telegram is answered before the bot exits.
+    app.work.close();
+    app.work.wait().await;
     Ok(())
 }
 
@@ -221,7 +250,12 @@ fn schema() -> teloxide::dispatching::UpdateHandler<Box<dyn std::error::Error + 
                 .endpoint(commands::handle),
         )
         .branch(dptree::endpoint(messages::handle));
-    let buttons = Update::filter_callback_query().endpoint(callbacks::handle);
+    let buttons = Update::filter_callback_query()
+        .filter(|q: CallbackQuery, app: Arc<App>| {
+            q.regular_message()
+                .is_none_or(|msg| app.chat_allowed(msg.chat.id))
+        })
+        .endpoint(callbacks::handle);
     dptree::entry().branch(messages).branch(buttons)
 }
 

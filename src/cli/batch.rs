@@ -42,7 +42,7 @@ pub async fn summarize(service: &Service, selection: Selection) -> anyhow::Resul
 
 async fn summarize_line(service: &Service, line: Line) -> anyhow::Result<Digest> {
     if let Some(text) = line.text {
-        return Ok(service.digest_text(&text, None).await?);
+        return Ok(service.digest_text(text, None).await?);
     }
     if let Some(html) = line.html {
         let url = line.url.as_deref().and_then(|u| Url::parse(u).ok());

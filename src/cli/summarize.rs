@@ -39,7 +39,7 @@ pub async fn run(config: &Config, args: SummarizeArgs) -> anyhow::Result<ExitCod
 pub async fn digest_document(service: &Service, doc: Document) -> anyhow::Result<Digest> {
     Ok(match doc.kind {
         PageKind::Html => service.digest_html(doc.text, doc.url).await?,
-        PageKind::PlainText => service.digest_text(&doc.text, None).await?,
+        PageKind::PlainText => service.digest_text(doc.text, None).await?,
     })
 }
 

@@ -121,10 +121,10 @@ impl Service {
     /// Makes a digest of plain text (paragraphs separated by blank lines).
     pub async fn digest_text(
         &self,
-        text: &str,
-        title: Option<&str>,
+        text: String,
+        title: Option<String>,
     ) -> Result<Digest, DigestError> {
-        let article = extract::plain_text(text, title)?;
+        let article = blocking(move || extract::plain_text(&text, title.as_deref())).await??;
         self.summarize(&article, None).await
     }
 
@@ -141,7 +141,9 @@ impl Service {
                 let base = final_url.clone();
                 blocking(move || extract::article(&page.text, Some(&base))).await??
             }
-            PageKind::PlainText => extract::plain_text(&page.text, None)?,
+            PageKind::PlainText => {
+                blocking(move || extract::plain_text(&page.text, None)).await??
+            }
         };
         self.summarize(&article, Some(&final_url)).await
     }

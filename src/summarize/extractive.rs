@@ -125,7 +125,11 @@ impl Summarizer for Extractive {
         article: &Article,
         max_sentences: usize,
     ) -> Result<Summary, SummarizeError> {
-        self.rank(article, max_sentences)
+        // Ranking is CPU work: off the async workers, and a panic in it stays contained.
+        let (ranker, article) = (self.clone(), article.clone());
+        tokio::task::spawn_blocking(move || ranker.rank(&article, max_sentences))
+            .await
+            .map_err(|_| SummarizeError::Failed)?
     }
 }
 

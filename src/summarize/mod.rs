@@ -39,6 +39,9 @@ pub enum SummarizeError {
     /// The article has no sentences to summarize.
     #[error("the article has no text to summarize")]
     Empty,
+    /// The summarizer stopped unexpectedly (the details are logged).
+    #[error("the summarizer failed")]
+    Failed,
 }
 
 /// Turns an article into ranked summary sentences.
