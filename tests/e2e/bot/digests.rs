@@ -229,3 +229,39 @@ async fn only_three_links_of_a_message_are_answered() {
     assert_eq!(site.hits("/d").await, 0);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn page_text_is_escaped_in_the_reply() {
+    let html = pages::article(
+        "Q&amp;A: why &lt;rates&gt; rise",
+        &[
+            "Rates rose by 5% &amp; more in <b>three</b> cities, the bank said on Monday.",
+            "Analysts expect the rise to continue into the next year as prices climb.",
+            "Borrowers with variable loans will pay more each month from January.",
+        ],
+    );
+    let site = site(&[("/qa", html)]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    tg.send_text(
+        &Chat::private(13),
+        &User::new(13, "Ann"),
+        site.url("/qa").as_str(),
+    );
+    let reply = &replies(&tg, 13, 1).await[0];
+    assert!(
+        reply
+            .text
+            .starts_with("<b>Q&amp;A: why &lt;rates&gt; rise</b>"),
+        "{}",
+        reply.text
+    );
+    assert!(reply.visible_text().starts_with("Q&A: why <rates> rise\n"));
+    assert!(
+        reply.text.contains("5% &amp; more in three cities"),
+        "{}",
+        reply.text
+    );
+    bot.stop().await;
+}

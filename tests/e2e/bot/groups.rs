@@ -152,6 +152,11 @@ async fn other_bots_edits_and_channel_posts_are_ignored() {
     edit["date"] = json!(0);
     edit["edit_date"] = json!(1);
     tg.push_update("edited_message", edit);
+    let mut post = text_message(&Chat::supergroup(-100_601), &User::new(1, "Ann"), &link);
+    post.as_object_mut().map(|m| m.remove("from"));
+    post["message_id"] = json!(5);
+    post["date"] = json!(1);
+    tg.push_update("channel_post", post);
     tg.send_text(&group, &User::new(1, "Ann"), "/settings");
     let sent = replies(&tg, group.id, 1).await;
     assert_eq!(sent.len(), 1, "{sent:#?}");
