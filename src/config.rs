@@ -4,6 +4,7 @@
 //! one directly), so every timeout and limit can be shortened in tests.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -49,6 +50,14 @@ pub struct Config {
     pub store: StoreLimits,
     /// The Telegram side: pacing, links per message, allowed chats.
     pub bot: BotConfig,
+    /// The public HTTPS address for webhook mode; polling when `None`.
+    pub webhook_url: Option<Url>,
+    /// Where the web server listens in webhook mode.
+    pub listen: SocketAddr,
+    /// The secret token Telegram sends with every webhook request.
+    pub webhook_secret: Option<String>,
+    /// Where `/healthz` and `/metrics` are served in polling mode, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -64,6 +73,10 @@ impl Default for Config {
             db_path: PathBuf::from("linkdigest.db"),
             store: StoreLimits::default(),
             bot: BotConfig::default(),
+            webhook_url: None,
+            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            webhook_secret: None,
+            metrics_listen: None,
         }
     }
 }
@@ -169,6 +182,25 @@ impl Config {
         )?;
         config.bot.max_pending_work =
             env.number("LINKDIGEST_MAX_PENDING_WORK", config.bot.max_pending_work)?;
+        config.webhook_url = env.url("LINKDIGEST_WEBHOOK_URL")?;
+        if let Some(listen) = env.addr("LINKDIGEST_LISTEN")? {
+            config.listen = listen;
+        }
+        config.metrics_listen = env.addr("LINKDIGEST_METRICS_LISTEN")?;
+        config.webhook_secret = env.get("LINKDIGEST_WEBHOOK_SECRET");
+        if let Some(secret) = &config.webhook_secret {
+            let valid = secret.len() <= 256
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !valid {
+                return Err(ConfigError::Invalid {
+                    name: "LINKDIGEST_WEBHOOK_SECRET",
+                    value: "(hidden)".to_owned(),
+                    expected: "1-256 characters of A-Z, a-z, 0-9, _ and -",
+                });
+            }
+        }
         config.summarizer = match env.get("LINKDIGEST_SUMMARIZER").as_deref() {
             None | Some("extractive") => SummarizerKind::Extractive,
             Some("openai") => SummarizerKind::OpenAi,
@@ -247,6 +279,33 @@ impl Env<'_> {
                 }),
             },
         }
+    }
+
+    fn url(&self, name: &'static str) -> Result<Option<Url>, ConfigError> {
+        self.get(name)
+            .map(|v| {
+                Url::parse(&v)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        value: v,
+                        expected: "an http(s) URL",
+                    })
+            })
+            .transpose()
+    }
+
+    fn addr(&self, name: &'static str) -> Result<Option<SocketAddr>, ConfigError> {
+        self.get(name)
+            .map(|v| {
+                v.parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    value: v,
+                    expected: "an address and port, e.g. 0.0.0.0:8443",
+                })
+            })
+            .transpose()
     }
 
     /// A count above 0 that fits in 32 bits.
@@ -385,6 +444,28 @@ mod tests {
         let err = config(&[("LINKDIGEST_SUMMARIZER", "openai")]).unwrap_err();
         assert!(err.to_string().starts_with("OPENAI_API_KEY is not set"));
         assert!(config(&[("LINKDIGEST_FETCH_TIMEOUT_SECS", "0")]).is_err());
+    }
+
+    #[test]
+    fn webhook_settings_are_read_and_checked() {
+        let c = config(&[
+            ("LINKDIGEST_WEBHOOK_URL", "https://bot.example.org/tg"),
+            ("LINKDIGEST_LISTEN", "127.0.0.1:9000"),
+            ("LINKDIGEST_WEBHOOK_SECRET", "s3cret_-token"),
+            ("LINKDIGEST_METRICS_LISTEN", "127.0.0.1:9100"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.webhook_url.unwrap().as_str(),
+            "https://bot.example.org/tg"
+        );
+        assert_eq!(c.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(c.webhook_secret.as_deref(), Some("s3cret_-token"));
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(config(&[]).unwrap().listen, "0.0.0.0:8443".parse().unwrap());
+        assert!(config(&[("LINKDIGEST_WEBHOOK_SECRET", "has spaces")]).is_err());
+        assert!(config(&[("LINKDIGEST_LISTEN", "8443")]).is_err());
+        assert!(config(&[("LINKDIGEST_WEBHOOK_URL", "ftp://x")]).is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! - [`render`]: a digest as Telegram HTML, and the callback data of its buttons.
 //! - [`settings`] and [`store`]: per-chat settings and persisted digests in SQLite.
 //! - [`bot`]: the Telegram bot (the only module that knows teloxide).
+//! - [`ops`]: `/healthz` and `/metrics` for operators.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -28,6 +29,7 @@ pub mod extract;
 pub mod fetch;
 pub mod lang;
 pub mod links;
+pub mod ops;
 pub mod render;
 pub mod settings;
 pub mod store;

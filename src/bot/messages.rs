@@ -10,8 +10,8 @@ use super::telegram::{self, Typing};
 use super::{App, HandlerResult, TgBot, from_a_bot, keyboards};
 use crate::digest::Length;
 use crate::links::{self, Entity, EntityKind, NormalizedUrl};
-use crate::render;
 use crate::settings::Mode;
+use crate::{ops, render};
 
 /// Answers an ordinary message: a digest for each new link, as the chat's mode allows.
 pub async fn handle(bot: TgBot, msg: Message, me: Me, app: Arc<App>) -> HandlerResult {
@@ -107,7 +107,12 @@ pub async fn answer(
                     tracing::warn!(error = %e, "could not persist a digest");
                 }
                 let html = render::digest(&digest, &digest.view(length, false));
-                telegram::reply(bot, msg, &html, Some(keyboards::expand(&key))).await;
+                if telegram::reply(bot, msg, &html, Some(keyboards::expand(&key)))
+                    .await
+                    .is_some()
+                {
+                    metrics::counter!(ops::DIGESTS).increment(1);
+                }
             }
             Err(e) => {
                 tracing::info!(url = %url, chat = msg.chat.id.0, kind = e.kind(), reason = %e, "no digest");

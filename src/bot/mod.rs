@@ -21,9 +21,11 @@ use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::UpdateFilterExt;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Me};
-use teloxide::update_listeners::Polling;
+use teloxide::update_listeners::{Polling, webhooks};
 use teloxide::utils::command::BotCommands;
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::digest::Service;
@@ -180,13 +182,44 @@ pub fn client(token: &str, api_url: Option<&url::Url>) -> Bot {
     }
 }
 
-/// Runs the bot with long polling until `shutdown` completes, then finishes the updates in
-/// progress and returns.
+/// How the bot receives updates.
+pub enum Updates {
+    /// Long polling with getUpdates: one instance, no public address needed.
+    Polling {
+        /// Where to serve `/healthz` and `/metrics`, if anywhere.
+        ops: Option<TcpListener>,
+    },
+    /// Telegram posts each update to `url`, which reaches `listener` (directly or through a
+    /// load balancer); `/healthz` and `/metrics` are served there too.
+    Webhook {
+        /// The public HTTPS address registered with setWebhook; its path is served.
+        url: url::Url,
+        /// Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`; other requests get 401.
+        secret: String,
+        /// The bound socket the web server accepts on.
+        listener: TcpListener,
+    },
+}
+
+/// Why the bot stopped before it was asked to.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Telegram refused or could not be reached (getMe, setWebhook).
+    #[error("the Telegram Bot API failed: {0}")]
+    Telegram(#[from] teloxide::RequestError),
+    /// The web server's socket failed.
+    #[error("the web server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the bot until `shutdown` completes, then finishes the updates in progress and
+/// returns.
 pub async fn run(
     bot: Bot,
     app: App,
+    updates: Updates,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), teloxide::RequestError> {
+) -> Result<(), RunError> {
     let me = bot.get_me().await?;
     tracing::info!(username = %me.username(), "connected to Telegram");
     if !me.can_read_all_group_messages {
@@ -204,15 +237,10 @@ pub async fn run(
         tracing::warn!(error = %e, "could not register the command list");
     }
 
+    let metrics = crate::ops::metrics();
     let bot = Throttle::new_spawn(bot, app.config.limits());
-    let listener = Polling::builder(bot.clone())
-        .timeout(Duration::from_secs(10))
-        .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
-        .delete_webhook()
-        .await
-        .build();
     let app = Arc::new(app);
-    let mut dispatcher = Dispatcher::builder(bot, schema())
+    let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![Arc::clone(&app)])
         .default_handler(|_| async {})
         .build();
@@ -222,26 +250,76 @@ pub async fn run(
         shutdown.await;
         tracing::info!("shutting down: finishing the replies in progress");
         // The token refuses while the dispatcher is still starting; try again shortly. Its
-        // "done" future is not awaited: `dispatch_with_listener` returning is the signal.
+        // "done" future is not awaited: `try_dispatch_with_listener` returning is the signal.
         while token.shutdown().is_err() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
 
-    dispatcher
-        .try_dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("reading updates from Telegram failed"),
-        )
-        .await?;
+    let errors = LoggingErrorHandler::with_custom_text("reading updates from Telegram failed");
+    match updates {
+        Updates::Polling { ops } => {
+            let stopped = CancellationToken::new();
+            let server = ops.map(|tcp| {
+                let router = crate::ops::router(metrics);
+                let stopped = stopped.clone();
+                tokio::spawn(async move {
+                    axum::serve(tcp, router)
+                        .with_graceful_shutdown(stopped.cancelled_owned())
+                        .await
+                })
+            });
+            let listener = Polling::builder(bot)
+                .timeout(Duration::from_secs(10))
+                .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+                .delete_webhook()
+                .await
+                .build();
+            let dispatched = dispatcher
+                .try_dispatch_with_listener(listener, errors)
+                .await;
+            stopped.cancel();
+            if let Some(server) = server {
+                log_server_end(server.await);
+            }
+            dispatched?;
+        }
+        Updates::Webhook {
+            url,
+            secret,
+            listener: tcp,
+        } => {
+            let options = webhooks::Options::new(tcp.local_addr()?, url).secret_token(secret);
+            let (listener, stopped, router) = webhooks::axum_to_router(bot, options).await?;
+            let router = router.merge(crate::ops::router(metrics));
+            let server = tokio::spawn(async move {
+                axum::serve(tcp, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            });
+            dispatcher
+                .try_dispatch_with_listener(listener, errors)
+                .await?;
+            log_server_end(server.await);
+        }
+    }
     // Every update taken from Telegram is answered before the bot exits.
     app.work.close();
     app.work.wait().await;
     Ok(())
 }
 
+fn log_server_end(ended: Result<std::io::Result<()>, tokio::task::JoinError>) {
+    match ended {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the web server failed"),
+        Err(e) => tracing::error!(error = %e, "the web server stopped unexpectedly"),
+    }
+}
+
 /// The handler tree: commands, then other messages, then button presses.
 fn schema() -> teloxide::dispatching::UpdateHandler<Box<dyn std::error::Error + Send + Sync>> {
+    let received = |_: Update| metrics::counter!(crate::ops::UPDATES).increment(1);
     let messages = Update::filter_message()
         .filter(|msg: Message, app: Arc<App>| app.chat_allowed(msg.chat.id))
         .branch(
@@ -256,7 +334,10 @@ fn schema() -> teloxide::dispatching::UpdateHandler<Box<dyn std::error::Error + 
                 .is_none_or(|msg| app.chat_allowed(msg.chat.id))
         })
         .endpoint(callbacks::handle);
-    dptree::entry().branch(messages).branch(buttons)
+    dptree::entry()
+        .inspect(received)
+        .branch(messages)
+        .branch(buttons)
 }
 
 /// A message the bot should ignore: its own, other bots', and service messages from

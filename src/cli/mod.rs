@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the Telegram bot (needs TELOXIDE_TOKEN).
-    Run,
+    Run(RunArgs),
     /// Print the digest of a page: a URL, an HTML or text file, or `-` for stdin.
     Summarize(SummarizeArgs),
     /// Print the cleaned article text that the summarizer reads.
@@ -38,10 +38,21 @@ impl Command {
     /// The bot logs what it does; one-shot commands keep stderr quiet unless something fails.
     pub fn default_log_level(&self) -> &'static str {
         match self {
-            Command::Run => "info",
+            Command::Run(_) => "info",
             Command::Summarize(_) | Command::Extract(_) => "warn",
         }
     }
+}
+
+/// Options of `linkdigest run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Receive updates by webhook at this public HTTPS URL (LINKDIGEST_WEBHOOK_URL).
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<url::Url>,
+    /// Where the webhook's web server listens (LINKDIGEST_LISTEN, default 0.0.0.0:8443).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// Options of `linkdigest summarize`.
@@ -116,7 +127,7 @@ pub fn init_logging(default_level: &str) {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::from_env().context("invalid settings")?;
     match cli.command {
-        Command::Run => run::run(&config).await,
+        Command::Run(args) => run::run(&config, args).await,
         Command::Summarize(args) => summarize::run(&config, args).await,
         Command::Extract(args) => extract::run(&config, args).await,
     }

@@ -4,13 +4,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use linkdigest::bot::{self, App};
+use std::net::SocketAddr;
+
+use linkdigest::bot::{self, App, Updates};
+use tokio::net::TcpListener;
+
+use super::RunArgs;
 use linkdigest::config::Config;
 use linkdigest::digest::Service;
 use linkdigest::store::Store;
 
-/// Starts the bot with long polling and runs it until a shutdown signal.
-pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
+/// Starts the bot (long polling, or a webhook when one is configured) and runs it until a
+/// shutdown signal.
+pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let token = config.telegram_token.as_deref().context(
         "TELOXIDE_TOKEN is not set: get a token from @BotFather and put it in the environment or .env",
     )?;
@@ -19,11 +25,37 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     let digests = Arc::new(Service::new(config)?);
     let app = App::new(digests, store, config.bot.clone());
     let client = bot::client(token, config.telegram_api_url.as_ref());
-    bot::run(client, app, shutdown_signal())
-        .await
-        .context("cannot reach the Telegram Bot API (is the token right?)")?;
+    let updates = updates(config, args).await?;
+    bot::run(client, app, updates, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Webhook mode when a URL is given (flag or setting), else long polling.
+async fn updates(config: &Config, args: RunArgs) -> anyhow::Result<Updates> {
+    let bind = |addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))
+    };
+    let Some(url) = args.webhook.or_else(|| config.webhook_url.clone()) else {
+        let ops = match config.metrics_listen {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        return Ok(Updates::Polling { ops });
+    };
+    let secret = config.webhook_secret.clone().context(
+        "LINKDIGEST_WEBHOOK_SECRET is not set: webhook mode needs a secret token \
+         (1-256 characters of A-Z, a-z, 0-9, _ and -), the same on every instance",
+    )?;
+    let listener = bind(args.listen.unwrap_or(config.listen)).await?;
+    tracing::info!(url = %url, listen = %listener.local_addr()?, "receiving updates by webhook");
+    Ok(Updates::Webhook {
+        url,
+        secret,
+        listener,
+    })
 }
 
 /// Completes on Ctrl-C or SIGTERM.

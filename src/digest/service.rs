@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use std::time::Instant;
 use thiserror::Error;
+
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -12,6 +14,7 @@ use crate::config::{Config, SummarizerKind};
 use crate::extract::{self, Article, ExtractError};
 use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
+use crate::ops;
 use crate::summarize::openai::OpenAi;
 use crate::summarize::{Extractive, Summarizer};
 
@@ -99,16 +102,33 @@ impl Service {
     /// The digest of `url`, from the cache or made now; concurrent calls for one link share
     /// one fetch, and a failure is remembered briefly so a dead link is not hammered.
     pub async fn get(&self, url: &NormalizedUrl) -> Result<Arc<Digest>, DigestError> {
-        let key = format!("{}|{}", self.summarizer.id(), url.as_str());
+        let key = self.cache_key(url);
+        let counter = if self.cache.get(&key).is_some() {
+            ops::CACHE_HITS
+        } else {
+            ops::CACHE_MISSES
+        };
+        metrics::counter!(counter).increment(1);
         self.cache
-            .get_or_load(&key, || self.fetch_and_digest(url.url()))
+            .get_or_load(&key, || async {
+                let digest = self.fetch_and_digest(url.url()).await;
+                if let Err(e) = &digest {
+                    metrics::counter!(ops::FETCH_ERRORS, "kind" => e.kind()).increment(1);
+                }
+                digest
+            })
             .await
     }
 
     /// The cached digest of `url`, if there is a fresh one.
     pub fn cached(&self, url: &NormalizedUrl) -> Option<Arc<Digest>> {
-        self.cache
-            .get(&format!("{}|{}", self.summarizer.id(), url.as_str()))
+        self.cache.get(&self.cache_key(url))
+    }
+
+    /// The cache key: the link and everything that changes the digest (summarizer, model,
+    /// prompt and algorithm version).
+    fn cache_key(&self, url: &NormalizedUrl) -> String {
+        format!("{}|{}", self.summarizer.id(), url.as_str())
     }
 
     /// Makes a digest of an HTML document that did not come through the fetcher.
@@ -134,7 +154,11 @@ impl Service {
             .acquire()
             .await
             .map_err(|_| DigestError::Internal)?;
-        let page = self.fetcher.get(url).await?;
+        let started = Instant::now();
+        let page = self.fetcher.get(url).await;
+        metrics::histogram!(ops::FETCH_SECONDS).record(started.elapsed().as_secs_f64());
+        let page = page?;
+        let started = Instant::now();
         let final_url = page.url.clone();
         let article = match page.kind {
             PageKind::Html => {
@@ -145,7 +169,9 @@ impl Service {
                 blocking(move || extract::plain_text(&page.text, None)).await??
             }
         };
-        self.summarize(&article, Some(&final_url)).await
+        let digest = self.summarize(&article, Some(&final_url)).await;
+        metrics::histogram!(ops::SUMMARIZE_SECONDS).record(started.elapsed().as_secs_f64());
+        digest
     }
 
     async fn summarize(&self, article: &Article, url: Option<&Url>) -> Result<Digest, DigestError> {

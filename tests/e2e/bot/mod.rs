@@ -5,3 +5,4 @@ mod digests;
 mod failures;
 mod groups;
 mod restart;
+mod webhook;

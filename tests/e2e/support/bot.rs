@@ -1,15 +1,17 @@
 //! The real bot, started in-process against the fake Bot API and a fake site.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use linkdigest::bot::{self, App, BotConfig};
+use linkdigest::bot::{self, App, BotConfig, RunError, Updates};
 use linkdigest::cache::CacheConfig;
 use linkdigest::digest::Service;
 use linkdigest::fetch::{FetchConfig, Fetcher};
 use linkdigest::store::{Store, StoreLimits};
 use linkdigest::summarize::Extractive;
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -22,7 +24,7 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// A running bot; `stop` shuts it down the way SIGTERM does.
 pub struct TestBot {
     shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), teloxide::RequestError>>,
+    task: JoinHandle<Result<(), RunError>>,
 }
 
 /// Settings for tests: the fake site is on 127.0.0.1, limits are short, pacing is generous.
@@ -55,6 +57,30 @@ impl TestBot {
 
     /// Starts the bot with the given Telegram-side settings.
     pub async fn start_with(tg: &FakeTelegram, db: &Path, config: BotConfig) -> Self {
+        Self::start_receiving(tg, db, config, Updates::Polling { ops: None }).await
+    }
+
+    /// Starts the bot in webhook mode on 127.0.0.1; returns it and its web address.
+    pub async fn start_webhook(tg: &FakeTelegram, db: &Path, secret: &str) -> (Self, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let updates = Updates::Webhook {
+            url: format!("http://{addr}/tg").parse().expect("a URL"),
+            secret: secret.to_owned(),
+            listener,
+        };
+        (
+            Self::start_receiving(tg, db, bot_config(), updates).await,
+            addr,
+        )
+    }
+
+    async fn start_receiving(
+        tg: &FakeTelegram,
+        db: &Path,
+        config: BotConfig,
+        updates: Updates,
+    ) -> Self {
         let store = Store::open(db, StoreLimits::default()).expect("open the database");
         let digests = Arc::new(Service::from_parts(
             fetcher(),
@@ -64,7 +90,7 @@ impl TestBot {
         let app = App::new(digests, store, config);
         let client = bot::client("123456:TEST", Some(&tg.url()));
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(bot::run(client, app, async {
+        let task = tokio::spawn(bot::run(client, app, updates, async {
             let _ = rx.await;
         }));
         TestBot {
