@@ -58,6 +58,8 @@ pub struct Config {
     pub webhook_secret: Option<String>,
     /// Where `/healthz` and `/metrics` are served in polling mode, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Redis shared by several instances (`redis://host:6379/0`); one instance alone when `None`.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Config {
@@ -77,6 +79,7 @@ impl Default for Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
             webhook_secret: None,
             metrics_listen: None,
+            redis_url: None,
         }
     }
 }
@@ -188,6 +191,7 @@ impl Config {
         }
         config.metrics_listen = env.addr("LINKDIGEST_METRICS_LISTEN")?;
         config.webhook_secret = env.get("LINKDIGEST_WEBHOOK_SECRET");
+        config.redis_url = env.get("LINKDIGEST_REDIS_URL");
         if let Some(secret) = &config.webhook_secret {
             let valid = secret.len() <= 256
                 && secret
@@ -453,8 +457,10 @@ mod tests {
             ("LINKDIGEST_LISTEN", "127.0.0.1:9000"),
             ("LINKDIGEST_WEBHOOK_SECRET", "s3cret_-token"),
             ("LINKDIGEST_METRICS_LISTEN", "127.0.0.1:9100"),
+            ("LINKDIGEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
         ])
         .unwrap();
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379/0"));
         assert_eq!(
             c.webhook_url.unwrap().as_str(),
             "https://bot.example.org/tg"

@@ -18,6 +18,7 @@
 //! - [`settings`] and [`store`]: per-chat settings and persisted digests in SQLite.
 //! - [`bot`]: the Telegram bot (the only module that knows teloxide).
 //! - [`ops`]: `/healthz` and `/metrics` for operators.
+//! - [`shared`]: Redis, so several instances share one cache and one set of settings.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -32,5 +33,6 @@ pub mod links;
 pub mod ops;
 pub mod render;
 pub mod settings;
+pub mod shared;
 pub mod store;
 pub mod summarize;

@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::digest::Digest;
 use crate::settings::ChatSettings;
+use crate::shared::Shared;
 
 /// How many digests the store keeps, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,7 @@ pub struct Store {
     conn: Arc<Mutex<Connection>>,
     limits: StoreLimits,
     saves: Arc<AtomicUsize>,
+    shared: Option<Shared>,
 }
 
 /// Digests saved between two prunes: pruning walks the age index, so not on every save.
@@ -91,9 +93,17 @@ impl Store {
             conn: Arc::new(Mutex::new(conn)),
             limits,
             saves: Arc::new(AtomicUsize::new(0)),
+            shared: None,
         };
         prune(&lock(&store.conn), limits)?;
         Ok(store)
+    }
+
+    /// Keeps chat settings in Redis too, so every instance sees the same; this database stays
+    /// the fallback when Redis is unreachable.
+    pub fn with_shared(mut self, shared: Shared) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// Runs `query` on the connection in a blocking worker.
@@ -109,6 +119,11 @@ impl Store {
 
     /// The chat's settings, or the defaults when it has none.
     pub async fn settings(&self, chat_id: i64) -> Result<ChatSettings, StoreError> {
+        if let Some(shared) = &self.shared
+            && let Some(settings) = shared.settings(chat_id).await
+        {
+            return Ok(settings);
+        }
         self.with(move |c| {
             let row: Option<(String, String)> = c
                 .query_row(
@@ -133,6 +148,9 @@ impl Store {
         chat_id: i64,
         settings: ChatSettings,
     ) -> Result<(), StoreError> {
+        if let Some(shared) = &self.shared {
+            shared.save_settings(chat_id, settings).await;
+        }
         self.with(move |c| {
             c.execute(
                 "INSERT INTO chat_settings (chat_id, length, mode) VALUES (?1, ?2, ?3)
@@ -146,6 +164,9 @@ impl Store {
 
     /// Moves a group's settings to its new supergroup id (`migrate_to_chat_id`).
     pub async fn migrate_chat(&self, from: i64, to: i64) -> Result<(), StoreError> {
+        if let Some(shared) = &self.shared {
+            shared.migrate_chat(from, to).await;
+        }
         self.with(move |c| {
             c.execute(
                 "INSERT OR REPLACE INTO chat_settings (chat_id, length, mode)

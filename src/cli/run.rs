@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use super::RunArgs;
 use linkdigest::config::Config;
 use linkdigest::digest::Service;
+use linkdigest::shared::Shared;
 use linkdigest::store::Store;
 
 /// Starts the bot (long polling, or a webhook when one is configured) and runs it until a
@@ -20,9 +21,21 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let token = config.telegram_token.as_deref().context(
         "TELOXIDE_TOKEN is not set: get a token from @BotFather and put it in the environment or .env",
     )?;
-    let store = Store::open(&config.db_path, config.store)
+    let mut store = Store::open(&config.db_path, config.store)
         .with_context(|| format!("cannot open the database {}", config.db_path.display()))?;
-    let digests = Arc::new(Service::new(config)?);
+    let mut digests = Service::new(config)?;
+    if let Some(url) = &config.redis_url {
+        // Redis down at start: run alone rather than not at all (restart to share again).
+        match Shared::connect(url).await {
+            Ok(shared) => {
+                tracing::info!("sharing the cache and chat settings through Redis");
+                store = store.with_shared(shared.clone());
+                digests = digests.with_shared(shared);
+            }
+            Err(e) => tracing::error!(error = %e, "running without Redis"),
+        }
+    }
+    let digests = Arc::new(digests);
     let app = App::new(digests, store, config.bot.clone());
     let client = bot::client(token, config.telegram_api_url.as_ref());
     let updates = updates(config, args).await?;

@@ -15,6 +15,7 @@ use crate::extract::{self, Article, ExtractError};
 use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
 use crate::ops;
+use crate::shared::{Lock, Shared};
 use crate::summarize::openai::OpenAi;
 use crate::summarize::{Extractive, Summarizer};
 
@@ -56,8 +57,16 @@ pub struct Service {
     fetcher: Fetcher,
     summarizer: Arc<dyn Summarizer>,
     cache: Cache<Digest, DigestError>,
+    ttl: std::time::Duration,
     fetch_permits: Semaphore,
+    shared: Option<Shared>,
 }
+
+/// How long one instance may hold the shared lock on a link: longer than any fetch.
+const SHARED_LOCK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How often an instance waiting on another's fetch looks for the digest.
+const SHARED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Pages fetched and processed at once unless the settings say otherwise.
 pub const DEFAULT_CONCURRENT_FETCHES: usize = 16;
@@ -88,9 +97,18 @@ impl Service {
         Service {
             fetcher,
             summarizer,
+            ttl: cache.ttl,
             cache: Cache::new(cache),
             fetch_permits: Semaphore::new(DEFAULT_CONCURRENT_FETCHES),
+            shared: None,
         }
+    }
+
+    /// Shares digests and fetch locks with other instances through Redis; the local cache
+    /// stays the first level.
+    pub fn with_shared(mut self, shared: Shared) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// Bounds how many pages are fetched and processed at once; the rest wait their turn.
@@ -111,7 +129,7 @@ impl Service {
         metrics::counter!(counter).increment(1);
         self.cache
             .get_or_load(&key, || async {
-                let digest = self.fetch_and_digest(url.url()).await;
+                let digest = self.load(&key, url.url()).await;
                 if let Err(e) = &digest {
                     metrics::counter!(ops::FETCH_ERRORS, "kind" => e.kind()).increment(1);
                 }
@@ -146,6 +164,38 @@ impl Service {
     ) -> Result<Digest, DigestError> {
         let article = blocking(move || extract::plain_text(&text, title.as_deref())).await??;
         self.summarize(&article, None).await
+    }
+
+    /// A digest from another instance through Redis, else fetched here; with Redis, one
+    /// instance fetches a link while the others wait for its digest.
+    async fn load(&self, key: &str, url: &Url) -> Result<Digest, DigestError> {
+        let Some(shared) = &self.shared else {
+            return self.fetch_and_digest(url).await;
+        };
+        if let Some(digest) = shared.digest(key).await {
+            return Ok(digest);
+        }
+        let deadline = tokio::time::Instant::now() + SHARED_LOCK;
+        loop {
+            match shared.lock(key, SHARED_LOCK).await {
+                Lock::Acquired => {
+                    let digest = self.fetch_and_digest(url).await;
+                    if let Ok(digest) = &digest {
+                        shared.put_digest(key, digest, self.ttl).await;
+                    }
+                    shared.unlock(key).await;
+                    return digest;
+                }
+                Lock::Busy if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(SHARED_POLL).await;
+                    if let Some(digest) = shared.digest(key).await {
+                        return Ok(digest);
+                    }
+                }
+                // Redis is gone, or the other instance is taking too long: fetch here.
+                Lock::Busy | Lock::Unavailable => return self.fetch_and_digest(url).await,
+            }
+        }
     }
 
     async fn fetch_and_digest(&self, url: &Url) -> Result<Digest, DigestError> {

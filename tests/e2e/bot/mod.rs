@@ -4,5 +4,6 @@ mod commands;
 mod digests;
 mod failures;
 mod groups;
+mod instances;
 mod restart;
 mod webhook;

@@ -9,8 +9,10 @@ use linkdigest::bot::{self, App, BotConfig, RunError, Updates};
 use linkdigest::cache::CacheConfig;
 use linkdigest::digest::Service;
 use linkdigest::fetch::{FetchConfig, Fetcher};
+use linkdigest::shared::Shared;
 use linkdigest::store::{Store, StoreLimits};
 use linkdigest::summarize::Extractive;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -57,11 +59,21 @@ impl TestBot {
 
     /// Starts the bot with the given Telegram-side settings.
     pub async fn start_with(tg: &FakeTelegram, db: &Path, config: BotConfig) -> Self {
-        Self::start_receiving(tg, db, config, Updates::Polling { ops: None }).await
+        Self::start_receiving(tg, db, config, Updates::Polling { ops: None }, None).await
     }
 
     /// Starts the bot in webhook mode on 127.0.0.1; returns it and its web address.
     pub async fn start_webhook(tg: &FakeTelegram, db: &Path, secret: &str) -> (Self, SocketAddr) {
+        Self::start_instance(tg, db, secret, None).await
+    }
+
+    /// Starts one of several instances in webhook mode, sharing `shared` (Redis) when given.
+    pub async fn start_instance(
+        tg: &FakeTelegram,
+        db: &Path,
+        secret: &str,
+        shared: Option<Shared>,
+    ) -> (Self, SocketAddr) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let updates = Updates::Webhook {
@@ -69,10 +81,8 @@ impl TestBot {
             secret: secret.to_owned(),
             listener,
         };
-        (
-            Self::start_receiving(tg, db, bot_config(), updates).await,
-            addr,
-        )
+        let bot = Self::start_receiving(tg, db, bot_config(), updates, shared).await;
+        (bot, addr)
     }
 
     async fn start_receiving(
@@ -80,13 +90,19 @@ impl TestBot {
         db: &Path,
         config: BotConfig,
         updates: Updates,
+        shared: Option<Shared>,
     ) -> Self {
-        let store = Store::open(db, StoreLimits::default()).expect("open the database");
-        let digests = Arc::new(Service::from_parts(
+        let mut store = Store::open(db, StoreLimits::default()).expect("open the database");
+        let mut digests = Service::from_parts(
             fetcher(),
             Arc::new(Extractive::new()),
             CacheConfig::default(),
-        ));
+        );
+        if let Some(shared) = shared {
+            store = store.with_shared(shared.clone());
+            digests = digests.with_shared(shared);
+        }
+        let digests = Arc::new(digests);
         let app = App::new(digests, store, config);
         let client = bot::client("123456:TEST", Some(&tg.url()));
         let (tx, rx) = oneshot::channel::<()>();
@@ -163,4 +179,23 @@ pub async fn site(pages: &[(&str, String)]) -> FakeSite {
 /// The number of bullet sentences in a digest message.
 pub fn bullets(message: &SentMessage) -> usize {
     message.text.matches("\n• ").count()
+}
+
+/// Posts `message` as update `update_id` to a bot in webhook mode, as Telegram would.
+pub async fn post_update(addr: SocketAddr, secret: &str, update_id: i64, mut message: Value) {
+    if message["message_id"].is_null() {
+        message["message_id"] = json!(update_id);
+    }
+    if message["date"].is_null() {
+        message["date"] = json!(1_700_000_000);
+    }
+    let status = reqwest::Client::new()
+        .post(format!("http://{addr}/tg"))
+        .header("X-Telegram-Bot-Api-Secret-Token", secret)
+        .json(&json!({"update_id": update_id, "message": message}))
+        .send()
+        .await
+        .expect("the bot's web server answers")
+        .status();
+    assert_eq!(status, 200);
 }

@@ -6,6 +6,7 @@ pub mod bot;
 pub mod fake_site;
 pub mod fake_telegram;
 pub mod pages;
+pub mod redis;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
