@@ -572,6 +572,46 @@ mod tests {
     }
 
     #[test]
+    fn a_text_that_opens_off_topic_leads_with_its_topic() {
+        let mut paragraphs = vec![
+            "The morning fog lifted slowly over the quiet harbour while gulls circled the boats.",
+        ];
+        paragraphs.extend_from_slice(NEWS);
+        let a = article("", Some("en"), &paragraphs);
+        let top = rank(&a, 1);
+        assert_eq!(top.len(), 1);
+        assert_ne!(top[0].position, 0, "{top:?}");
+    }
+
+    #[test]
+    fn every_length_is_a_prefix_of_the_same_ranking() {
+        let a = article("", Some("en"), NEWS);
+        let full = rank(&a, 5);
+        assert_eq!(full.len(), 5);
+        for n in 1..5 {
+            assert_eq!(rank(&a, n), full[..n], "length {n}");
+        }
+    }
+
+    #[test]
+    fn a_sentence_whose_terms_recur_covers_more_of_the_text() {
+        let a = Analyzer::new(Some("en"));
+        let mut vocab = Vocabulary::default();
+        let bags: Vec<_> = [
+            "Libraries get a new budget from the council.",
+            "A bakery sells cakes.",
+            "The council debated the budget.",
+            "Library staff welcomed the budget.",
+        ]
+        .iter()
+        .map(|s| vocab.bag(&a, s))
+        .collect();
+        let c = coverage(&bags);
+        assert!(c[0] > c[1], "{c:?}");
+        assert!(c[0] > c[2], "{c:?}");
+    }
+
+    #[test]
     fn empty_article_is_an_error() {
         let a = article("Nothing", Some("en"), &[]);
         assert!(matches!(
