@@ -1,5 +1,6 @@
 //! The built-in extractive summarizer: ranks the article's own sentences by centrality,
-//! position, overlap with the title and length, and drops near-duplicates.
+//! position (trusted as much as the opening is central), overlap with the title and length,
+//! drops near-duplicates, and puts first whichever of the best few covers the most.
 
 use std::collections::HashMap;
 
