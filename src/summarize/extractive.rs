@@ -1,5 +1,6 @@
 //! The built-in extractive summarizer: ranks the article's own sentences by centrality,
-//! position, overlap with the title and length, and drops near-duplicates.
+//! position (trusted as much as the opening is central), overlap with the title and length,
+//! drops near-duplicates, and puts first whichever of the best few covers the most.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use super::{RankedSentence, SummarizeError, Summarizer, Summary};
 use crate::extract::{Article, BlockKind};
 
 /// The version in [`Extractive::id`]; bump it whenever the output changes.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 /// How many blocks language detection reads: enough to tell the language.
 const DETECT_SAMPLE_BLOCKS: usize = 8;
@@ -27,6 +28,16 @@ const DUPLICATE_JACCARD: f32 = 0.4;
 
 /// Sentences at the top that all get the full position prior (a lead, not one sentence).
 const LEAD_SENTENCES: f32 = 3.0;
+
+/// Weight of the position prior for a text whose first sentence is its most central one; a
+/// text that opens off topic (a scene, a quote) gets less, in proportion.
+const LEAD_WEIGHT: f32 = 1.25;
+
+/// How many of the best sentences compete for first place on how much of the text they cover.
+const OPENER_POOL: usize = 3;
+
+/// How much a sentence's coverage is discounted for its number of terms (0 none, 1 average).
+const COVERAGE_LENGTH_DISCOUNT: f32 = 0.3;
 
 /// How fast the position prior decays after the lead, in sentences.
 const POSITION_DECAY: f32 = 4.0;
@@ -288,7 +299,8 @@ struct Ranking {
     kept: usize,
 }
 
-/// Scores every sentence and orders them greedily, deferring near-duplicates to the end.
+/// Scores every sentence and orders them greedily, deferring near-duplicates to the end; the
+/// first place goes to whichever of the best few covers the most of the text.
 fn select(
     sentences: &[&str],
     bags: &[Vec<(u32, f32)>],
@@ -305,25 +317,21 @@ fn select(
         }
     }
     let max_c = centrality.iter().copied().fold(0.0f32, f32::max);
+    let centrality: Vec<f32> = centrality
+        .iter()
+        .map(|&c| if max_c > 0.0 { c / max_c } else { 0.0 })
+        .collect();
+    // A text written lead-first opens with its most central sentence: trust position as much.
+    let lead_weight = LEAD_WEIGHT * centrality.first().copied().unwrap_or(0.0);
+    let factors: Vec<f32> = sentences.iter().map(|s| form_factor(s)).collect();
     let scores: Vec<f32> = (0..n)
         .map(|i| {
-            let c = if max_c > 0.0 {
-                centrality[i] / max_c
-            } else {
-                0.0
-            };
             let after_lead = (i as f32 + 1.0 - LEAD_SENTENCES).max(0.0);
             let position = 1.0 / (1.0 + after_lead / POSITION_DECAY);
             let t = overlap(title, &bags[i]);
             let h = overlap(headings, &bags[i]);
-            let words = sentences[i].split_whitespace().count().max(1) as f32;
-            let length = (words / SHORT_WORDS).min(1.0) * (LONG_WORDS / words).min(1.0);
-            let quote = if sentences[i].starts_with(['"', '\'', '‘', '“', '«', '„', '「']) {
-                QUOTE_FACTOR
-            } else {
-                1.0
-            };
-            (c + position + TITLE_WEIGHT * t + HEADING_WEIGHT * h) * length * quote
+            (centrality[i] + lead_weight * position + TITLE_WEIGHT * t + HEADING_WEIGHT * h)
+                * factors[i]
         })
         .collect();
     let mut order: Vec<usize> = (0..n).collect();
@@ -342,8 +350,68 @@ fn select(
         }
     }
     let kept = ranked.len();
+    let pool = kept.min(OPENER_POOL);
+    let coverage = coverage(bags);
+    let max_cov = ranked[..pool]
+        .iter()
+        .map(|&i| coverage[i])
+        .fold(0.0f32, f32::max);
+    let opener_score = |i: usize| {
+        let cov = if max_cov > 0.0 {
+            coverage[i] / max_cov
+        } else {
+            0.0
+        };
+        (cov + TITLE_WEIGHT * overlap(title, &bags[i])) * factors[i]
+    };
+    // Best first, earliest on ties; the others keep their order, so every prefix holds the same
+    // sentences as before from the pool's size on.
+    if let Some(best) = (0..pool).max_by(|&a, &b| {
+        opener_score(ranked[a])
+            .total_cmp(&opener_score(ranked[b]))
+            .then(ranked[b].cmp(&ranked[a]))
+    }) {
+        let opener = ranked.remove(best);
+        ranked.insert(0, opener);
+    }
     ranked.extend(duplicates);
     Ranking { ranked, kept }
+}
+
+/// Length and form weight of a sentence: fragments and run-ons lose in proportion, and an
+/// opening quotation loses a share (speech colours a story more than it sums it up).
+fn form_factor(sentence: &str) -> f32 {
+    let words = sentence.split_whitespace().count().max(1) as f32;
+    let length = (words / SHORT_WORDS).min(1.0) * (LONG_WORDS / words).min(1.0);
+    let quote = if sentence.starts_with(['"', '\'', '‘', '“', '«', '„', '「']) {
+        QUOTE_FACTOR
+    } else {
+        1.0
+    };
+    length * quote
+}
+
+/// How much of the text each sentence covers: the share of the other sentences holding each
+/// of its terms, summed, and mildly discounted for long term lists.
+fn coverage(bags: &[Vec<(u32, f32)>]) -> Vec<f32> {
+    let vocab = bags
+        .iter()
+        .flat_map(|b| b.iter().map(|&(id, _)| id as usize + 1))
+        .max()
+        .unwrap_or(0);
+    let mut df = vec![0u32; vocab];
+    for bag in bags {
+        for &(id, _) in bag {
+            df[id as usize] += 1;
+        }
+    }
+    let others = (bags.len().max(2) - 1) as f32;
+    bags.iter()
+        .map(|bag| {
+            let shared: u32 = bag.iter().map(|&(id, _)| df[id as usize] - 1).sum();
+            shared as f32 / others / (bag.len().max(1) as f32).powf(COVERAGE_LENGTH_DISCOUNT)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -506,6 +574,46 @@ mod tests {
         let mut got: Vec<usize> = rank(&a, 10_000).iter().map(|s| s.position).collect();
         got.sort_unstable();
         assert_eq!(got, (0..MAX_CANDIDATES + 50).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_text_that_opens_off_topic_leads_with_its_topic() {
+        let mut paragraphs = vec![
+            "The morning fog lifted slowly over the quiet harbour while gulls circled the boats.",
+        ];
+        paragraphs.extend_from_slice(NEWS);
+        let a = article("", Some("en"), &paragraphs);
+        let top = rank(&a, 1);
+        assert_eq!(top.len(), 1);
+        assert_ne!(top[0].position, 0, "{top:?}");
+    }
+
+    #[test]
+    fn every_length_is_a_prefix_of_the_same_ranking() {
+        let a = article("", Some("en"), NEWS);
+        let full = rank(&a, 5);
+        assert_eq!(full.len(), 5);
+        for n in 1..5 {
+            assert_eq!(rank(&a, n), full[..n], "length {n}");
+        }
+    }
+
+    #[test]
+    fn a_sentence_whose_terms_recur_covers_more_of_the_text() {
+        let a = Analyzer::new(Some("en"));
+        let mut vocab = Vocabulary::default();
+        let bags: Vec<_> = [
+            "Libraries get a new budget from the council.",
+            "A bakery sells cakes.",
+            "The council debated the budget.",
+            "Library staff welcomed the budget.",
+        ]
+        .iter()
+        .map(|s| vocab.bag(&a, s))
+        .collect();
+        let c = coverage(&bags);
+        assert!(c[0] > c[1], "{c:?}");
+        assert!(c[0] > c[2], "{c:?}");
     }
 
     #[test]
