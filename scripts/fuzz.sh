@@ -21,6 +21,10 @@ for target in "${targets[@]}"; do
         cp ../tests/fixtures/seed.html corpus/extract/
     fi
     # One job on a shared 2-core machine; -rss_limit_mb guards against blow-ups in the target.
-    cargo fuzz run "$target" "corpus/$target" -- \
+    dict=()
+    if [ "$target" = extract ]; then
+        dict=(-dict=html.dict)
+    fi
+    cargo fuzz run "$target" "corpus/$target" -- "${dict[@]}" \
         -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=20 -print_final_stats=1
 done
