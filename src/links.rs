@@ -69,7 +69,9 @@ impl NormalizedUrl {
             return Err(LinkError::NotHttp);
         }
         let host = url.host_str().ok_or(LinkError::Invalid)?;
-        if let Some(trimmed) = host.strip_suffix('.') {
+        if host.ends_with('.') {
+            // Every trailing dot goes, so normalising a normalised URL changes nothing.
+            let trimmed = host.trim_end_matches('.');
             if trimmed.is_empty() {
                 return Err(LinkError::Invalid);
             }
@@ -284,6 +286,24 @@ mod tests {
             offset: text[..start].encode_utf16().count(),
             length: link.encode_utf16().count(),
         }
+    }
+
+    #[test]
+    fn hosts_of_only_dots_are_invalid_and_every_trailing_dot_goes() {
+        // Found by the property test: `http://../` normalised to `http://./`, which no
+        // longer parsed, and `a..` kept one dot, so one page had two cache keys.
+        assert_eq!(normalized("http://../"), "error: not a valid link");
+        assert_eq!(normalized("http://./"), "error: not a valid link");
+        assert_eq!(
+            normalized("https://news.example../a"),
+            "https://news.example/a"
+        );
+        let literal = NormalizedUrl::parse("http://127.0.0.1../x").unwrap();
+        assert_eq!(literal.as_str(), "http://127.0.0.1/x");
+        assert!(
+            matches!(literal.url().host(), Some(url::Host::Ipv4(_))),
+            "the guard sees an IP"
+        );
     }
 
     #[test]
@@ -564,5 +584,69 @@ mod tests {
         assert_eq!(utf16_slice("a😀b", 2, 2), None);
         assert_eq!(utf16_slice("a😀b", 1, 1), None);
         assert_eq!(utf16_slice("a😀b", 4, 1), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Message text: links, near-links and the characters that break offset arithmetic.
+    fn message_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("https://example.org/story".to_owned()),
+            Just("example.org/a/b?utm_source=x#frag".to_owned()),
+            Just("http://[::1]/".to_owned()),
+            Just("https://t.me/channel".to_owned()),
+            Just("mailto:a@b.c".to_owned()),
+            Just("«https://пример.рф/статья»".to_owned()),
+            Just(" ".to_owned()),
+            Just("\n".to_owned()),
+            "[😀𝕏👩‍💻é\u{301}\u{202e}。，）]{1,3}",
+            "[a-z0-9./:?#&=%-]{1,12}",
+            any::<String>(),
+        ];
+        prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+    }
+
+    fn entity(max: usize) -> impl Strategy<Value = Entity> {
+        let kind = prop_oneof![
+            Just(EntityKind::Url),
+            Just(EntityKind::Other),
+            any::<String>().prop_map(EntityKind::TextLink),
+            "https?://[a-z.]{1,20}/[a-z/]{0,10}".prop_map(EntityKind::TextLink),
+        ];
+        let near = 0..max + 4;
+        let offset = prop_oneof![near.clone(), any::<usize>()];
+        let length = prop_oneof![near, any::<usize>()];
+        (kind, offset, length).prop_map(|(kind, offset, length)| Entity {
+            kind,
+            offset,
+            length,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn find_never_panics_and_returns_distinct_http_links(
+            (text, entities) in message_text().prop_flat_map(|text| {
+                let units = text.encode_utf16().count();
+                (Just(text), prop::collection::vec(entity(units), 0..6))
+            })
+        ) {
+            for entities in [&entities[..], &[]] {
+                let found = find(&text, entities);
+                let mut keys = HashSet::new();
+                for link in &found {
+                    prop_assert!(matches!(link.url().scheme(), "http" | "https"), "{}", link);
+                    prop_assert!(keys.insert(link.key()), "duplicate {}", link);
+                    let again = NormalizedUrl::parse(link.as_str());
+                    prop_assert_eq!(again.as_ref(), Ok(link));
+                }
+            }
+        }
     }
 }

@@ -14,6 +14,9 @@ pub const MAX_MESSAGE_UTF16: usize = 4096;
 /// Longest title shown, in characters; a longer one is cut at a word.
 const MAX_TITLE_CHARS: usize = 200;
 
+/// Longest site name shown, in characters; pages can put anything in `og:site_name`.
+const MAX_SITE_CHARS: usize = 100;
+
 /// Escapes text for Telegram's HTML parse mode (also safe inside a quoted attribute).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -63,17 +66,17 @@ pub fn digest(digest: &Digest, sentences: &[String]) -> String {
         msg.text("\n");
     }
     let site = if digest.site.trim().is_empty() {
-        "source"
+        "source".to_owned()
     } else {
-        digest.site.trim()
+        truncate_at_word(digest.site.trim(), MAX_SITE_CHARS)
     };
     match &digest.url {
         Some(url) => {
             let _ = write!(msg.html, "<a href=\"{}\">", escape(url));
-            msg.text(site);
+            msg.text(&site);
             msg.html.push_str("</a>");
         }
-        None => msg.text(site),
+        None => msg.text(&site),
     }
     msg.text(&format!(" · {} min read", digest.reading_minutes));
     let mut first = true;
@@ -81,9 +84,9 @@ pub fn digest(digest: &Digest, sentences: &[String]) -> String {
         let prefix = if first { "\n\n• " } else { "\n• " };
         let needed = (prefix.to_owned() + sentence).encode_utf16().count();
         if needed > msg.room() {
-            if first {
+            let room = msg.room().saturating_sub(prefix.encode_utf16().count());
+            if first && room > 0 {
                 // Even one sentence is too long: show as much of it as fits.
-                let room = msg.room().saturating_sub(prefix.encode_utf16().count());
                 msg.text(prefix);
                 msg.text(&fit_utf16(sentence, room));
             }
@@ -237,6 +240,19 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_site_name_is_cut_so_the_digest_still_fits() {
+        // Found by the property test: og:site_name is page text and had no bound.
+        let mut page = sample("T", None);
+        page.site = "<😀<".repeat(700);
+        let html = digest(&page, &["<".into()]);
+        let shown = visible(&html);
+        assert!(shown.encode_utf16().count() <= MAX_MESSAGE_UTF16);
+        assert!(shown.ends_with("min read\n\n• <"), "{shown}");
+        let site_line = shown.lines().nth(1).unwrap();
+        assert!(site_line.chars().count() <= MAX_SITE_CHARS + " · 4 min read".len());
+    }
+
+    #[test]
     fn callback_data_round_trips_and_rejects_junk() {
         let key = "0123456789abcdef".to_owned();
         let all = [
@@ -261,6 +277,217 @@ mod tests {
             &format!("x:{}", "a".repeat(63)),
         ] {
             assert_eq!(Callback::parse(junk), None, "{junk:?}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Characters that stress escaping and length counting: markup, quotes, emoji and
+        /// other astral characters, right-to-left text and controls, combining marks, newlines.
+        fn tricky_char() -> impl Strategy<Value = char> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    '<',
+                    '>',
+                    '&',
+                    '"',
+                    '\'',
+                    ';',
+                    '#',
+                    '/',
+                    '=',
+                    ' ',
+                    '\n',
+                    '\t',
+                    '\u{a0}',
+                    '😀',
+                    '👩',
+                    '\u{200d}',
+                    '💻',
+                    '🇺',
+                    '🇦',
+                    '𝕏',
+                    '𠜎',
+                    '\u{10ffff}',
+                    'ש',
+                    'ל',
+                    'ו',
+                    'م',
+                    'ر',
+                    'ح',
+                    'ب',
+                    '\u{202e}',
+                    '\u{200f}',
+                    '\u{2066}',
+                    'é',
+                    '\u{301}',
+                    '\u{fe0f}',
+                    '…',
+                    '•',
+                    '\u{feff}',
+                    '\0',
+                ]),
+                any::<char>(),
+                prop::char::range('a', 'z'),
+            ]
+        }
+
+        /// Page text: short or, now and then, huge (a repeated piece past Telegram's limit).
+        fn page_text() -> impl Strategy<Value = String> {
+            let short = prop::collection::vec(tricky_char(), 0..80).prop_map(String::from_iter);
+            let huge = (
+                prop::collection::vec(tricky_char(), 1..12).prop_map(String::from_iter),
+                300usize..3000,
+            )
+                .prop_map(|(piece, times)| piece.repeat(times));
+            prop_oneof![4 => short, 1 => huge]
+        }
+
+        fn url_text() -> impl Strategy<Value = Option<String>> {
+            prop::option::of(prop_oneof![
+                page_text().prop_map(|t| format!("https://example.org/{t}")),
+                Just("https://example.org/a?b=1&c=\"2\"&lt;".to_owned()),
+                page_text(),
+            ])
+        }
+
+        fn any_digest() -> impl Strategy<Value = Digest> {
+            (page_text(), page_text(), url_text(), any::<u32>()).prop_map(
+                |(title, site, url, reading_minutes)| Digest {
+                    title,
+                    site,
+                    url,
+                    lang: None,
+                    reading_minutes,
+                    sentences: Vec::new(),
+                },
+            )
+        }
+
+        /// The visible text of `html`, or why it is not the HTML render may send: only
+        /// `<b>` and `<a href="…">` tags, balanced, quoted attribute, known entities only.
+        fn parse_telegram_html(html: &str) -> Result<String, String> {
+            fn entity(rest: &str) -> Result<(char, usize), String> {
+                for (name, c) in [
+                    ("&amp;", '&'),
+                    ("&lt;", '<'),
+                    ("&gt;", '>'),
+                    ("&quot;", '"'),
+                ] {
+                    if rest.starts_with(name) {
+                        return Ok((c, name.len()));
+                    }
+                }
+                Err(format!("bad entity at {:?}", &rest[..rest.len().min(12)]))
+            }
+            let mut shown = String::new();
+            let mut open: Vec<&str> = Vec::new();
+            let mut rest = html;
+            while let Some(c) = rest.chars().next() {
+                match c {
+                    '<' => {
+                        let end = rest.find('>').ok_or("unterminated tag")?;
+                        let tag = &rest[1..end];
+                        if tag == "b" {
+                            open.push("b");
+                        } else if let Some(value) = tag
+                            .strip_prefix("a href=\"")
+                            .and_then(|t| t.strip_suffix('"'))
+                        {
+                            if value.contains(['"', '<']) {
+                                return Err(format!("unquoted attribute {tag:?}"));
+                            }
+                            let mut at = value;
+                            while let Some(i) = at.find('&') {
+                                let (_, len) = entity(&at[i..])?;
+                                at = &at[i + len..];
+                            }
+                            if !open.is_empty() {
+                                return Err("nested tags".into());
+                            }
+                            open.push("a");
+                        } else if let Some(name) = tag.strip_prefix('/') {
+                            if open.pop() != Some(name) {
+                                return Err(format!("unbalanced </{name}>"));
+                            }
+                        } else {
+                            return Err(format!("unexpected tag <{tag}>"));
+                        }
+                        rest = &rest[end + 1..];
+                    }
+                    '>' => return Err("bare >".into()),
+                    '&' => {
+                        let (decoded, len) = entity(rest)?;
+                        shown.push(decoded);
+                        rest = &rest[len..];
+                    }
+                    c => {
+                        shown.push(c);
+                        rest = &rest[c.len_utf8()..];
+                    }
+                }
+            }
+            match open.is_empty() {
+                true => Ok(shown),
+                false => Err(format!("unclosed {open:?}")),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            #[test]
+            fn every_digest_is_valid_telegram_html_within_the_limit(
+                digest in any_digest(),
+                sentences in prop::collection::vec(page_text(), 0..14),
+            ) {
+                let html = super::digest(&digest, &sentences);
+                let shown = parse_telegram_html(&html).map_err(TestCaseError::fail)?;
+                prop_assert!(!shown.trim().is_empty(), "empty message: {:?}", html);
+                let units = shown.encode_utf16().count();
+                prop_assert!(units <= MAX_MESSAGE_UTF16, "{} UTF-16 units", units);
+                // The title and site are the page's words, never its markup.
+                prop_assert_eq!(visible(&html), shown);
+            }
+
+            #[test]
+            fn notices_are_escaped_text(text in page_text()) {
+                let html = notice(&text);
+                prop_assert_eq!(parse_telegram_html(&html), Ok(text));
+            }
+
+            #[test]
+            fn callback_data_fits_in_64_bytes_and_parses_back(
+                url in "https?://[a-z0-9.-]{1,40}/[ -~]{0,200}",
+                key in "[a-zA-Z0-9]{1,62}",
+                length in prop::sample::select(vec![Length::Short, Length::Medium, Length::Long]),
+                mode in prop::sample::select(vec![Mode::Auto, Mode::Manual, Mode::Off]),
+            ) {
+                let mut all = vec![
+                    Callback::Expand(key.clone()),
+                    Callback::Collapse(key),
+                    Callback::SetLength(length),
+                    Callback::SetMode(mode),
+                ];
+                if let Ok(link) = crate::links::NormalizedUrl::parse(&url) {
+                    all.push(Callback::Expand(link.key()));
+                    all.push(Callback::Collapse(link.key()));
+                }
+                for cb in all {
+                    let data = cb.data();
+                    prop_assert!(data.len() <= 64, "{} bytes: {}", data.len(), data);
+                    prop_assert_eq!(Callback::parse(&data), Some(cb));
+                }
+            }
+
+            #[test]
+            fn junk_callback_data_never_panics(data in "\\PC{0,80}") {
+                if let Some(cb) = Callback::parse(&data) {
+                    prop_assert_eq!(cb.data(), data);
+                }
+            }
         }
     }
 }

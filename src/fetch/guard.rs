@@ -266,6 +266,57 @@ mod tests {
             "https://[fe80::1]/",
             "http://169.254.169.254/latest/meta-data/",
             "http://0/",
+            // Every numeric IPv4 spelling the WHATWG parser accepts.
+            "http://0x7f.0x0.0x0.0x1/",
+            "http://0X7F.1/",
+            "http://0177.0000.0000.0001/",
+            "http://017700000001/",
+            "http://127.000.000.001/",
+            "http://127.0.1/",
+            "http://0x7f000001./",
+            "http://167772161/",
+            "http://0xa.0.0.1/",
+            "http://012.0.0.1/",
+            "http://0xA9FEA9FE/",
+            "http://2852039166/",
+            "http://0xac.0x10.1/",
+            "http://0300.0250.1.1/",
+            "http://100.64.0.1/",
+            "http://1681915905/",
+            "http://224.0.0.1/",
+            "http://0xe0000001/",
+            "http://255.255.255.255/",
+            "http://4294967295/",
+            "http://0.0.0.0/",
+            "http://0x0/",
+            // Full-width digits and ideographic dots are mapped to ASCII before the host is read.
+            "http://１２７.０.０.１/",
+            "http://127。0。0。1/",
+            "http://①②⑦.0.0.1/",
+            // IPv6: unspecified, ULA, link-local, multicast, IPv4-mapped/compatible, NAT64, 6to4.
+            "http://[::]/",
+            "http://[0:0:0:0:0:0:0:1]/",
+            "http://[fd00::1]/",
+            "http://[fc00:ab::9]/",
+            "http://[fe80::1ff:fe23:4567:890a]/",
+            "http://[ff02::1]/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://[::ffff:a9fe:a9fe]/",
+            "http://[::ffff:0:0]/",
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[64:ff9b::169.254.169.254]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[2002:a9fe:a9fe::]/",
+            // Userinfo, fragments and backslashes that make another host look like the target.
+            "http://good.com@127.0.0.1/",
+            "http://good.com:80@10.0.0.1/",
+            "http://user:pass@[::1]:80/",
+            "http://127.0.0.1#@good.com/",
+            "http://127.0.0.1\\@good.com/",
+            "http://127.0.0.1?@good.com/",
+            "http://good.com@evil.com@127.0.0.1/",
+            "https://good.com%2540@192.168.0.1/",
         ] {
             let url = Url::parse(text).unwrap();
             let err = check_url(&url, false).unwrap_err();
@@ -290,6 +341,10 @@ mod tests {
             "http://8.8.8.8/",
             "http://[2606:4700:4700::1111]/",
             "http://127.0.0.1.example.org/",
+            // The text before `@` is only userinfo: the host is the public name after it.
+            "http://127.0.0.1@good.example/",
+            "http://[::1]@good.example/",
+            "http://10.0.0.1:80@good.example/",
         ] {
             let url = Url::parse(text).unwrap();
             assert_eq!(check_url(&url, false), Ok(()), "{text}");
@@ -311,6 +366,150 @@ mod tests {
                 "only http and https links can be read",
                 "{text}"
             );
+        }
+    }
+
+    /// A DNS table in memory: no packet leaves the test.
+    struct Table(Vec<(&'static str, Vec<IpAddr>)>);
+
+    impl reqwest::dns::Resolve for Table {
+        fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            let found = self
+                .0
+                .iter()
+                .find(|(known, _)| *known == name.as_str())
+                .map(|(_, ips)| ips.clone());
+            Box::pin(async move {
+                let ips = found.ok_or("no such name")?;
+                let addrs = ips.into_iter().map(|ip| std::net::SocketAddr::new(ip, 443));
+                Ok(Box::new(addrs.collect::<Vec<_>>().into_iter()) as reqwest::dns::Addrs)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_is_refused_when_any_of_its_addresses_is_not_public() {
+        use reqwest::dns::Resolve as _;
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // (name, its addresses, whether the guarded lookup may answer)
+        let cases: Vec<(&'static str, Vec<IpAddr>, bool)> = vec![
+            ("public.example", vec![ip("93.184.216.34")], true),
+            (
+                "dual.example",
+                vec![ip("93.184.216.34"), ip("2606:2800:220:1::1")],
+                true,
+            ),
+            (
+                "v4-mix.example",
+                vec![ip("93.184.216.34"), ip("10.0.0.5")],
+                false,
+            ),
+            (
+                "private-first.example",
+                vec![ip("192.168.1.1"), ip("8.8.8.8")],
+                false,
+            ),
+            (
+                "v6-ula.example",
+                vec![ip("93.184.216.34"), ip("fd00::5")],
+                false,
+            ),
+            (
+                "v6-loop.example",
+                vec![ip("2606:4700::1"), ip("::1")],
+                false,
+            ),
+            (
+                "mapped.example",
+                vec![ip("8.8.8.8"), ip("::ffff:127.0.0.1")],
+                false,
+            ),
+            ("nat64.example", vec![ip("64:ff9b::a9fe:a9fe")], false),
+            (
+                "cgnat.example",
+                vec![ip("1.1.1.1"), ip("100.100.0.1")],
+                false,
+            ),
+            ("metadata.example", vec![ip("169.254.169.254")], false),
+            (
+                "multicast.example",
+                vec![ip("8.8.4.4"), ip("239.1.1.1")],
+                false,
+            ),
+            ("zero.example", vec![ip("0.0.0.0")], false),
+            ("linklocal6.example", vec![ip("fe80::1")], false),
+        ];
+        let table = Table(cases.iter().map(|(n, ips, _)| (*n, ips.clone())).collect());
+        let guarded =
+            super::super::resolver::CheckedResolver::new(std::sync::Arc::new(table), true);
+        for (name, ips, allowed) in cases {
+            let lookup = guarded.resolve(name.parse().unwrap()).await;
+            match lookup {
+                Ok(addrs) => {
+                    assert!(allowed, "{name} should have been refused");
+                    assert_eq!(addrs.count(), ips.len(), "{name}");
+                }
+                Err(err) => {
+                    assert!(!allowed, "{name} should resolve: {err}");
+                    let err = err.downcast_ref::<FetchError>().unwrap();
+                    assert_eq!(err.kind(), "private_address", "{name}");
+                }
+            }
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// The ways the WHATWG parser lets one write an IPv4 address in a URL host.
+        fn spellings(ip: Ipv4Addr) -> Vec<String> {
+            let n = u32::from(ip);
+            let [a, b, c, d] = ip.octets();
+            let low16 = n & 0xffff;
+            let low24 = n & 0xff_ffff;
+            vec![
+                ip.to_string(),
+                n.to_string(),
+                format!("0x{n:x}"),
+                format!("0{n:o}"),
+                format!("0x{a:x}.0x{b:x}.0x{c:x}.0x{d:x}"),
+                format!("0{a:o}.0{b:o}.0{c:o}.0{d:o}"),
+                format!("{a}.{b}.{low16}"),
+                format!("{a}.{low24}"),
+                format!("{ip}."),
+                format!("[::ffff:{ip}]"),
+                format!("[64:ff9b::{ip}]"),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn every_spelling_of_an_ipv4_host_gets_the_same_verdict(n in any::<u32>()) {
+                let ip = Ipv4Addr::from(n);
+                let public = is_public(IpAddr::V4(ip));
+                for host in spellings(ip) {
+                    let url = Url::parse(&format!("http://user@{host}:8080/p")).unwrap();
+                    prop_assert_eq!(check_url(&url, false).is_ok(), public, "{}", host);
+                }
+            }
+
+            #[test]
+            fn a_host_the_guard_leaves_to_dns_is_never_an_ip_literal(
+                host in "[0-9a-fA-FxX.\\[\\]:%@。．０-９①-⑨]{1,24}"
+            ) {
+                // reqwest connects to an IP-looking name without asking the resolver, so a
+                // name that slipped past `check_url` must not be one.
+                if let Ok(url) = Url::parse(&format!("http://{host}/"))
+                    && let Some(Host::Domain(name)) = url.host()
+                {
+                    prop_assert!(name.parse::<IpAddr>().is_err(), "{}", name);
+                    let bare = name.trim_start_matches('[').trim_end_matches(']');
+                    prop_assert!(bare.parse::<IpAddr>().is_err(), "{}", name);
+                }
+            }
         }
     }
 }

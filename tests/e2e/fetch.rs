@@ -437,3 +437,68 @@ async fn a_large_unlabelled_file_is_refused_for_what_it_is_not_its_size() {
         "that link is a binary file, not a web page"
     );
 }
+
+#[tokio::test]
+async fn a_redirect_to_any_non_public_address_is_refused_before_connecting() {
+    let site = FakeSite::start().await;
+    site.html("/secret", "<html><p>internal</p></html>").await;
+    let port = site.port();
+    // Only 127.0.0.1 is a real target; the others are refused by the policy, no packet sent.
+    let targets = [
+        format!("http://127.0.0.1:{port}/secret"),
+        format!("//127.0.0.1:{port}/secret"),
+        format!("http://0.0.0.0:{port}/secret"),
+        format!("http://0177.0.0.1:{port}/secret"),
+        format!("http://0x7f000001:{port}/secret"),
+        format!("http://127.1:{port}/secret"),
+        format!("http://%31%32%37.0.0.1:{port}/secret"),
+        format!("http://[::1]:{port}/secret"),
+        format!("http://[::ffff:127.0.0.1]:{port}/secret"),
+        format!("http://[64:ff9b::7f00:1]:{port}/secret"),
+        format!("http://news.example@127.0.0.1:{port}/secret"),
+        format!("http://127.0.0.1:{port}/secret#@news.example"),
+        "http://10.0.0.1/".to_owned(),
+        "http://172.16.5.4/".to_owned(),
+        "http://192.168.1.1/admin".to_owned(),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://2852039166/latest/meta-data/".to_owned(),
+        "http://100.64.0.1/".to_owned(),
+        "http://224.0.0.1/".to_owned(),
+        "http://255.255.255.255/".to_owned(),
+        "https://[fd00::1]/".to_owned(),
+        "http://[fe80::1]/".to_owned(),
+        "http://[ff02::1]/".to_owned(),
+        "http://[::]/".to_owned(),
+        "http://[2002:a9fe:a9fe::1]/".to_owned(),
+    ];
+    for (i, target) in targets.iter().enumerate() {
+        site.redirect(&format!("/hop{i}"), target).await;
+    }
+    // A chain: the first hops are public, the last one is not.
+    site.redirect("/chain0", "/chain1").await;
+    site.redirect("/chain1", "http://news.example/chain2").await;
+    site.redirect("/chain2", "http://169.254.169.254/").await;
+    let dns = StaticDns::one("news.example", site.addr());
+    let fetcher = Fetcher::with_resolver(guarded_fetch_config(), dns).expect("fetcher");
+
+    for (i, target) in targets.iter().enumerate() {
+        let url = Url::parse(&format!("http://news.example/hop{i}")).expect("url");
+        let err = fetcher.get(&url).await.expect_err(target);
+        assert_eq!(
+            (err.to_string().as_str(), err.kind()),
+            ("that address is on a private network", "private_address"),
+            "{target}"
+        );
+    }
+    let chain = Url::parse("http://news.example/chain0").expect("url");
+    assert_eq!(
+        reason(&fetcher, &chain).await,
+        "that address is on a private network"
+    );
+    assert_eq!(
+        site.hits("/chain2").await,
+        1,
+        "the public hops were followed"
+    );
+    assert_eq!(site.hits("/secret").await, 0);
+}

@@ -1,5 +1,6 @@
 //! The bot as people meet it, driven through the fake Bot API.
 
+mod abuse;
 mod commands;
 mod digests;
 mod failures;
