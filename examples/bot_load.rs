@@ -21,7 +21,7 @@ mod process;
 mod site;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -242,7 +242,7 @@ impl Outcome {
 /// A queued message: its chat, its message id, when it was queued.
 type Queued = (i64, i32, Instant);
 
-async fn run(plan: &Plan, binary: &PathBuf) -> Outcome {
+async fn run(plan: &Plan, binary: &Path) -> Outcome {
     let site = Site::start(plan.kinds.clone()).await.expect("fake site");
     let fake = Arc::new(FakeTelegram::start().await);
     if plan.fail_sends > 0.0 {
