@@ -137,6 +137,8 @@ pub struct SentMessage {
     pub link_preview_disabled: bool,
     /// How many edits succeeded.
     pub edits: usize,
+    /// When the fake accepted the first send (edits keep it).
+    pub sent_at: Instant,
 }
 
 impl SentMessage {
@@ -412,6 +414,11 @@ impl FakeTelegram {
             .collect()
     }
 
+    /// Every message the bot sent, in order, as it is now (after edits).
+    pub fn all_sent_messages(&self) -> Vec<SentMessage> {
+        self.shared.lock().sent.clone()
+    }
+
     /// The highest `offset` the bot has passed to `getUpdates` (0 before any).
     pub fn acknowledged_offset(&self) -> i64 {
         self.shared.lock().acknowledged
@@ -527,6 +534,7 @@ fn sent_message(chat_id: i64, message_id: i32, body: &Value) -> SentMessage {
         message_thread_id: body["message_thread_id"].as_i64().map(|id| id as i32),
         link_preview_disabled: body["link_preview_options"]["is_disabled"] == json!(true),
         edits: 0,
+        sent_at: Instant::now(),
     }
 }
 
@@ -744,6 +752,7 @@ fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Failure> 
             reply_to,
             message_thread_id: thread,
             edits: edits + 1,
+            sent_at: sent.sent_at,
             ..sent_message(chat_id, message_id, body)
         };
     }
