@@ -7,7 +7,6 @@ use teloxide::types::{Chat, Me, User};
 use teloxide::utils::command::BotCommands;
 
 use super::messages::{self, links_in};
-use super::telegram;
 use super::{App, HandlerResult, TgBot, from_a_bot, keyboards};
 use crate::digest::Length;
 use crate::settings::{ChatSettings, Mode};
@@ -53,13 +52,14 @@ pub async fn handle(
     let chat = msg.chat.id.0;
     match cmd {
         Command::Start | Command::Help => {
-            telegram::reply(&bot, &msg, &help(&msg, &me), None).await;
+            app.reply(&bot, &msg, &help(&msg, &me), None).await;
         }
         Command::Summarize(arg) => summarize(&bot, &msg, &app, &arg).await?,
         Command::Length(arg) if arg.trim().is_empty() => {
             let current = app.store.settings(chat).await?.length;
             let text = format!("Digest length in this chat: {current}.");
-            telegram::reply(&bot, &msg, &text, Some(keyboards::lengths(current))).await;
+            app.reply(&bot, &msg, &text, Some(keyboards::lengths(current)))
+                .await;
         }
         Command::Length(arg) => {
             let answer = match arg.parse::<Length>() {
@@ -75,12 +75,13 @@ pub async fn handle(
                     .await?
                 }
             };
-            telegram::reply(&bot, &msg, &answer, None).await;
+            app.reply(&bot, &msg, &answer, None).await;
         }
         Command::Mode(arg) if arg.trim().is_empty() => {
             let current = app.store.settings(chat).await?.mode;
             let text = format!("Mode in this chat: {current}. {}", explain(current));
-            telegram::reply(&bot, &msg, &text, Some(keyboards::modes(current))).await;
+            app.reply(&bot, &msg, &text, Some(keyboards::modes(current)))
+                .await;
         }
         Command::Mode(arg) => {
             let answer = match arg.parse::<Mode>() {
@@ -96,7 +97,7 @@ pub async fn handle(
                     .await?
                 }
             };
-            telegram::reply(&bot, &msg, &answer, None).await;
+            app.reply(&bot, &msg, &answer, None).await;
         }
         Command::Settings => {
             let s = app.store.settings(chat).await?;
@@ -106,7 +107,7 @@ pub async fn handle(
                 s.mode,
                 summary(s.mode)
             );
-            telegram::reply(&bot, &msg, &text, None).await;
+            app.reply(&bot, &msg, &text, None).await;
         }
     }
     Ok(())
@@ -175,11 +176,11 @@ async fn summarize(bot: &TgBot, msg: &Message, app: &Arc<App>, arg: &str) -> Han
         } else {
             "I found no web link in that. Send /summarize with an http or https link."
         };
-        telegram::reply(bot, msg, text, None).await;
+        app.reply(bot, msg, text, None).await;
         return Ok(());
     }
     if !app.within_limits(msg, urls.len()) {
-        telegram::reply(bot, msg, messages::SLOW_DOWN, None).await;
+        app.reply(bot, msg, messages::SLOW_DOWN, None).await;
         return Ok(());
     }
     let length = app.store.settings(msg.chat.id.0).await?.length;

@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use teloxide::prelude::*;
 use teloxide::types::{Me, MessageEntity, MessageEntityKind};
 
-use super::telegram::{self, Typing};
+use super::telegram::Typing;
 use super::{App, HandlerResult, TgBot, from_a_bot, keyboards};
 use crate::digest::Length;
 use crate::links::{self, Entity, EntityKind, NormalizedUrl};
@@ -54,7 +54,7 @@ pub async fn handle(bot: TgBot, msg: Message, me: Me, app: Arc<App>) -> HandlerR
             app.recent.forget(msg.chat.id.0, &url.key());
         }
         if msg.chat.is_private() {
-            telegram::reply(&bot, &msg, SLOW_DOWN, None).await;
+            app.reply(&bot, &msg, SLOW_DOWN, None).await;
         }
         return Ok(());
     }
@@ -107,7 +107,8 @@ pub async fn answer(
                     tracing::warn!(error = %e, "could not persist a digest");
                 }
                 let html = render::digest(&digest, &digest.view(length, false));
-                if telegram::reply(bot, msg, &html, Some(keyboards::expand(&key)))
+                if app
+                    .reply(bot, msg, &html, Some(keyboards::expand(&key)))
                     .await
                     .is_some()
                 {
@@ -119,7 +120,7 @@ pub async fn answer(
                 app.recent.forget(msg.chat.id.0, &url.key());
                 if announce_failures {
                     let text = format!("Couldn't summarize {}: {e}.", short_link(url));
-                    telegram::reply(bot, msg, &render::notice(&text), None).await;
+                    app.reply(bot, msg, &render::notice(&text), None).await;
                 }
             }
         }

@@ -9,6 +9,7 @@ mod commands;
 mod keyboards;
 mod limits;
 mod messages;
+mod pacing;
 mod recent;
 mod telegram;
 
@@ -16,8 +17,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::UpdateFilterExt;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Me};
@@ -33,8 +32,8 @@ use crate::store::Store;
 
 pub use commands::Command;
 
-/// The bot handle every handler uses: requests paced to Telegram's limits.
-pub type TgBot = Throttle<Bot>;
+/// The bot handle every handler uses; replies are paced by [`App`]'s pacer.
+pub type TgBot = Bot;
 
 /// The error type of handlers; the dispatcher logs it.
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -98,18 +97,7 @@ pub struct App {
     per_chat: limits::RateLimiter,
     work: TaskTracker,
     work_slots: Arc<Semaphore>,
-}
-
-impl BotConfig {
-    /// The pacing of the throttle adaptor.
-    fn limits(&self) -> Limits {
-        Limits {
-            messages_per_sec_chat: self.sends_per_second_per_chat,
-            messages_per_min_chat: self.sends_per_minute_per_chat,
-            messages_per_min_channel_or_supergroup: self.sends_per_minute_per_chat,
-            messages_per_sec_overall: self.sends_per_second,
-        }
-    }
+    pacer: pacing::Pacer,
 }
 
 impl App {
@@ -121,6 +109,11 @@ impl App {
             per_user: limits::RateLimiter::new(config.user_links_per_minute),
             per_chat: limits::RateLimiter::new(config.chat_links_per_minute),
             work: TaskTracker::new(),
+            pacer: pacing::Pacer::new(
+                config.sends_per_second,
+                config.sends_per_second_per_chat,
+                config.sends_per_minute_per_chat,
+            ),
             work_slots: Arc::new(Semaphore::new(config.max_pending_work.max(1))),
             digests,
             store,
@@ -149,6 +142,18 @@ impl App {
             tracing::info!(chat = msg.chat.id.0, sender, links, "rate limited");
         }
         allowed
+    }
+
+    /// Replies to `msg` once Telegram's limits allow a message to its chat.
+    async fn reply(
+        &self,
+        bot: &TgBot,
+        msg: &Message,
+        html: &str,
+        keyboard: Option<teloxide::types::InlineKeyboardMarkup>,
+    ) -> Option<Message> {
+        self.pacer.wait(msg.chat.id.0).await;
+        telegram::reply(bot, msg, html, keyboard).await
     }
 
     /// Runs slow work (fetching, summarizing, replying) beside the chat's queue, so one slow
@@ -238,7 +243,6 @@ pub async fn run(
     }
 
     let metrics = crate::ops::metrics();
-    let bot = Throttle::new_spawn(bot, app.config.limits());
     let app = Arc::new(app);
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![Arc::clone(&app)])

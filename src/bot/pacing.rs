@@ -1,0 +1,136 @@
+//! Pacing replies to Telegram's limits: each send reserves the next free slot of its chat and
+//! of the whole bot, then waits for it. A send with room goes out at once; a 429 for one
+//! chat holds up only that send (see `telegram::with_retry`), not the whole bot.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// Chats remembered before idle ones are forgotten.
+const MAX_CHATS: usize = 100_000;
+
+/// The send slots of every chat and of the bot as a whole.
+pub struct Pacer {
+    overall_gap: Duration,
+    chat_gap: Duration,
+    group_per_minute: usize,
+    next_overall: Mutex<Instant>,
+    chats: DashMap<i64, ChatSlots>,
+}
+
+struct ChatSlots {
+    next: Instant,
+    /// The last sends reserved in a group, at most `group_per_minute` of them.
+    recent: VecDeque<Instant>,
+}
+
+impl Pacer {
+    /// At most `per_second` sends overall, `per_second_per_chat` in one chat, and
+    /// `per_minute_per_group` in one group.
+    pub fn new(per_second: u32, per_second_per_chat: u32, per_minute_per_group: u32) -> Self {
+        let gap = |per_second: u32| Duration::from_secs(1) / per_second.max(1);
+        Pacer {
+            overall_gap: gap(per_second),
+            chat_gap: gap(per_second_per_chat),
+            group_per_minute: per_minute_per_group.max(1) as usize,
+            next_overall: Mutex::new(Instant::now()),
+            chats: DashMap::new(),
+        }
+    }
+
+    /// Waits until a message may be sent to `chat`: first its chat's turn, then the bot's,
+    /// so a group waiting out its minute never holds up other chats.
+    pub async fn wait(&self, chat: i64) {
+        let slot = self.reserve_chat(chat, Instant::now());
+        tokio::time::sleep_until(slot.into()).await;
+        let slot = self.reserve_overall(Instant::now());
+        tokio::time::sleep_until(slot.into()).await;
+    }
+
+    /// Reserves the bot's next free slot at or after `now`.
+    fn reserve_overall(&self, now: Instant) -> Instant {
+        // A poisoned lock only means a panic elsewhere; the instant inside is still valid.
+        let mut overall = self
+            .next_overall
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slot = now.max(*overall);
+        *overall = slot + self.overall_gap;
+        slot
+    }
+
+    /// Reserves the chat's first slot at or after `now` within its per-second and (for
+    /// groups) per-minute limits.
+    fn reserve_chat(&self, chat: i64, now: Instant) -> Instant {
+        if self.chats.len() > MAX_CHATS {
+            self.chats.retain(|_, c| c.next + MINUTE > now);
+        }
+        let mut slots = self.chats.entry(chat).or_insert_with(|| ChatSlots {
+            next: now,
+            recent: VecDeque::new(),
+        });
+        let mut slot = now.max(slots.next);
+        let group = chat < 0;
+        if group && slots.recent.len() >= self.group_per_minute {
+            let oldest_counted = slots.recent[slots.recent.len() - self.group_per_minute];
+            slot = slot.max(oldest_counted + MINUTE);
+        }
+        slots.next = slot + self.chat_gap;
+        if group {
+            slots.recent.push_back(slot);
+            while slots.recent.len() > self.group_per_minute {
+                slots.recent.pop_front();
+            }
+        }
+        slot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_with_room_go_out_at_once() {
+        let pacer = Pacer::new(30, 1, 20);
+        let now = Instant::now();
+        assert_eq!(pacer.reserve_chat(1, now), now);
+        assert_eq!(pacer.reserve_chat(2, now), now);
+        assert_eq!(pacer.reserve_overall(now), now);
+        assert_eq!(
+            pacer.reserve_overall(now),
+            now + Duration::from_secs(1) / 30
+        );
+    }
+
+    #[test]
+    fn one_chat_gets_one_message_a_second() {
+        let pacer = Pacer::new(1000, 1, 20);
+        let now = Instant::now();
+        let slots: Vec<Instant> = (0..3).map(|_| pacer.reserve_chat(7, now)).collect();
+        assert_eq!(slots[1] - slots[0], Duration::from_secs(1));
+        assert_eq!(slots[2] - slots[1], Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_group_gets_at_most_its_messages_a_minute() {
+        let pacer = Pacer::new(1000, 100, 3);
+        let now = Instant::now();
+        let slots: Vec<Instant> = (0..4).map(|_| pacer.reserve_chat(-5, now)).collect();
+        assert!(slots[2] - now < Duration::from_secs(1));
+        assert_eq!(
+            slots[3],
+            slots[0] + MINUTE,
+            "the 4th waits for the 1st to age out"
+        );
+        let private: Vec<Instant> = (0..4).map(|_| pacer.reserve_chat(5, now)).collect();
+        assert!(
+            private[3] - now < Duration::from_secs(1),
+            "private chats have no minute cap"
+        );
+    }
+}
