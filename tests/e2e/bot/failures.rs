@@ -28,6 +28,8 @@ async fn a_blocked_bot_or_deleted_message_is_dropped_and_others_are_still_served
         Failure::new(400, "Bad Request: message to be replied not found"),
     );
     tg.send_text(&group, &User::new(2, "Bob"), link.as_str());
+    // Each message's reply is made in its own task: let the failure reach the group's reply.
+    tg.wait_for("SendMessage", 2, PATIENCE).await;
     tg.send_text(&Chat::private(3), &User::new(3, "Cy"), link.as_str());
     let served = &replies(&tg, 3, 1).await[0];
     assert!(served.text.contains("City council"));
