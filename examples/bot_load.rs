@@ -15,6 +15,9 @@
 #[allow(dead_code)]
 #[path = "../tests/e2e/support/fake_telegram.rs"]
 mod fake_telegram;
+#[allow(dead_code)]
+#[path = "../tests/e2e/support/pages.rs"]
+mod pages;
 #[path = "bot_load/process.rs"]
 mod process;
 #[path = "bot_load/site.rs"]

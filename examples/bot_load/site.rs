@@ -166,36 +166,26 @@ pub fn article(n: usize) -> String {
         pick(&mut rng, VERBS),
         pick(&mut rng, OBJECTS)
     );
-    let mut body = String::new();
-    for _ in 0..8 + rng.below(5) {
-        body.push_str("<p>");
-        for _ in 0..2 + rng.below(4) {
-            let tail = pick(&mut rng, TAILS);
-            let sentence = format!(
-                "{} {} {}{}{}. ",
-                pick(&mut rng, SUBJECTS),
-                pick(&mut rng, VERBS),
-                pick(&mut rng, OBJECTS),
-                if tail.is_empty() { "" } else { " " },
-                tail
-            );
-            body.push_str(&sentence);
-        }
-        body.push_str("</p>\n");
-    }
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title} | Load Gazette</title>
-<meta property="og:site_name" content="Load Gazette"></head>
-<body>
-<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
-<div class="cookie-banner">We use cookies to improve your experience. Accept all cookies?</div>
-<article><h1>{title}</h1>
-{body}</article>
-<aside class="related"><h3>Related articles</h3><ul><li><a href="/x">Another story</a></li></ul></aside>
-<footer>Copyright Load Gazette. All rights reserved.</footer>
-</body></html>"#
-    )
+    let paragraphs: Vec<String> = (0..8 + rng.below(5))
+        .map(|_| {
+            let mut paragraph = String::new();
+            for _ in 0..2 + rng.below(4) {
+                let tail = pick(&mut rng, TAILS);
+                let sentence = format!(
+                    "{} {} {}{}{}. ",
+                    pick(&mut rng, SUBJECTS),
+                    pick(&mut rng, VERBS),
+                    pick(&mut rng, OBJECTS),
+                    if tail.is_empty() { "" } else { " " },
+                    tail
+                );
+                paragraph.push_str(&sentence);
+            }
+            paragraph
+        })
+        .collect();
+    let paragraphs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
+    super::pages::article(&title, &paragraphs)
 }
 
 /// A small deterministic generator (xorshift), so every run sends the same traffic.
