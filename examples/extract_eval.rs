@@ -550,19 +550,20 @@ fn shingles<'a>(token: &Regex, text: &'a str) -> HashMap<Vec<&'a str>, usize> {
 fn shingle_match(token: &Regex, truth: &str, pred: &str) -> [f64; 3] {
     let t = shingles(token, truth);
     let p = shingles(token, pred);
-    let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
+    // whole counts, so the figures do not depend on the maps' iteration order
+    let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
     for (k, &tc) in &t {
         let pc = p.get(k).copied().unwrap_or(0);
-        tp += tc.min(pc) as f64;
-        fn_ += tc.saturating_sub(pc) as f64;
+        tp += tc.min(pc);
+        fn_ += tc.saturating_sub(pc);
     }
     for (k, &pc) in &p {
         let tc = t.get(k).copied().unwrap_or(0);
-        fp += pc.saturating_sub(tc) as f64;
+        fp += pc.saturating_sub(tc);
     }
-    let s = tp + fp + fn_;
+    let s = (tp + fp + fn_) as f64;
     if s > 0.0 {
-        [tp / s, fp / s, fn_ / s]
+        [tp as f64 / s, fp as f64 / s, fn_ as f64 / s]
     } else {
         [0.0, 0.0, 0.0]
     }
