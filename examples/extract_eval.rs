@@ -60,9 +60,18 @@ fn main() {
     let baseline: Option<Scores> = match &opts.baseline {
         Some(path) => match std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            .and_then(|t| serde_json::from_str::<Scores>(&t).map_err(|e| e.to_string()))
         {
-            Ok(b) => Some(b),
+            Ok(mut b) => {
+                // JSON's decimal floats come back within an ulp: round as the scores are
+                for page in b
+                    .values_mut()
+                    .flat_map(|set: &mut BTreeMap<_, _>| set.values_mut())
+                {
+                    *page = rounded(*page);
+                }
+                Some(b)
+            }
             Err(e) => {
                 eprintln!("extract_eval: {}: {e}", path.display());
                 std::process::exit(2);
@@ -532,6 +541,11 @@ fn recall(tp: f64, fp: f64, fn_: f64) -> f64 {
     }
 }
 
+/// Scores to nine decimals, so a saved baseline reads back exactly equal.
+fn rounded(s: [f64; 3]) -> [f64; 3] {
+    s.map(|x| (x * 1e9).round() / 1e9)
+}
+
 /// Multisets of 4-token shingles (a shorter text is one shorter shingle, none when empty).
 fn shingles<'a>(token: &Regex, text: &'a str) -> HashMap<Vec<&'a str>, usize> {
     let tokens: Vec<&str> = token.find_iter(text).map(|m| m.as_str()).collect();
@@ -563,7 +577,7 @@ fn shingle_match(token: &Regex, truth: &str, pred: &str) -> [f64; 3] {
     }
     let s = (tp + fp + fn_) as f64;
     if s > 0.0 {
-        [tp as f64 / s, fp as f64 / s, fn_ as f64 / s]
+        rounded([tp as f64 / s, fp as f64 / s, fn_ as f64 / s])
     } else {
         [0.0, 0.0, 0.0]
     }
