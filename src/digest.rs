@@ -33,6 +33,9 @@ pub struct Digest {
     pub reading_minutes: u32,
     /// Summary sentences ranked by importance, best first.
     pub sentences: Vec<RankedSentence>,
+    /// The page shows only a paid article's preview; the digest says so.
+    #[serde(default)]
+    pub preview_only: bool,
 }
 
 impl Digest {
@@ -62,6 +65,7 @@ impl Digest {
             lang: article.lang.clone(),
             reading_minutes: u32::try_from(minutes).unwrap_or(u32::MAX),
             sentences: summary.sentences,
+            preview_only: article.preview_only,
         }
     }
 
@@ -148,6 +152,7 @@ mod tests {
             lang: Some("en".into()),
             reading_minutes: 1,
             sentences,
+            preview_only: false,
         }
     }
 

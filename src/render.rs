@@ -56,6 +56,9 @@ impl Message {
     }
 }
 
+/// The line under the site of a digest made from a paid article's teaser.
+pub const PREVIEW_ONLY: &str = "preview only (paywalled)";
+
 /// Renders a digest with the given sentences (already chosen and in article order): the
 /// title in bold, the site (linked to the source) and reading time, then one bullet a sentence.
 pub fn digest(digest: &Digest, sentences: &[String]) -> String {
@@ -79,6 +82,10 @@ pub fn digest(digest: &Digest, sentences: &[String]) -> String {
         None => msg.text(&site),
     }
     msg.text(&format!(" · {} min read", digest.reading_minutes));
+    if digest.preview_only {
+        msg.text("\n");
+        msg.text(PREVIEW_ONLY);
+    }
     let mut first = true;
     for sentence in sentences {
         let prefix = if first { "\n\n• " } else { "\n• " };
@@ -176,6 +183,7 @@ mod tests {
                 text: "unused".into(),
                 position: 0,
             }],
+            preview_only: false,
         }
     }
 
@@ -210,6 +218,18 @@ mod tests {
             html,
             "<b>Rates rise &amp; fall</b>\n<a href=\"https://example.org/a?b=1&amp;c=&quot;2&quot;\">\
              Example &lt;News&gt;</a> · 4 min read\n\n• First point.\n• Second &lt;point&gt;."
+        );
+    }
+
+    #[test]
+    fn a_paid_articles_teaser_is_marked_as_a_preview() {
+        let mut page = sample("Rates", None);
+        page.preview_only = true;
+        let html = digest(&page, &["What the teaser says.".into()]);
+        assert_eq!(
+            html,
+            "<b>Rates</b>\nExample &lt;News&gt; · 4 min read\npreview only (paywalled)\n\n\
+             • What the teaser says."
         );
     }
 
@@ -354,16 +374,22 @@ mod tests {
         }
 
         fn any_digest() -> impl Strategy<Value = Digest> {
-            (page_text(), page_text(), url_text(), any::<u32>()).prop_map(
-                |(title, site, url, reading_minutes)| Digest {
+            (
+                page_text(),
+                page_text(),
+                url_text(),
+                any::<u32>(),
+                any::<bool>(),
+            )
+                .prop_map(|(title, site, url, reading_minutes, preview_only)| Digest {
                     title,
                     site,
                     url,
                     lang: None,
                     reading_minutes,
                     sentences: Vec::new(),
-                },
-            )
+                    preview_only,
+                })
         }
 
         /// The visible text of `html`, or why it is not the HTML render may send: only

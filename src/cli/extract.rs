@@ -67,6 +67,8 @@ struct ArticleJson<'a> {
     published: Option<&'a str>,
     lang: Option<&'a str>,
     canonical_url: Option<&'a str>,
+    /// The page shows only a paid article's preview.
+    preview_only: bool,
     text: String,
 }
 
@@ -78,6 +80,7 @@ fn json(article: &Article) -> ArticleJson<'_> {
         published: article.published.as_deref(),
         lang: article.lang.as_deref(),
         canonical_url: article.canonical_url.as_deref(),
+        preview_only: article.preview_only,
         text: article.text(),
     }
 }

@@ -69,6 +69,8 @@ struct DigestJson<'a> {
     url: Option<&'a str>,
     lang: Option<&'a str>,
     reading_minutes: u32,
+    /// The page shows only a paid article's preview.
+    preview_only: bool,
     digest: Vec<String>,
     expanded: Vec<String>,
 }
@@ -89,6 +91,7 @@ impl Selection {
             url: digest.url.as_deref(),
             lang: digest.lang.as_deref(),
             reading_minutes: digest.reading_minutes,
+            preview_only: digest.preview_only,
             digest: self.sentences(digest),
             expanded: digest.view(self.length, true),
         }
@@ -104,6 +107,9 @@ impl Selection {
         let mut about = vec![format!("{} min read", digest.reading_minutes)];
         if !digest.site.is_empty() {
             about.insert(0, digest.site.clone());
+        }
+        if digest.preview_only {
+            about.push(linkdigest::render::PREVIEW_ONLY.to_owned());
         }
         out.push_str(&about.join(" · "));
         out.push_str("\n\n");

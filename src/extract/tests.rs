@@ -416,11 +416,13 @@ fn a_teaser_list_after_a_more_stories_heading_is_dropped() {
     assert!(a.text().ends_with("next year."), "{}", a.text());
 }
 
+const PAID_LD: &str = r#"<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Rates",
+    "isAccessibleForFree": "False",
+    "hasPart": {"@type": "WebPageElement", "isAccessibleForFree": false, "cssSelector": ".paid"}}</script>"#;
+
 #[test]
-fn a_paywalled_teaser_is_reported_as_such() {
-    let ld = r#"<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Rates",
-        "isAccessibleForFree": "False",
-        "hasPart": {"@type": "WebPageElement", "isAccessibleForFree": false, "cssSelector": ".paid"}}</script>"#;
+fn a_paywalled_teaser_is_read_as_a_preview() {
+    let ld = PAID_LD;
     let teaser = format!(
         "{ld}<article><h1>Rates</h1><p>{}</p><div class=\"paid\"></div></article>",
         prose(
@@ -428,13 +430,13 @@ fn a_paywalled_teaser_is_reported_as_such() {
             2
         )
     );
-    assert_eq!(
-        article(&page("", &teaser), None),
-        Err(ExtractError::Paywalled)
-    );
-    assert_eq!(
-        ExtractError::Paywalled.to_string(),
-        "that article is behind a paywall"
+    let a = article(&page("", &teaser), None).expect("the teaser is an article");
+    assert!(a.preview_only);
+    assert!(
+        a.text()
+            .starts_with("The central bank raised its main rate"),
+        "{}",
+        a.text()
     );
 
     // The same markup with the whole article in the page (served to readers who pay) is read.
@@ -449,5 +451,26 @@ fn a_paywalled_teaser_is_reported_as_such() {
             20
         )
     );
-    assert!(article(&page("", &whole), None).is_ok());
+    let a = article(&page("", &whole), None).expect("the whole article");
+    assert!(!a.preview_only);
+}
+
+#[test]
+fn a_paywall_with_no_text_in_front_keeps_the_reason() {
+    let ld = PAID_LD;
+    let wall = format!("{ld}<article><h1>Rates</h1><div class=\"paid\"></div></article>");
+    assert_eq!(
+        article(&page("", &wall), None),
+        Err(ExtractError::Paywalled)
+    );
+    assert_eq!(
+        ExtractError::Paywalled.to_string(),
+        "that article is behind a paywall"
+    );
+    // without the paid markup the same empty page has no article text
+    let empty = "<article><h1>Rates</h1><div></div></article>";
+    assert_eq!(
+        article(&page("", empty), None),
+        Err(ExtractError::NoArticleText)
+    );
 }

@@ -160,3 +160,40 @@ fn bad_input_gets_a_short_message_not_a_panic() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_paywalled_teaser_is_summarized_and_marked_as_a_preview() {
+    let page = r#"<html lang="en"><head><title>Rates rise</title>
+<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Rates rise", "isAccessibleForFree": false}</script>
+</head><body><article><h1>Rates rise</h1>
+<p>The central bank raised its main interest rate by half a point on Tuesday, the largest step in a decade.</p>
+<p>Officials said inflation had stayed above target for too long and that more rises were possible.</p>
+</article></body></html>"#;
+    let out = linkdigest(&["summarize", "--json", "-"], page);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["preview_only"], true);
+    assert!(
+        json["digest"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("half a point")),
+        "{json}"
+    );
+    let out = linkdigest(&["summarize", "-"], page);
+    assert!(
+        stdout(&out).contains("1 min read · preview only (paywalled)\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = linkdigest(&["extract", "--json", "-"], page);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["preview_only"], true);
+
+    let free = page.replace(
+        "\"isAccessibleForFree\": false",
+        "\"isAccessibleForFree\": true",
+    );
+    let out = linkdigest(&["summarize", "--json", "-"], &free);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["preview_only"], false);
+}
