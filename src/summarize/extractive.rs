@@ -94,7 +94,7 @@ impl Extractive {
             sentences = sentences.len(),
             "ranking sentences"
         );
-        // Centrality is quadratic; a book-length page is ranked on its opening part.
+        // Dropping near-duplicates is quadratic; a book-length page is ranked on its opening part.
         let candidates = &sentences[..sentences.len().min(MAX_CANDIDATES)];
 
         let mut vocab = Vocabulary::default();
@@ -242,21 +242,24 @@ fn tf_idf(bags: &[Vec<(u32, f32)>], vocab: usize) -> Vec<Vec<(u32, f32)>> {
         .collect()
 }
 
-/// Dot product of two sparse vectors sorted by id.
-fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
+/// Each sentence's summed cosine with every later sentence, in one pass from the end that
+/// keeps the sum of the later vectors: linear in the number of terms, not quadratic in the
+/// number of sentences.
+fn forward_centrality(vectors: &[Vec<(u32, f32)>]) -> Vec<f32> {
+    let vocab = vectors
+        .iter()
+        .flat_map(|v| v.iter().map(|&(id, _)| id as usize + 1))
+        .max()
+        .unwrap_or(0);
+    let mut later = vec![0.0f32; vocab];
+    let mut centrality = vec![0.0f32; vectors.len()];
+    for (i, v) in vectors.iter().enumerate().rev() {
+        centrality[i] = v.iter().map(|&(id, w)| w * later[id as usize]).sum();
+        for &(id, w) in v {
+            later[id as usize] += w;
         }
     }
-    sum
+    centrality
 }
 
 /// Shared terms over all terms of two bags sorted by id.
@@ -310,12 +313,7 @@ fn select(
 ) -> Ranking {
     let n = sentences.len();
     // Forward centrality: how much the rest of the text takes up what this sentence says.
-    let mut centrality = vec![0.0f32; n];
-    for i in 0..n {
-        for j in (i + 1)..n {
-            centrality[i] += dot(&vectors[i], &vectors[j]);
-        }
-    }
+    let centrality = forward_centrality(vectors);
     let max_c = centrality.iter().copied().fold(0.0f32, f32::max);
     let centrality: Vec<f32> = centrality
         .iter()
@@ -614,6 +612,20 @@ mod tests {
         let c = coverage(&bags);
         assert!(c[0] > c[1], "{c:?}");
         assert!(c[0] > c[2], "{c:?}");
+    }
+
+    #[test]
+    fn forward_centrality_sums_the_cosines_with_later_sentences() {
+        let vectors = vec![
+            vec![(0, 0.6), (1, 0.8)],
+            vec![(1, 1.0)],
+            vec![(0, 0.8), (2, 0.6)],
+        ];
+        let c = forward_centrality(&vectors);
+        let expected = [0.8 + 0.48, 0.0, 0.0];
+        for (got, want) in c.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-6, "{c:?}");
+        }
     }
 
     #[test]
