@@ -8,13 +8,13 @@ use linkdigest::fetch::{Fetcher, PageKind};
 use serde::Serialize;
 
 use super::ExtractArgs;
-use super::batch;
+use super::batch::{self, Threads};
 use super::input::{self, Source};
 
 /// Prints the article of each input; one failing input does not stop the others.
 pub async fn run(config: &Config, args: ExtractArgs) -> anyhow::Result<ExitCode> {
     if args.jsonl {
-        batch::extract().await?;
+        batch::extract(config, Threads::new(args.workers, config)).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let fetcher = Fetcher::new(config.fetch.clone())?;

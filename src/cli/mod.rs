@@ -3,7 +3,9 @@
 mod batch;
 mod extract;
 mod input;
+mod ordered;
 mod run;
+mod selection;
 mod summarize;
 
 use std::process::ExitCode;
@@ -76,6 +78,9 @@ pub struct SummarizeArgs {
     /// Batch mode: each stdin line is {"id","text"}, {"id","html","url"?} or {"id","url"}.
     #[arg(long, conflicts_with = "input")]
     pub jsonl: bool,
+    /// Worker threads of the --jsonl batch mode (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
 }
 
 /// Options of `linkdigest extract`.
@@ -87,9 +92,13 @@ pub struct ExtractArgs {
     /// Print JSON with the metadata (one object per input, one per line).
     #[arg(long, conflicts_with = "jsonl")]
     pub json: bool,
-    /// Batch mode: each stdin line is {"id","html","url"?}; each output line {"id","title","text"}.
+    /// Batch mode: each stdin line is {"id","html","url"?} or {"id","url"}; each output line
+    /// {"id","title","text"}, in input order.
     #[arg(long, conflicts_with = "inputs")]
     pub jsonl: bool,
+    /// Worker threads of the --jsonl batch mode (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
 }
 
 /// The length presets as command-line values.
