@@ -12,7 +12,7 @@ use super::{RankedSentence, SummarizeError, Summarizer, Summary};
 use crate::extract::{Article, BlockKind};
 
 /// The version in [`Extractive::id`]; bump it whenever the output changes.
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 
 /// How many blocks language detection reads: enough to tell the language.
 const DETECT_SAMPLE_BLOCKS: usize = 8;
@@ -670,6 +670,21 @@ mod tests {
         assert_eq!(top.len(), 2);
         assert_eq!(top[0].text, "市政府周二批准了图书馆的新预算。");
         assert_eq!(top[1].text, "市议会经过长时间讨论后投票通过了图书馆预算。");
+    }
+
+    #[test]
+    fn thai_sentences_compare_by_character_bigrams() {
+        // Thai writes no spaces between words: the first two paragraphs say the same thing
+        // (new budget for every public library) in another order, the third is about a bakery.
+        let paragraphs = [
+            "รัฐบาลอนุมัติงบประมาณใหม่สำหรับห้องสมุดประชาชนทุกแห่ง",
+            "ห้องสมุดประชาชนทุกแห่งจะได้รับงบประมาณใหม่จากรัฐบาล",
+            "ร้านขนมในเมืองฉลองครบรอบสิบปีด้วยการแจกขนมฟรี",
+        ];
+        let a = article("", Some("th"), &paragraphs);
+        let mut got: Vec<usize> = rank(&a, 2).iter().map(|s| s.position).collect();
+        got.sort_unstable();
+        assert_eq!(got, [0, 2]);
     }
 
     #[tokio::test]

@@ -65,11 +65,16 @@ fn stemmer(lang: &str) -> Option<Stemmer> {
     Some(Stemmer::create(algorithm))
 }
 
-/// Whether `c` is written without spaces between words (Han, kana), so words are
+/// Whether `c` is written without spaces between words (Han, kana, and the Thai, Lao,
+/// Myanmar and Khmer scripts, whose vowel and tone marks stay in the run), so words are
 /// approximated by overlapping character pairs.
 fn is_unspaced(c: char) -> bool {
     matches!(c,
-        '\u{3040}'..='\u{30FF}'   // hiragana, katakana
+        '\u{0E01}'..='\u{0E4E}'   // Thai letters, vowels and tone marks
+        | '\u{0E81}'..='\u{0ECE}' // Lao letters, vowels and tone marks
+        | '\u{1000}'..='\u{103F}' // Myanmar letters, vowels and marks
+        | '\u{1780}'..='\u{17D3}' // Khmer letters, vowels and marks
+        | '\u{3040}'..='\u{30FF}' // hiragana, katakana
         | '\u{3400}'..='\u{4DBF}' // CJK extension A
         | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
         | '\u{F900}'..='\u{FAFF}' // compatibility ideographs
@@ -231,6 +236,13 @@ mod tests {
             terms(Some("ja"), "東京へ行きました"),
             ["東京", "京へ", "へ行", "行き"]
         );
+    }
+
+    #[test]
+    fn thai_becomes_character_bigrams_with_its_marks() {
+        // "ห้อง" (room): the tone mark stays between its letters instead of splitting the word.
+        assert_eq!(terms(Some("th"), "ห้อง"), ["ห้", "้อ", "อง"]);
+        assert_eq!(terms(None, "ไทย 2024"), ["ไท", "ทย"]);
     }
 
     #[test]
