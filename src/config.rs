@@ -185,6 +185,22 @@ impl Config {
         )?;
         config.bot.max_pending_work =
             env.number("LINKDIGEST_MAX_PENDING_WORK", config.bot.max_pending_work)?;
+        config.bot.max_queued_work =
+            env.number("LINKDIGEST_MAX_QUEUED_WORK", config.bot.max_queued_work)?;
+        config.bot.outbox_per_chat =
+            env.number("LINKDIGEST_OUTBOX_PER_CHAT", config.bot.outbox_per_chat)?;
+        config.bot.max_background_calls = env.number(
+            "LINKDIGEST_MAX_BACKGROUND_CALLS",
+            config.bot.max_background_calls,
+        )?;
+        config.bot.user_commands_per_minute = env.count(
+            "LINKDIGEST_USER_COMMANDS_PER_MINUTE",
+            config.bot.user_commands_per_minute,
+        )?;
+        config.bot.chat_commands_per_minute = env.count(
+            "LINKDIGEST_CHAT_COMMANDS_PER_MINUTE",
+            config.bot.chat_commands_per_minute,
+        )?;
         config.webhook_url = env.url("LINKDIGEST_WEBHOOK_URL")?;
         if let Some(listen) = env.addr("LINKDIGEST_LISTEN")? {
             config.listen = listen;
