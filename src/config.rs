@@ -414,8 +414,28 @@ mod tests {
             ("LINKDIGEST_DIGEST_RETENTION_DAYS", "2"),
             ("LINKDIGEST_DIGEST_MAX_ROWS", "50"),
             ("LINKDIGEST_SENDS_PER_SECOND", "100"),
+            ("LINKDIGEST_USER_COMMANDS_PER_MINUTE", "5"),
+            ("LINKDIGEST_CHAT_COMMANDS_PER_MINUTE", "0"),
+            ("LINKDIGEST_MAX_QUEUED_WORK", "10"),
+            ("LINKDIGEST_OUTBOX_PER_CHAT", "4"),
+            ("LINKDIGEST_MAX_BACKGROUND_CALLS", "8"),
         ])
         .unwrap();
+        assert_eq!(
+            (
+                c.bot.user_commands_per_minute,
+                c.bot.chat_commands_per_minute
+            ),
+            (5, 0)
+        );
+        assert_eq!(
+            (
+                c.bot.max_queued_work,
+                c.bot.outbox_per_chat,
+                c.bot.max_background_calls
+            ),
+            (10, 4, 8)
+        );
         assert_eq!(c.telegram_token.as_deref(), Some("123:abc"));
         assert_eq!(
             c.telegram_api_url.unwrap().as_str(),
