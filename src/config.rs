@@ -185,6 +185,22 @@ impl Config {
         )?;
         config.bot.max_pending_work =
             env.number("LINKDIGEST_MAX_PENDING_WORK", config.bot.max_pending_work)?;
+        config.bot.max_queued_work =
+            env.number("LINKDIGEST_MAX_QUEUED_WORK", config.bot.max_queued_work)?;
+        config.bot.outbox_per_chat =
+            env.number("LINKDIGEST_OUTBOX_PER_CHAT", config.bot.outbox_per_chat)?;
+        config.bot.max_background_calls = env.number(
+            "LINKDIGEST_MAX_BACKGROUND_CALLS",
+            config.bot.max_background_calls,
+        )?;
+        config.bot.user_commands_per_minute = env.count(
+            "LINKDIGEST_USER_COMMANDS_PER_MINUTE",
+            config.bot.user_commands_per_minute,
+        )?;
+        config.bot.chat_commands_per_minute = env.count(
+            "LINKDIGEST_CHAT_COMMANDS_PER_MINUTE",
+            config.bot.chat_commands_per_minute,
+        )?;
         config.webhook_url = env.url("LINKDIGEST_WEBHOOK_URL")?;
         if let Some(listen) = env.addr("LINKDIGEST_LISTEN")? {
             config.listen = listen;
@@ -398,8 +414,28 @@ mod tests {
             ("LINKDIGEST_DIGEST_RETENTION_DAYS", "2"),
             ("LINKDIGEST_DIGEST_MAX_ROWS", "50"),
             ("LINKDIGEST_SENDS_PER_SECOND", "100"),
+            ("LINKDIGEST_USER_COMMANDS_PER_MINUTE", "5"),
+            ("LINKDIGEST_CHAT_COMMANDS_PER_MINUTE", "0"),
+            ("LINKDIGEST_MAX_QUEUED_WORK", "10"),
+            ("LINKDIGEST_OUTBOX_PER_CHAT", "4"),
+            ("LINKDIGEST_MAX_BACKGROUND_CALLS", "8"),
         ])
         .unwrap();
+        assert_eq!(
+            (
+                c.bot.user_commands_per_minute,
+                c.bot.chat_commands_per_minute
+            ),
+            (5, 0)
+        );
+        assert_eq!(
+            (
+                c.bot.max_queued_work,
+                c.bot.outbox_per_chat,
+                c.bot.max_background_calls
+            ),
+            (10, 4, 8)
+        );
         assert_eq!(c.telegram_token.as_deref(), Some("123:abc"));
         assert_eq!(
             c.telegram_api_url.unwrap().as_str(),

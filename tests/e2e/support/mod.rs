@@ -7,6 +7,7 @@ pub mod fake_site;
 pub mod fake_telegram;
 pub mod pages;
 pub mod redis;
+pub mod tg_html;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,23 +1,37 @@
-//! Button presses: Expand/Collapse under a digest, and the settings choices.
+//! Button presses: Expand/Collapse under a digest, and the settings choices. Every press is
+//! answered (a refused chat, a gone digest and a failed store included), off the dispatcher.
 
 use std::sync::Arc;
 
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageEntityKind};
 
-use super::commands::{ONLY_ADMINS, change_settings};
-use super::telegram::{self, with_retry};
-use super::{App, HandlerResult, TgBot, keyboards};
+use super::HandlerResult;
+use super::settings::{self, Asker, Changed, NOT_SAVED, ONLY_ADMINS};
+use crate::bot::outbound::Outgoing;
+use crate::bot::{App, keyboards};
 use crate::digest::Digest;
 use crate::links::NormalizedUrl;
 use crate::render::{self, Callback};
 use crate::settings::ChatSettings;
 
+/// The answer to a press in a chat the allow-list refuses.
+pub const NOT_AVAILABLE: &str = "Not available here.";
+
 /// Handles a button press; every press is answered, even when the digest is gone.
-pub async fn handle(bot: TgBot, q: CallbackQuery, app: Arc<App>) -> HandlerResult {
+pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult {
+    let chat_allowed = q
+        .regular_message()
+        .is_none_or(|msg| app.chat_allowed(msg.chat.id));
+    if !chat_allowed {
+        app.outbox
+            .answer_callback(&bot, q.id, Some(NOT_AVAILABLE.to_owned()));
+        return Ok(());
+    }
     let action = q.data.as_deref().and_then(Callback::parse);
     let Some((action, msg)) = action.zip(q.regular_message().cloned()) else {
-        answer(&bot, &q, Some("This button no longer works.")).await;
+        let gone = "This button no longer works.".to_owned();
+        app.outbox.answer_callback(&bot, q.id, Some(gone));
         return Ok(());
     };
     let (key, expanded) = match action {
@@ -29,7 +43,8 @@ pub async fn handle(bot: TgBot, q: CallbackQuery, app: Arc<App>) -> HandlerResul
                 text: format!("Digest length in this chat: {length}."),
                 keyboard: keyboards::lengths(length),
             };
-            return set(&bot, &app, &q, &msg, |s| s.length = length, view).await;
+            set(&bot, &app, q, &msg, move |s| s.length = length, view).await;
+            return Ok(());
         }
         Callback::SetMode(mode) => {
             let view = Choice {
@@ -37,54 +52,45 @@ pub async fn handle(bot: TgBot, q: CallbackQuery, app: Arc<App>) -> HandlerResul
                 text: format!("Mode in this chat: {mode}."),
                 keyboard: keyboards::modes(mode),
             };
-            return set(&bot, &app, &q, &msg, |s| s.mode = mode, view).await;
+            set(&bot, &app, q, &msg, move |s| s.mode = mode, view).await;
+            return Ok(());
         }
     };
-    // Answered before the work: a digest made again can take seconds.
-    answer(&bot, &q, None).await;
-    let worker = Arc::clone(&app);
-    app.spawn(async move {
-        if let Err(e) = toggle(&bot, &worker, &msg, &key, expanded).await {
-            tracing::warn!(error = %e, "could not expand or collapse a digest");
-        }
-    })
-    .await;
+    // Answered at once: a digest made again can take seconds.
+    app.outbox.answer_callback(&bot, q.id, None);
+    let (worker, bot_) = (Arc::clone(&app), bot.clone());
+    app.work.push("expand or collapse", async move {
+        toggle(&bot_, &worker, &msg, &key, expanded).await;
+    });
     Ok(())
 }
 
-async fn answer(bot: &TgBot, q: &CallbackQuery, text: Option<&str>) {
-    let result = with_retry(|| {
-        let mut request = bot.answer_callback_query(q.id.clone());
-        if let Some(text) = text {
-            request = request.text(text);
-        }
-        request.into_future()
-    })
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "could not answer a button press");
-    }
-}
-
-/// Edits a digest message into its expanded or collapsed form, at the chat's length.
-async fn toggle(bot: &TgBot, app: &App, msg: &Message, key: &str, expanded: bool) -> HandlerResult {
+/// Puts the edit of a digest message into its expanded or collapsed form, at the chat's
+/// length, in the chat's outbox.
+async fn toggle(bot: &Bot, app: &App, msg: &Message, key: &str, expanded: bool) {
     let Some(digest) = find_digest(app, msg, key).await else {
         tracing::info!(
             chat = msg.chat.id.0,
             key,
             "digest gone and its link unknown"
         );
-        return Ok(());
+        return;
     };
-    let length = app.store.settings(msg.chat.id.0).await?.length;
+    let length = match app.store.settings(msg.chat.id.0).await {
+        Ok(settings) => settings.length,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the settings; using the default length");
+            Default::default()
+        }
+    };
     let html = render::digest(&digest, &digest.view(length, expanded));
     let keyboard = if expanded {
         keyboards::collapse(key)
     } else {
         keyboards::expand(key)
     };
-    telegram::edit(bot, msg.chat.id, msg.id, &html, keyboard).await;
-    Ok(())
+    app.outbox
+        .send(bot, Outgoing::edit(msg.chat.id, msg.id, html, keyboard));
 }
 
 /// The digest behind a button: from the store, else made again from the message's link.
@@ -129,26 +135,31 @@ struct Choice {
 
 /// Changes a setting from a button if the presser may, answering the press either way.
 async fn set(
-    bot: &TgBot,
-    app: &App,
-    q: &CallbackQuery,
+    bot: &Bot,
+    app: &Arc<App>,
+    q: CallbackQuery,
     msg: &Message,
-    update: impl FnOnce(&mut ChatSettings),
+    update: impl FnOnce(&mut ChatSettings) + Send + 'static,
     view: Choice,
-) -> HandlerResult {
-    // The answer says whether it worked, so it waits for the admin check (one cached call).
-    if !change_settings(bot, app, &msg.chat, Some(&q.from), None, update).await? {
-        answer(bot, q, Some(ONLY_ADMINS)).await;
-        return Ok(());
-    }
-    answer(bot, q, Some(&view.done)).await;
-    telegram::edit(
-        bot,
-        msg.chat.id,
-        msg.id,
-        &render::notice(&view.text),
-        view.keyboard,
-    )
-    .await;
-    Ok(())
+) {
+    let from = q.from.clone();
+    let asker = Asker {
+        chat: &msg.chat,
+        user: Some(&from),
+        sender_chat: None,
+    };
+    let (bot_, chat, message) = (bot.clone(), msg.chat.id, msg.id);
+    let answer = move |app: &App, outcome: Changed| {
+        let text = match outcome {
+            Changed::Saved => view.done,
+            Changed::NotAllowed => ONLY_ADMINS.to_owned(),
+            Changed::NotSaved => NOT_SAVED.to_owned(),
+        };
+        app.outbox.answer_callback(&bot_, q.id, Some(text));
+        if matches!(outcome, Changed::Saved) {
+            let edit = Outgoing::edit(chat, message, render::notice(&view.text), view.keyboard);
+            app.outbox.send(&bot_, edit);
+        }
+    };
+    settings::change(app, bot, asker, update, answer).await;
 }
