@@ -131,6 +131,14 @@ impl Summarizer for Extractive {
         format!("extractive-v{VERSION}")
     }
 
+    fn rank_now(
+        &self,
+        article: &Article,
+        max_sentences: usize,
+    ) -> Option<Result<Summary, SummarizeError>> {
+        Some(self.rank(article, max_sentences))
+    }
+
     async fn summarize(
         &self,
         article: &Article,
@@ -312,6 +320,9 @@ fn select(
     // Forward centrality: how much the rest of the text takes up what this sentence says.
     let mut centrality = vec![0.0f32; n];
     for i in 0..n {
+        if crate::budget::expired() {
+            break; // the link's CPU budget is spent: rank on what was compared
+        }
         for j in (i + 1)..n {
             centrality[i] += dot(&vectors[i], &vectors[j]);
         }
