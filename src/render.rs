@@ -1,7 +1,9 @@
 //! Digest → Telegram HTML text, and the short callback data behind its buttons.
 //!
 //! Nothing here knows teloxide, so the output can be tested and fuzzed alone: every piece of
-//! page text is escaped, and the visible text stays within Telegram's 4096 UTF-16 units.
+//! page text is escaped and defused (Telegram would make its URLs, domains, e-mail
+//! addresses, `@names`, `/commands`, `#hashtags` and `$CASHTAGS` live), and the visible text
+//! stays within Telegram's 4096 UTF-16 units.
 
 use std::fmt::Write as _;
 
@@ -32,6 +34,37 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// An invisible character that keeps words together: put inside a trigger ("@\u{2060}name",
+/// "evil.\u{2060}example") it stops Telegram from making the text a link or a mention.
+pub const WORD_JOINER: char = '\u{2060}';
+
+/// Page text made inert: a word joiner after every `@`, `#` and `$`, after a `.` or `:`
+/// that a link could run through, and after a `/` that could start a command, so that no
+/// URL, domain, e-mail address, mention, command, hashtag or cashtag is left for Telegram to
+/// detect. The text reads the same.
+pub fn defuse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut prev: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        let next = chars.peek().copied();
+        let word_next = next.is_some_and(|n| n.is_alphanumeric() || n == '_');
+        let join = match c {
+            '@' | '#' | '$' => next.is_some_and(|n| !n.is_whitespace()),
+            '.' => next.is_some_and(|n| !n.is_whitespace()),
+            ':' => next == Some('/'),
+            '/' => word_next && prev.is_none_or(|p| !p.is_alphanumeric()),
+            _ => false,
+        };
+        if join {
+            out.push(WORD_JOINER);
+        }
+        prev = Some(c);
+    }
+    out
+}
+
 /// HTML text that tracks how long it will be once Telegram has parsed it.
 #[derive(Default)]
 struct Message {
@@ -45,9 +78,14 @@ impl Message {
         self.visible += text.encode_utf16().count();
     }
 
+    /// Text that came from a page or a summarizer: defused, then escaped.
+    fn page_text(&mut self, text: &str) {
+        self.text(&defuse(text));
+    }
+
     fn tagged(&mut self, open: &str, text: &str, close: &str) {
         self.html.push_str(open);
-        self.text(text);
+        self.page_text(text);
         self.html.push_str(close);
     }
 
@@ -76,10 +114,10 @@ pub fn digest(digest: &Digest, sentences: &[String]) -> String {
     match &digest.url {
         Some(url) => {
             let _ = write!(msg.html, "<a href=\"{}\">", escape(url));
-            msg.text(&site);
+            msg.page_text(&site);
             msg.html.push_str("</a>");
         }
-        None => msg.text(&site),
+        None => msg.page_text(&site),
     }
     msg.text(&format!(" · {} min read", digest.reading_minutes));
     if digest.preview_only {
@@ -88,6 +126,7 @@ pub fn digest(digest: &Digest, sentences: &[String]) -> String {
     }
     let mut first = true;
     for sentence in sentences {
+        let sentence = &defuse(sentence);
         let prefix = if first { "\n\n• " } else { "\n• " };
         let needed = (prefix.to_owned() + sentence).encode_utf16().count();
         if needed > msg.room() {
@@ -230,6 +269,45 @@ mod tests {
             html,
             "<b>Rates</b>\nExample &lt;News&gt; · 4 min read\npreview only (paywalled)\n\n\
              • What the teaser says."
+        );
+    }
+
+    #[test]
+    fn page_text_cannot_become_a_link_or_a_mention() {
+        let html = digest(
+            &sample(
+                "Log in at evil.example/login",
+                Some("https://example.org/a"),
+            ),
+            &["Write to a@b.com or @admin, see https://x.org, /start #tag $USD.".into()],
+        );
+        let shown = visible(&html);
+        for live in [
+            "evil.example",
+            "a@b.com",
+            "@admin",
+            "https://x.org",
+            "/start",
+            "#tag",
+            "$USD",
+        ] {
+            assert!(!shown.contains(live), "{live} is live in {shown}");
+        }
+        let plain = shown.replace(WORD_JOINER, "");
+        assert!(plain.contains("Write to a@b.com or @admin, see https://x.org, /start #tag $USD."));
+        assert!(
+            html.contains("<a href=\"https://example.org/a\">"),
+            "the bot's own link stays"
+        );
+    }
+
+    #[test]
+    fn defusing_leaves_ordinary_text_alone() {
+        let text = "Prices rose 3 % in May, and/or fell (a lot). Done.";
+        assert_eq!(defuse(text), text);
+        assert_eq!(
+            defuse("e.g. now"),
+            "e.g. now".replacen("e.g", "e.\u{2060}g", 1)
         );
     }
 

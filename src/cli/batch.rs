@@ -242,7 +242,11 @@ async fn digest_line(service: &Service, line: Line) -> anyhow::Result<Digest> {
     }
     if let Some(url) = line.url {
         let url = NormalizedUrl::parse(&url).with_context(|| url.clone())?;
-        return Ok(service.get(&url).await?.as_ref().clone());
+        return Ok(service
+            .get(&url, linkdigest::digest::Requester::local())
+            .await?
+            .as_ref()
+            .clone());
     }
     anyhow::bail!("the line has none of \"text\", \"html\" or \"url\"")
 }

@@ -21,7 +21,11 @@ pub async fn run(config: &Config, args: SummarizeArgs) -> anyhow::Result<ExitCod
         return Ok(ExitCode::SUCCESS);
     };
     let digest = match Source::parse(arg)? {
-        Source::Web(url) => service.get(&url).await?.as_ref().clone(),
+        Source::Web(url) => service
+            .get(&url, linkdigest::digest::Requester::local())
+            .await?
+            .as_ref()
+            .clone(),
         Source::File(path) => digest_document(&service, input::read_local(Some(&path))?).await?,
         Source::Stdin => digest_document(&service, input::read_local(None)?).await?,
     };

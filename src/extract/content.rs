@@ -157,6 +157,9 @@ pub(crate) fn walk(doc: &Html) -> Walk {
     let root = doc.tree.root();
     let mut cur = root.first_child();
     while let Some(node) = cur {
+        if crate::budget::expired() {
+            break; // the link's CPU budget is spent: what was read so far is all
+        }
         let descend = match node.value() {
             DomNode::Element(_) => match ElementRef::wrap(node) {
                 Some(el) => w.enter(el),

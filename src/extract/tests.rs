@@ -240,7 +240,9 @@ fn hundred_thousand_nested_divs_return() {
 fn five_megabytes_in_one_text_node_return() {
     let html = page("", &format!("<p>{}</p>", "word ".repeat(1_000_000)));
     let a = article(&html, None).expect("one huge paragraph");
-    assert_eq!(a.word_count(), 1_000_000);
+    // the parser sees the first 2 MiB of markup: the paragraph comes back cut there
+    let words = a.word_count();
+    assert!((400_000..=420_000).contains(&words), "{words} words");
 }
 
 #[test]

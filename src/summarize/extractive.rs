@@ -131,6 +131,14 @@ impl Summarizer for Extractive {
         format!("extractive-v{VERSION}")
     }
 
+    fn rank_now(
+        &self,
+        article: &Article,
+        max_sentences: usize,
+    ) -> Option<Result<Summary, SummarizeError>> {
+        Some(self.rank(article, max_sentences))
+    }
+
     async fn summarize(
         &self,
         article: &Article,

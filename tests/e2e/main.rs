@@ -6,5 +6,7 @@ mod bot;
 mod cli;
 mod fake_telegram_selftest;
 mod fetch;
+mod hostile;
 mod pipeline;
+mod render_safety;
 mod support;

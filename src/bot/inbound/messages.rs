@@ -113,7 +113,11 @@ pub async fn answer(
         .iter()
         .any(|url| app.digests.cached(url).is_none())
         .then(|| Typing::start(bot, msg, app.config.typing_interval));
-    let results = join_all(urls.iter().map(|url| app.digests.get(url))).await;
+    let who = crate::digest::Requester::new(
+        msg.from.as_ref().map_or(msg.chat.id.0, |u| u.id.0 as i64),
+        msg.chat.id.0,
+    );
+    let results = join_all(urls.iter().map(|url| app.digests.get(url, who))).await;
     drop(typing);
     let chat = msg.chat.id.0;
     for (url, result) in urls.iter().zip(results) {
