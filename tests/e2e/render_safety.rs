@@ -1,57 +1,39 @@
 //! Page text never speaks in the bot's name: whatever a page (or an LLM answer) says, the
 //! only link or mention Telegram finds in a rendered digest is the bot's own source link.
 //!
-//! The rendered HTML is turned into Telegram's plain text and `text_link` entities by the
-//! small [`parse_html`] below (the fake Bot API's own HTML parser replaces it when it lands);
-//! the autolinks are found by `support::autolink`, as Telegram detects them.
+//! The rendered HTML is turned into Telegram's plain text and `text_link` entities by the fake
+//! Bot API's own HTML parser (`support::tg_html`); the autolinks are found by
+//! `support::autolink`, as Telegram detects them.
 
 use linkdigest::digest::Digest;
 use linkdigest::render;
 use linkdigest::summarize::RankedSentence;
 use proptest::prelude::*;
 
-use crate::support::autolink;
+use crate::support::{autolink, tg_html};
 
-/// Plain text and the char ranges of `<a href>` links in Telegram HTML.
+/// Plain text and the char ranges of `text_link` entities, as the fake Bot API's HTML
+/// parser (Telegram's rules) reads the rendered digest.
 fn parse_html(html: &str) -> (String, Vec<(usize, usize, String)>) {
-    let mut text = String::new();
-    let mut chars = 0usize;
-    let mut links = Vec::new();
-    let mut open: Option<(usize, String)> = None;
-    let mut rest = html;
-    while let Some(c) = rest.chars().next() {
-        if c == '<' {
-            let end = rest.find('>').map_or(rest.len(), |e| e + 1);
-            let tag = &rest[..end];
-            if let Some(href) = tag.strip_prefix("<a href=\"") {
-                let href = href.trim_end_matches("\">");
-                open = Some((chars, unescape(href)));
-            } else if tag == "</a>"
-                && let Some((start, href)) = open.take()
-            {
-                links.push((start, chars, href));
-            }
-            rest = &rest[end..];
-        } else if c == '&' {
-            let end = rest.find(';').map_or(1, |e| e + 1);
-            let decoded = unescape(&rest[..end]);
-            chars += decoded.chars().count();
-            text.push_str(&decoded);
-            rest = &rest[end..];
-        } else {
-            text.push(c);
-            chars += 1;
-            rest = &rest[c.len_utf8()..];
-        }
+    let parsed = tg_html::parse(html).unwrap_or_else(|e| panic!("Telegram refuses {html:?}: {e}"));
+    // Entity offsets count UTF-16 units; the autolink detector counts chars.
+    let mut char_at_unit = Vec::new();
+    for (index, c) in parsed.text.chars().enumerate() {
+        char_at_unit.extend(std::iter::repeat_n(index, c.len_utf16()));
     }
-    (text, links)
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
+    let chars = parsed.text.chars().count();
+    char_at_unit.push(chars);
+    let at = |unit: usize| char_at_unit.get(unit).copied().unwrap_or(chars);
+    let links = parsed
+        .entities
+        .iter()
+        .filter(|e| e.kind == "text_link")
+        .map(|e| {
+            let url = e.url.clone().unwrap_or_default();
+            (at(e.offset), at(e.offset + e.length), url)
+        })
+        .collect();
+    (parsed.text, links)
 }
 
 /// Pieces of hostile page text: links, addresses, mentions, commands, tags, and prose.
@@ -104,6 +86,7 @@ proptest! {
                 .enumerate()
                 .map(|(position, text)| RankedSentence { text: text.clone(), position })
                 .collect(),
+            preview_only: false,
         };
         let html = render::digest(&digest, &sentences);
         let (text, links) = parse_html(&html);
@@ -126,6 +109,7 @@ fn the_bots_own_link_survives_and_page_text_reads_the_same() {
         lang: None,
         reading_minutes: 1,
         sentences: vec![],
+        preview_only: false,
     };
     let sentences = vec!["Mail support@bank.com or ping @admin with /start.".to_owned()];
     let (text, links) = parse_html(&render::digest(&digest, &sentences));
