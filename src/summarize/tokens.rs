@@ -82,6 +82,16 @@ fn is_unspaced(c: char) -> bool {
     )
 }
 
+/// Whether `c` is a mark that belongs to the letter before it although it is not alphabetic:
+/// a combining accent of decomposed text, or an Indic virama or nukta ("्" in "नरेंद्र").
+fn is_word_mark(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'   // combining diacritical marks
+        | '\u{0900}'..='\u{0963}' // Devanagari, before the dandas
+        | '\u{0966}'..='\u{0DFF}' // Devanagari after them, to Sinhala
+    )
+}
+
 /// Whether `c` is hiragana, whose pairs are mostly grammar (particles, endings).
 fn is_hiragana(c: char) -> bool {
     matches!(c, '\u{3040}'..='\u{309F}')
@@ -133,7 +143,7 @@ impl Analyzer {
             if is_unspaced(c) {
                 Self::flush_word(&mut word, &mut emit);
                 run.push(c);
-            } else if c.is_alphanumeric() {
+            } else if c.is_alphanumeric() || (!word.is_empty() && is_word_mark(c)) {
                 Self::flush_run(&mut run, &mut emit);
                 word.extend(c.to_lowercase());
             } else {
@@ -243,6 +253,12 @@ mod tests {
         // "ห้อง" (room): the tone mark stays between its letters instead of splitting the word.
         assert_eq!(terms(Some("th"), "ห้อง"), ["ห้", "้อ", "อง"]);
         assert_eq!(terms(None, "ไทย 2024"), ["ไท", "ทย"]);
+    }
+
+    #[test]
+    fn indic_words_keep_their_viramas_and_decomposed_accents_stay_in_the_word() {
+        assert_eq!(terms(None, "नरेंद्र मोदी।"), ["नरेंद्र", "मोदी"]);
+        assert_eq!(terms(None, "u\u{308}ber"), ["u\u{308}ber"]);
     }
 
     #[test]
