@@ -120,7 +120,7 @@ pub async fn answer(
                 }
             }
             Err(e) => {
-                tracing::info!(url = %url, chat = msg.chat.id.0, kind = e.kind(), reason = %e, "no digest");
+                tracing::info!(url = %crate::fetch::guard::loggable(url.url()), chat = msg.chat.id.0, kind = e.kind(), reason = %e, "no digest");
                 app.recent.forget(msg.chat.id.0, &url.key());
                 if announce_failures {
                     let text = format!("Couldn't summarize {}: {e}.", short_link(url));
