@@ -122,10 +122,12 @@ impl From<LengthArg> for Length {
     }
 }
 
-/// Sets up `tracing` on stderr; `RUST_LOG` overrides the default level.
+/// Sets up `tracing` on stderr; `RUST_LOG` overrides the default level. Without it, the
+/// HTML parser's own warnings ("foster parenting not implemented" on ordinary pages) are
+/// kept out: they say nothing a user can act on.
 pub fn init_logging(default_level: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},html5ever=error")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

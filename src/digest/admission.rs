@@ -22,9 +22,14 @@ impl Requester {
         Requester { user, chat }
     }
 
-    /// The command line and other local callers, which count as one requester.
+    /// The command line and other local callers: the only requester there, so the caps per
+    /// user and per chat do not apply to it (a batch may use every slot).
     pub fn local() -> Self {
         Requester { user: 0, chat: 0 }
+    }
+
+    fn is_local(&self) -> bool {
+        *self == Self::local()
     }
 }
 
@@ -149,14 +154,20 @@ impl Admission {
                 break;
             };
             let user_count = state.users.get(&user).copied().unwrap_or(0);
+            let local = Requester::new(user, user).is_local();
+            let (per_user, per_chat) = if local {
+                (l.total, l.total)
+            } else {
+                (l.per_user, l.per_chat)
+            };
             let mut granted = false;
             if let Some(queue) = state.queues.get_mut(&user) {
                 queue.retain(|w| !w.wake.is_closed());
-                if user_count < l.per_user {
+                if user_count < per_user {
                     let chats = &state.chats;
                     let sites = &state.sites;
                     let pick = queue.iter().position(|w| {
-                        chats.get(&w.chat).copied().unwrap_or(0) < l.per_chat
+                        chats.get(&w.chat).copied().unwrap_or(0) < per_chat
                             && w.site
                                 .as_ref()
                                 .is_none_or(|s| sites.get(s).copied().unwrap_or(0) < l.per_site)
@@ -322,6 +333,18 @@ mod tests {
             admission.enter(Requester::new(2, 2), None),
         );
         assert!(bob.await.is_ok(), "another user waits behind the first");
+    }
+
+    #[tokio::test]
+    async fn the_command_line_may_use_every_slot() {
+        let admission = Admission::new(limits(3, 1));
+        let _a = admission.enter(Requester::local(), None).await;
+        let _b = admission.enter(Requester::local(), None).await;
+        let third = tokio::time::timeout(
+            Duration::from_millis(50),
+            admission.enter(Requester::local(), None),
+        );
+        assert!(third.await.is_ok());
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@ use url::Url;
 
 use super::grounding::Grounding;
 use super::{Extractive, RankedSentence, SummarizeError, Summarizer, Summary, split_sentences};
+use crate::budget::Deadline;
 use crate::digest::truncate_at_word;
 use crate::extract::Article;
 
@@ -21,6 +22,9 @@ const PROMPT_VERSION: u32 = 2;
 /// The title sent to the LLM is cut to this many characters: a page's `og:title` can be
 /// hundreds of kilobytes, and the input budget counts the body only.
 const MAX_PROMPT_TITLE_CHARS: usize = 300;
+
+/// CPU time the extractive fallback may take when the LLM fails.
+const FALLBACK_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Longest Retry-After we honour before giving up on a retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
@@ -190,7 +194,15 @@ impl Summarizer for OpenAi {
             Ok(summary) => Ok(summary),
             Err(e) => {
                 tracing::warn!(error = %e, model = %self.config.model, "LLM failed; using the extractive summary");
-                self.fallback.rank(article, max_sentences)
+                // CPU work: off the async workers, under its own deadline
+                let (fallback, article) = (self.fallback.clone(), article.clone());
+                tokio::task::spawn_blocking(move || {
+                    Deadline::after(FALLBACK_DEADLINE)
+                        .run(|| fallback.rank(&article, max_sentences))
+                        .unwrap_or(Err(SummarizeError::Failed))
+                })
+                .await
+                .map_err(|_| SummarizeError::Failed)?
             }
         }
     }

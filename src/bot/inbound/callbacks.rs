@@ -111,7 +111,7 @@ async fn find_digest(app: &App, msg: &Message, key: &str) -> Option<Digest> {
             Some(digest.as_ref().clone())
         }
         Err(e) => {
-            tracing::info!(url = %url, reason = %e, "digest could not be made again");
+            tracing::info!(url = %crate::fetch::guard::loggable(url.url()), reason = %e, "digest could not be made again");
             None
         }
     }

@@ -141,7 +141,7 @@ pub async fn answer(
                 app.outbox.send(bot, item);
             }
             Err(e) => {
-                tracing::info!(url = %url, chat, kind = e.kind(), reason = %e, "no digest");
+                tracing::info!(url = %crate::fetch::guard::loggable(url.url()), chat, kind = e.kind(), reason = %e, "no digest");
                 app.recent.forget(chat, &key);
                 if announce_failures {
                     let text = format!("Couldn't summarize {}: {e}.", short_link(url));
