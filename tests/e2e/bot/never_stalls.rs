@@ -62,8 +62,9 @@ async fn a_group_flooding_commands_stalls_nobody_and_gets_its_latest_answer() {
     assert!(digest.text.contains("City council"), "{}", digest.text);
     assert_eq!(digest.reply_to, Some(asked));
 
-    // The first allowed command is answered at once; the other allowed ones wait for the
-    // group's next slot and are coalesced, so the latest of them is answered.
+    // Allowed commands whose answer is still waiting for the group's next slot are coalesced,
+    // so the latest of them is answered (the first may or may not have left before the second
+    // arrived: that depends on the scheduler, not on the bot).
     let latest = commands[limit - 1];
     tg.wait_until("an answer to the latest allowed command", PATIENCE, |tg| {
         let sent = tg.sent_messages(group.id);
@@ -79,7 +80,13 @@ async fn a_group_flooding_commands_stalls_nobody_and_gets_its_latest_answer() {
             .iter()
             .all(|m| m.text.starts_with("Settings for this chat"))
     );
-    assert_eq!(answered[0].reply_to, Some(commands[0]));
+    let allowed = &commands[..limit];
+    assert!(
+        answered
+            .iter()
+            .all(|m| m.reply_to.is_some_and(|id| allowed.contains(&id))),
+        "only commands within the limit are answered: {answered:#?}"
+    );
     assert_eq!(
         answered.last().and_then(|m| m.reply_to),
         Some(latest),
