@@ -62,8 +62,8 @@ async fn a_group_flooding_commands_stalls_nobody_and_gets_its_latest_answer() {
     assert!(digest.text.contains("City council"), "{}", digest.text);
     assert_eq!(digest.reply_to, Some(asked));
 
-    // The first allowed command is answered at once; the other allowed ones wait for the
-    // group's next slot and are coalesced, so the latest of them is answered.
+    // The allowed commands that wait for the group's next slot are coalesced, so the latest
+    // of them is answered (and perhaps the first, when it left before the others came).
     let latest = commands[limit - 1];
     tg.wait_until("an answer to the latest allowed command", PATIENCE, |tg| {
         let sent = tg.sent_messages(group.id);
@@ -79,7 +79,6 @@ async fn a_group_flooding_commands_stalls_nobody_and_gets_its_latest_answer() {
             .iter()
             .all(|m| m.text.starts_with("Settings for this chat"))
     );
-    assert_eq!(answered[0].reply_to, Some(commands[0]));
     assert_eq!(
         answered.last().and_then(|m| m.reply_to),
         Some(latest),
@@ -87,7 +86,7 @@ async fn a_group_flooding_commands_stalls_nobody_and_gets_its_latest_answer() {
         300 - limit
     );
     assert!(
-        answered.len() < limit,
+        answered.len() <= 3,
         "waiting answers were coalesced: {answered:#?}"
     );
     bot.stop().await;
