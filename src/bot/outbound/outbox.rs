@@ -222,14 +222,16 @@ impl Outbox {
     }
 }
 
-/// Sends a chat's waiting items one by one, each in its paced slot, until none is left.
+/// Sends a chat's waiting items one by one, each in its paced slot, until none is left. An
+/// item leaves the outbox only once its slot has come, so until then a newer reply of its
+/// kind can still replace it.
 async fn drain(inner: Arc<Inner>, bot: Bot, chat: i64) {
     loop {
-        let next = match inner.chats.get_mut(&chat) {
-            Some(mut queue) => queue.pop_front(),
+        let waiting = match inner.chats.get(&chat) {
+            Some(queue) => !queue.is_empty(),
             None => return,
         };
-        let Some(item) = next else {
+        if !waiting {
             // Removed only while still empty: an item pushed meanwhile is sent by this task.
             if inner
                 .chats
@@ -239,9 +241,11 @@ async fn drain(inner: Arc<Inner>, bot: Bot, chat: i64) {
                 return;
             }
             continue;
-        };
-        let to = inner.moved.get(&chat).map_or(item.chat, |to| *to);
+        }
+        let to = inner.moved.get(&chat).map_or(ChatId(chat), |to| *to);
         inner.pacer.wait(to.0).await;
+        let next = inner.chats.get_mut(&chat).and_then(|mut q| q.pop_front());
+        let Some(item) = next else { continue };
         let sent = match telegram::deliver(&bot, to, &item.what).await {
             Sent::Done => true,
             Sent::Failed => false,

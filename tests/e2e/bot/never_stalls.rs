@@ -62,9 +62,8 @@ async fn a_group_flooding_commands_stalls_nobody_and_gets_its_latest_answer() {
     assert!(digest.text.contains("City council"), "{}", digest.text);
     assert_eq!(digest.reply_to, Some(asked));
 
-    // Allowed commands whose answer is still waiting for the group's next slot are coalesced,
-    // so the latest of them is answered (the first may or may not have left before the second
-    // arrived: that depends on the scheduler, not on the bot).
+    // The allowed commands that wait for the group's next slot are coalesced, so the latest
+    // of them is answered (and perhaps the first, when it left before the others came).
     let latest = commands[limit - 1];
     tg.wait_until("an answer to the latest allowed command", PATIENCE, |tg| {
         let sent = tg.sent_messages(group.id);
@@ -94,7 +93,7 @@ async fn a_group_flooding_commands_stalls_nobody_and_gets_its_latest_answer() {
         300 - limit
     );
     assert!(
-        answered.len() < limit,
+        answered.len() <= 3,
         "waiting answers were coalesced: {answered:#?}"
     );
     bot.stop().await;
