@@ -60,7 +60,7 @@ best() {
     local fastest="" start end took
     for _ in $(seq "$rounds"); do
         start=$(now)
-        "$@" >/dev/null
+        "$@" >/dev/null 2>&1
         end=$(now)
         took=$(( end - start ))
         if [ -z "$fastest" ] || [ "$took" -lt "$fastest" ]; then fastest=$took; fi
