@@ -315,3 +315,42 @@ async fn a_paywalled_teaser_gets_a_preview_digest_and_an_empty_wall_a_reason() {
     assert!(reason.buttons.is_empty());
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn page_text_never_becomes_a_live_link_or_mention_in_the_reply() {
+    let html = pages::article(
+        "Log in at secure-bank.com/verify now",
+        &[
+            "Your account is locked, so log in at https://evil.example.com/login to keep it open.",
+            "Write to help@secure-bank.com or ping @support_team, then send /start to the bot.",
+            "Everyone is talking about #breaking news and $BTC prices this week, the bank said.",
+        ],
+    );
+    let site = site(&[("/locked", html)]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let link = site.url("/locked");
+    tg.send_text(&Chat::private(21), &User::new(21, "Ann"), link.as_str());
+    let reply = &replies(&tg, 21, 1).await[0];
+    // The words are all there for a person to read...
+    let seen = reply.visible_text().replace('\u{2060}', "");
+    assert!(
+        seen.contains("log in at https://evil.example.com/login"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("help@secure-bank.com or ping @support_team"),
+        "{seen}"
+    );
+    // ...but the only thing Telegram makes live is the bot's own source link.
+    let live: Vec<&serde_json::Value> = reply
+        .entities
+        .iter()
+        .filter(|e| e["type"] != "bold")
+        .collect();
+    assert_eq!(live.len(), 1, "{live:#?}\n{}", reply.visible_text());
+    assert_eq!(live[0]["type"], "text_link");
+    assert_eq!(live[0]["url"], link.as_str());
+    bot.stop().await;
+}

@@ -8,7 +8,8 @@
 //!
 //! It is as strict as Telegram where the bot can go wrong: `parse_mode=HTML` is parsed by
 //! [`tg_html::parse`] (bad markup is refused, the stored message holds the plain text and its
-//! entities, as Telegram returns it), text over 4096 UTF-16 units or empty is refused, as is
+//! entities, as Telegram returns it, with the URLs, e-mails, mentions, commands, hashtags and
+//! cashtags its clients make live in plain text), text over 4096 UTF-16 units or empty is refused, as is
 //! callback data outside 1-64 bytes, a reply to a missing message without
 //! `allow_sending_without_reply`, a send to a group that became a supergroup, a second
 //! answer to one button press, and `getUpdates` while a webhook is set.
@@ -22,7 +23,7 @@ use axum::{Json, Router, body::Bytes, http::StatusCode, routing::post};
 use regex::Regex;
 use serde_json::{Value, json};
 
-use super::tg_html;
+use super::{autolink, tg_html};
 
 /// The bot's user id, matching the token `123456:TEST` the tests give teloxide.
 pub const BOT_ID: u64 = 123456;
@@ -606,6 +607,34 @@ fn bad_request<T>(description: &str) -> Result<T, Failure> {
     Err(Failure::new(400, &format!("Bad Request: {description}")))
 }
 
+/// The entities Telegram's clients make live in plain text (`url`, `email`, `mention`,
+/// `bot_command`, `hashtag`, `cashtag`), in UTF-16 units, except inside a link, code or pre
+/// entity the markup already made: there the markup wins, as in Telegram.
+fn autolinks(text: &str, markup: &[tg_html::Entity]) -> Vec<Value> {
+    let mut unit_at_char = Vec::with_capacity(text.len() + 1);
+    let mut units = 0;
+    for c in text.chars() {
+        unit_at_char.push(units);
+        units += c.len_utf16();
+    }
+    unit_at_char.push(units);
+    let covered = |start: usize, end: usize| {
+        markup.iter().any(|e| {
+            matches!(e.kind.as_str(), "text_link" | "code" | "pre")
+                && e.offset <= start
+                && end <= e.offset + e.length
+        })
+    };
+    autolink::detect(text)
+        .into_iter()
+        .filter_map(|found| {
+            let (start, end) = (unit_at_char[found.start], unit_at_char[found.end]);
+            (!covered(start, end))
+                .then(|| json!({"type": found.kind, "offset": start, "length": end - start}))
+        })
+        .collect()
+}
+
 /// A message's text as Telegram shows and returns it.
 struct Shown {
     text: String,
@@ -620,10 +649,16 @@ fn shown_text(body: &Value) -> Result<Shown, Failure> {
         .is_some_and(|m| m.eq_ignore_ascii_case("html"));
     let shown = if html {
         let parsed = tg_html::parse(raw).or_else(|e| bad_request(&e))?;
-        let entities = parsed.entities.iter().map(tg_html::Entity::to_json);
+        let mut entities: Vec<Value> = parsed
+            .entities
+            .iter()
+            .map(tg_html::Entity::to_json)
+            .collect();
+        entities.extend(autolinks(&parsed.text, &parsed.entities));
+        entities.sort_by_key(|e| e["offset"].as_u64());
         Shown {
             text: parsed.text,
-            entities: entities.collect(),
+            entities,
         }
     } else {
         let entities = body["entities"].as_array().cloned().unwrap_or_default();
