@@ -23,6 +23,9 @@ mod process;
 #[path = "bot_load/site.rs"]
 mod site;
 #[allow(dead_code)]
+#[path = "../tests/e2e/support/autolink.rs"]
+mod autolink;
+#[allow(dead_code)]
 #[path = "../tests/e2e/support/tg_html.rs"]
 mod tg_html;
 
