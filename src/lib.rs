@@ -10,6 +10,7 @@
 //! - [`links`]: find article URLs in a message and normalise them for caching.
 //! - [`fetch`]: the safe HTTP fetcher (SSRF guard, size and time limits, charsets).
 //! - [`extract`]: the article's main text and metadata, without menus and teasers.
+//! - [`pdf`]: PDF papers and reports as articles, read page by page within limits.
 //! - [`lang`]: language detection shared by extraction and summarization.
 //! - [`summarize`]: the `Summarizer` trait and the built-in extractive summarizer.
 //! - [`cache`]: the concurrent cache with TTL, capacity bound and single-flight loads.
@@ -31,6 +32,7 @@ pub mod fetch;
 pub mod lang;
 pub mod links;
 pub mod ops;
+pub mod pdf;
 pub mod render;
 pub mod settings;
 pub mod shared;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use tokio::sync::Semaphore;
@@ -15,6 +15,7 @@ use crate::extract::{self, Article, ExtractError};
 use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
 use crate::ops;
+use crate::pdf::{self, PdfArticle, PdfError, PdfLimits};
 use crate::shared::{Lock, Shared};
 use crate::summarize::openai::OpenAi;
 use crate::summarize::{Extractive, Summarizer};
@@ -31,6 +32,9 @@ pub enum DigestError {
     /// The page holds no article.
     #[error(transparent)]
     Extract(#[from] ExtractError),
+    /// The PDF could not be read as text.
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
     /// The summarizer produced nothing.
     #[error("the article could not be summarized")]
     Summarize,
@@ -46,6 +50,7 @@ impl DigestError {
             DigestError::Fetch(e) => e.kind(),
             DigestError::Extract(ExtractError::Paywalled) => "paywall",
             DigestError::Extract(_) => "no_article",
+            DigestError::Pdf(e) => e.kind(),
             DigestError::Summarize => "summarize",
             DigestError::Internal => "internal",
         }
@@ -60,6 +65,8 @@ pub struct Service {
     ttl: std::time::Duration,
     fetch_permits: Semaphore,
     shared: Option<Shared>,
+    pdf_limits: PdfLimits,
+    pdf_time: Duration,
 }
 
 /// How long one instance may hold the shared lock on a link: longer than any fetch.
@@ -67,6 +74,9 @@ const SHARED_LOCK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How often an instance waiting on another's fetch looks for the digest.
 const SHARED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Time one PDF may take to read unless the settings say otherwise (the fetch timeout).
+const DEFAULT_PDF_TIME: Duration = Duration::from_secs(15);
 
 /// Pages fetched and processed at once unless the settings say otherwise.
 pub const DEFAULT_CONCURRENT_FETCHES: usize = 16;
@@ -85,7 +95,8 @@ impl Service {
             }
         };
         Ok(Self::from_parts(fetcher, summarizer, config.cache.clone())
-            .with_concurrent_fetches(config.max_concurrent_fetches))
+            .with_concurrent_fetches(config.max_concurrent_fetches)
+            .with_pdf_limits(config.pdf.clone(), config.fetch.timeout))
     }
 
     /// Builds the service from its parts (tests inject a fetcher with a fake resolver).
@@ -101,7 +112,16 @@ impl Service {
             cache: Cache::new(cache),
             fetch_permits: Semaphore::new(DEFAULT_CONCURRENT_FETCHES),
             shared: None,
+            pdf_limits: PdfLimits::default(),
+            pdf_time: DEFAULT_PDF_TIME,
         }
+    }
+
+    /// Sets the page and stream limits of PDFs and the time one PDF may take to read.
+    pub fn with_pdf_limits(mut self, limits: PdfLimits, time: Duration) -> Self {
+        self.pdf_limits = limits;
+        self.pdf_time = time;
+        self
     }
 
     /// Shares digests and fetch locks with other instances through Redis; the local cache
@@ -166,6 +186,40 @@ impl Service {
         self.summarize(&article, None).await
     }
 
+    /// Makes a digest of a PDF that did not come through the fetcher.
+    pub async fn digest_pdf(
+        &self,
+        bytes: Vec<u8>,
+        url: Option<Url>,
+    ) -> Result<Digest, DigestError> {
+        let pdf = self.read_pdf(bytes).await?;
+        self.summarize_pdf(&pdf, url.as_ref()).await
+    }
+
+    /// Reads a PDF off the async workers, within the PDF limits and time.
+    async fn read_pdf(&self, bytes: Vec<u8>) -> Result<PdfArticle, DigestError> {
+        let limits = self.pdf_limits.clone();
+        let deadline = Instant::now() + self.pdf_time;
+        Ok(blocking(move || pdf::read(&bytes, &limits, deadline)).await??)
+    }
+
+    /// Summarizes a PDF's article with its abstract's sentences ranked first, so the
+    /// collapsed digest opens with what the authors chose to say.
+    async fn summarize_pdf(
+        &self,
+        pdf: &PdfArticle,
+        url: Option<&Url>,
+    ) -> Result<Digest, DigestError> {
+        let mut digest = self.summarize(&pdf.article, url).await?;
+        if let Some(abstract_text) = &pdf.abstract_text {
+            // A stable sort keeps the summarizer's order within each group.
+            digest
+                .sentences
+                .sort_by_key(|s| !abstract_text.contains(s.text.as_str()));
+        }
+        Ok(digest)
+    }
+
     /// A digest from another instance through Redis, else fetched here; with Redis, one
     /// instance fetches a link while the others wait for its digest.
     async fn load(&self, key: &str, url: &Url) -> Result<Digest, DigestError> {
@@ -210,16 +264,21 @@ impl Service {
         let page = page?;
         let started = Instant::now();
         let final_url = page.url.clone();
-        let article = match page.kind {
+        let digest = match page.kind {
             PageKind::Html => {
                 let base = final_url.clone();
-                blocking(move || extract::article(&page.text, Some(&base))).await??
+                let article = blocking(move || extract::article(&page.text, Some(&base))).await??;
+                self.summarize(&article, Some(&final_url)).await
             }
             PageKind::PlainText => {
-                blocking(move || extract::plain_text(&page.text, None)).await??
+                let article = blocking(move || extract::plain_text(&page.text, None)).await??;
+                self.summarize(&article, Some(&final_url)).await
+            }
+            PageKind::Pdf => {
+                let pdf = self.read_pdf(page.bytes).await?;
+                self.summarize_pdf(&pdf, Some(&final_url)).await
             }
         };
-        let digest = self.summarize(&article, Some(&final_url)).await;
         metrics::histogram!(ops::SUMMARIZE_SECONDS).record(started.elapsed().as_secs_f64());
         digest
     }

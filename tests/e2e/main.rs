@@ -5,5 +5,6 @@ mod bot;
 mod cli;
 mod fake_telegram_selftest;
 mod fetch;
+mod pdf;
 mod pipeline;
 mod support;
