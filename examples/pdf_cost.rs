@@ -34,14 +34,20 @@ fn main() {
             Err(e) => eprintln!("skipping {name}: {e}"),
         }
     }
-    println!("{:<36} {:>10} {:>10}  answer", "document", "size", "cpu ms");
+    println!(
+        "{:<36} {:>10} {:>8} {:>8}  answer",
+        "document", "size", "cpu ms", "wall ms"
+    );
     let mut worst = Duration::ZERO;
     for (name, bytes) in &docs {
         let before = thread_cpu();
+        let started = Instant::now();
         let result = pdf::read(bytes, &limits, Instant::now() + Duration::from_secs(15));
+        let wall = started.elapsed();
+        // schedstat is coarse for short runs; the wall time bounds the CPU of this one thread.
         let cpu = thread_cpu().saturating_sub(before);
         if !name.starts_with("fixture") {
-            worst = worst.max(cpu);
+            worst = worst.max(wall);
         }
         let answer = match result {
             Ok(pdf) => format!(
@@ -52,13 +58,14 @@ fn main() {
             Err(e) => e.to_string(),
         };
         println!(
-            "{name:<36} {:>10} {:>10.1}  {answer}",
+            "{name:<36} {:>10} {:>8.1} {:>8.1}  {answer}",
             bytes.len(),
-            cpu.as_secs_f64() * 1000.0
+            cpu.as_secs_f64() * 1000.0,
+            wall.as_secs_f64() * 1000.0
         );
     }
     println!(
-        "worst hostile document: {:.1} ms of CPU (target < 1000 ms)",
+        "worst hostile document: {:.1} ms wall, an upper bound of its CPU (target < 1000 ms)",
         worst.as_secs_f64() * 1000.0
     );
 }

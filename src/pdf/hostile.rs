@@ -25,6 +25,10 @@ pub fn samples() -> Vec<Sample> {
             bytes: huge_stream(12 << 20),
         },
         Sample {
+            name: "large stream (3.9 MB of text, under the cap)",
+            bytes: huge_stream((4 << 20) - (128 << 10)),
+        },
+        Sample {
             name: "compression bomb (256 MB page)",
             bytes: compression_bomb(256 << 20),
         },

@@ -40,8 +40,8 @@ impl Default for PdfLimits {
     fn default() -> Self {
         PdfLimits {
             max_pages: 50,
-            max_stream_bytes: 8 * 1024 * 1024,
-            max_glyphs_per_page: 100_000,
+            max_stream_bytes: 4 * 1024 * 1024,
+            max_glyphs_per_page: 20_000,
         }
     }
 }
