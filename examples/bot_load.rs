@@ -13,6 +13,9 @@
 //! over 6,000 distinct pages with the default cache capacity and with 100.
 
 #[allow(dead_code)]
+#[path = "../tests/e2e/support/autolink.rs"]
+mod autolink;
+#[allow(dead_code)]
 #[path = "../tests/e2e/support/fake_telegram.rs"]
 mod fake_telegram;
 #[allow(dead_code)]
@@ -22,9 +25,6 @@ mod pages;
 mod process;
 #[path = "bot_load/site.rs"]
 mod site;
-#[allow(dead_code)]
-#[path = "../tests/e2e/support/autolink.rs"]
-mod autolink;
 #[allow(dead_code)]
 #[path = "../tests/e2e/support/tg_html.rs"]
 mod tg_html;

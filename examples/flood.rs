@@ -11,6 +11,9 @@
 //! ```
 
 #[allow(dead_code)]
+#[path = "../tests/e2e/support/autolink.rs"]
+mod autolink;
+#[allow(dead_code)]
 #[path = "../tests/e2e/support/fake_telegram.rs"]
 mod fake_telegram;
 #[allow(dead_code)]
@@ -22,9 +25,6 @@ mod process;
 #[allow(dead_code)]
 #[path = "bot_load/site.rs"]
 mod site;
-#[allow(dead_code)]
-#[path = "../tests/e2e/support/autolink.rs"]
-mod autolink;
 #[allow(dead_code)]
 #[path = "../tests/e2e/support/tg_html.rs"]
 mod tg_html;

@@ -9,7 +9,7 @@ seconds="${1:-180}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(extract links render hostile)
+    targets=(extract links render hostile pdf)
 fi
 export RUSTC_BOOTSTRAP=1
 
@@ -19,6 +19,10 @@ for target in "${targets[@]}"; do
     # The extractor starts from a real page rather than from nothing.
     if [ "$target" = extract ] && [ -z "$(ls -A corpus/extract)" ]; then
         cp ../tests/fixtures/seed.html corpus/extract/
+    fi
+    # The PDF reader starts from the committed fixtures.
+    if [ "$target" = pdf ] && [ -z "$(ls -A corpus/pdf)" ]; then
+        cp ../tests/fixtures/pdf/*.pdf corpus/pdf/
     fi
     # One job on a shared 2-core machine; -rss_limit_mb guards against blow-ups in the target.
     dict=()

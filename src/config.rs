@@ -15,6 +15,7 @@ use crate::bot::BotConfig;
 use crate::cache::CacheConfig;
 use crate::digest::WorkLimits;
 use crate::fetch::FetchConfig;
+use crate::pdf::PdfLimits;
 use crate::store::StoreLimits;
 use crate::summarize::openai::OpenAiConfig;
 
@@ -35,6 +36,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// Lifetime and size of the digest cache.
     pub cache: CacheConfig,
+    /// Pages and stream sizes a PDF may use (its byte limit is in `fetch`).
+    pub pdf: PdfLimits,
     /// Pages fetched at once; further links wait their turn.
     pub max_concurrent_fetches: usize,
     /// Fetch and CPU slots per user, chat and site, and the CPU deadline of one link.
@@ -70,6 +73,7 @@ impl Default for Config {
         Config {
             fetch: FetchConfig::default(),
             cache: CacheConfig::default(),
+            pdf: PdfLimits::default(),
             max_concurrent_fetches: crate::digest::DEFAULT_CONCURRENT_FETCHES,
             work: WorkLimits::default(),
             summarizer: SummarizerKind::Extractive,
@@ -143,6 +147,9 @@ impl Config {
         config.fetch.timeout = env.secs("LINKDIGEST_FETCH_TIMEOUT_SECS", config.fetch.timeout)?;
         config.fetch.max_body_bytes =
             env.number("LINKDIGEST_MAX_PAGE_BYTES", config.fetch.max_body_bytes)?;
+        config.fetch.max_pdf_bytes =
+            env.number("LINKDIGEST_MAX_PDF_BYTES", config.fetch.max_pdf_bytes)?;
+        config.pdf.max_pages = env.number("LINKDIGEST_MAX_PDF_PAGES", config.pdf.max_pages)?;
         config.max_concurrent_fetches = env.number(
             "LINKDIGEST_MAX_CONCURRENT_FETCHES",
             config.max_concurrent_fetches,
@@ -578,6 +585,8 @@ mod tests {
             ("LINKDIGEST_ALLOW_PRIVATE_ADDRESSES", " true "),
             ("LINKDIGEST_FETCH_TIMEOUT_SECS", "3"),
             ("LINKDIGEST_MAX_PAGE_BYTES", "1000"),
+            ("LINKDIGEST_MAX_PDF_BYTES", "2000"),
+            ("LINKDIGEST_MAX_PDF_PAGES", "7"),
             ("LINKDIGEST_CACHE_TTL_SECS", "60"),
             ("LINKDIGEST_CACHE_CAPACITY", "5"),
             ("LINKDIGEST_SUMMARIZER", "extractive"),
@@ -586,6 +595,8 @@ mod tests {
         assert!(c.fetch.allow_private_addresses);
         assert_eq!(c.fetch.timeout, Duration::from_secs(3));
         assert_eq!(c.fetch.max_body_bytes, 1000);
+        assert_eq!(c.fetch.max_pdf_bytes, 2000);
+        assert_eq!(c.pdf.max_pages, 7);
         assert_eq!(c.cache.ttl, Duration::from_secs(60));
         assert_eq!(c.cache.capacity, 5);
     }

@@ -11,6 +11,7 @@
 //! - [`fetch`]: the safe HTTP fetcher (SSRF guard, size and time limits, charsets).
 //! - [`budget`]: the CPU deadline of one link, checked by long loops as they go.
 //! - [`extract`]: the article's main text and metadata, without menus and teasers.
+//! - [`pdf`]: PDF papers and reports as articles, read page by page within limits.
 //! - [`lang`]: language detection shared by extraction and summarization.
 //! - [`summarize`]: the `Summarizer` trait and the built-in extractive summarizer.
 //! - [`cache`]: the concurrent cache with TTL, capacity bound and single-flight loads.
@@ -33,6 +34,7 @@ pub mod fetch;
 pub mod lang;
 pub mod links;
 pub mod ops;
+pub mod pdf;
 pub mod render;
 pub mod settings;
 pub mod shared;

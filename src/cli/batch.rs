@@ -6,6 +6,7 @@
 
 use std::io::{BufReader, BufWriter};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use linkdigest::config::{Config, SummarizerKind};
@@ -13,6 +14,7 @@ use linkdigest::digest::{Digest, Service};
 use linkdigest::extract::{self, Article, ExtractError};
 use linkdigest::fetch::{Fetcher, PageKind};
 use linkdigest::links::NormalizedUrl;
+use linkdigest::pdf::{self, PdfLimits};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::runtime::Handle;
@@ -98,6 +100,8 @@ pub async fn extract(config: &Config, threads: Threads) -> anyhow::Result<()> {
     let work = ExtractLines {
         fetcher: Fetcher::new(config.fetch.clone())?,
         fetches: Arc::new(Semaphore::new(threads.fetches)),
+        pdf: config.pdf.clone(),
+        pdf_time: config.fetch.timeout,
     };
     stream(work, threads).await
 }
@@ -106,6 +110,9 @@ pub async fn extract(config: &Config, threads: Threads) -> anyhow::Result<()> {
 struct ExtractLines {
     fetcher: Fetcher,
     fetches: Arc<Semaphore>,
+    /// Limits of a linked PDF, read within `pdf_time` like `extract paper.pdf`.
+    pdf: PdfLimits,
+    pdf_time: Duration,
 }
 
 impl LineWork for ExtractLines {
@@ -128,8 +135,9 @@ impl LineWork for ExtractLines {
             Arc::clone(&self.fetches),
             pool.clone(),
         );
+        let pdf = (self.pdf.clone(), self.pdf_time);
         Step::Later(Box::pin(async move {
-            match fetch_article(&fetcher, &fetches, &pool, &url).await {
+            match fetch_article(&fetcher, &fetches, &pool, &url, pdf).await {
                 Ok(article) => article_json(id, Ok(article)),
                 Err(e) => error(id, e),
             }
@@ -141,12 +149,14 @@ impl LineWork for ExtractLines {
     }
 }
 
-/// Fetches `url` (holding one of the fetch permits) and extracts its article on the pool.
+/// Fetches `url` (holding one of the fetch permits) and extracts its article (a web page's
+/// or a PDF's) on the pool.
 async fn fetch_article(
     fetcher: &Fetcher,
     fetches: &Semaphore,
     pool: &Pool,
     url: &str,
+    (pdf_limits, pdf_time): (PdfLimits, Duration),
 ) -> anyhow::Result<Article> {
     let url = NormalizedUrl::parse(url).with_context(|| url.to_owned())?;
     let page = {
@@ -155,12 +165,16 @@ async fn fetch_article(
     };
     let article = pool
         .run(move || match page.kind {
-            PageKind::Html => extract::article(&page.text, Some(&page.url)),
-            PageKind::PlainText => extract::plain_text(&page.text, None),
+            PageKind::Html => Ok(extract::article(&page.text, Some(&page.url))?),
+            PageKind::PlainText => Ok(extract::plain_text(&page.text, None)?),
+            PageKind::Pdf => {
+                let deadline = Instant::now() + pdf_time;
+                Ok(pdf::read(&page.bytes, &pdf_limits, deadline)?.article)
+            }
         })
         .await
         .map_err(|_| anyhow::anyhow!("the page could not be processed"))?;
-    Ok(article?)
+    article
 }
 
 fn article_json(id: Value, article: Result<Article, ExtractError>) -> String {

@@ -1,10 +1,12 @@
 //! `linkdigest extract`: the cleaned article text the summarizer reads.
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use linkdigest::config::Config;
 use linkdigest::extract::{self, Article};
 use linkdigest::fetch::{Fetcher, PageKind};
+use linkdigest::pdf;
 use serde::Serialize;
 
 use super::ExtractArgs;
@@ -20,7 +22,7 @@ pub async fn run(config: &Config, args: ExtractArgs) -> anyhow::Result<ExitCode>
     let fetcher = Fetcher::new(config.fetch.clone())?;
     let mut code = ExitCode::SUCCESS;
     for (i, arg) in args.inputs.iter().enumerate() {
-        match article_of(arg, &fetcher).await {
+        match article_of(arg, &fetcher, config).await {
             Ok(article) if args.json => println!("{}", serde_json::to_string(&json(&article))?),
             Ok(article) => {
                 if i > 0 {
@@ -37,13 +39,17 @@ pub async fn run(config: &Config, args: ExtractArgs) -> anyhow::Result<ExitCode>
     Ok(code)
 }
 
-async fn article_of(arg: &str, fetcher: &Fetcher) -> anyhow::Result<Article> {
+async fn article_of(arg: &str, fetcher: &Fetcher, config: &Config) -> anyhow::Result<Article> {
     let doc = input::load(Source::parse(arg)?, fetcher).await?;
     let article = match doc.kind {
-        PageKind::Html => extract::article(&doc.text, doc.url.as_ref()),
-        PageKind::PlainText => extract::plain_text(&doc.text, None),
+        PageKind::Html => extract::article(&doc.text, doc.url.as_ref())?,
+        PageKind::PlainText => extract::plain_text(&doc.text, None)?,
+        PageKind::Pdf => {
+            let deadline = Instant::now() + config.fetch.timeout;
+            pdf::read(&doc.bytes, &config.pdf, deadline)?.article
+        }
     };
-    Ok(article?)
+    Ok(article)
 }
 
 /// The title, a blank line, then each paragraph or heading separated by blank lines.

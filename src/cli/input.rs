@@ -12,7 +12,7 @@ use url::Url;
 pub enum Source {
     /// An http(s) link, fetched with the safe fetcher.
     Web(NormalizedUrl),
-    /// A local HTML or text file.
+    /// A local HTML, text or PDF file.
     File(PathBuf),
     /// Standard input.
     Stdin,
@@ -43,9 +43,11 @@ impl Source {
 
 /// A page's decoded text and what it is.
 pub struct Document {
-    /// The text, decoded to UTF-8.
+    /// The text, decoded to UTF-8 (empty for a PDF).
     pub text: String,
-    /// HTML or plain text.
+    /// The raw bytes of a PDF (empty otherwise).
+    pub bytes: Vec<u8>,
+    /// HTML, plain text or PDF.
     pub kind: PageKind,
     /// Where it came from, when it came from the web.
     pub url: Option<Url>,
@@ -58,6 +60,7 @@ pub async fn load(source: Source, fetcher: &Fetcher) -> anyhow::Result<Document>
             let page = fetcher.get(url.url()).await?;
             Ok(Document {
                 text: page.text,
+                bytes: page.bytes,
                 kind: page.kind,
                 url: Some(page.url),
             })
@@ -93,11 +96,17 @@ fn decode(bytes: &[u8], path: Option<&Path>) -> anyhow::Result<Document> {
     let kind = match ext.as_deref() {
         Some("html" | "htm" | "xhtml") => Some(PageKind::Html),
         Some("txt" | "text" | "md") => Some(PageKind::PlainText),
+        Some("pdf") => Some(PageKind::Pdf),
         _ => None,
     };
     let (kind, text) = fetch::decode_document(bytes, kind)?;
     Ok(Document {
         text,
+        bytes: if kind == PageKind::Pdf {
+            bytes.to_vec()
+        } else {
+            Vec::new()
+        },
         kind,
         url: None,
     })

@@ -45,5 +45,6 @@ pub async fn digest_document(service: &Service, doc: Document) -> anyhow::Result
     Ok(match doc.kind {
         PageKind::Html => service.digest_html(doc.text, doc.url).await?,
         PageKind::PlainText => service.digest_text(doc.text, None).await?,
+        PageKind::Pdf => service.digest_pdf(doc.bytes, doc.url).await?,
     })
 }

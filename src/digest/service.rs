@@ -15,6 +15,7 @@ use crate::extract::{self, ExtractError};
 use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
 use crate::ops;
+use crate::pdf::{self, PdfError, PdfLimits};
 use crate::shared::{Lock, Shared};
 use crate::summarize::openai::OpenAi;
 use crate::summarize::{Extractive, Summarizer};
@@ -31,6 +32,9 @@ pub enum DigestError {
     /// The page holds no article.
     #[error(transparent)]
     Extract(#[from] ExtractError),
+    /// The PDF could not be read as text.
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
     /// The summarizer produced nothing.
     #[error("the article could not be summarized")]
     Summarize,
@@ -49,6 +53,7 @@ impl DigestError {
             DigestError::Fetch(e) => e.kind(),
             DigestError::Extract(ExtractError::Paywalled) => "paywall",
             DigestError::Extract(_) => "no_article",
+            DigestError::Pdf(e) => e.kind(),
             DigestError::Summarize => "summarize",
             DigestError::TooSlow => "too_slow",
             DigestError::Internal => "internal",
@@ -98,6 +103,7 @@ pub struct Service {
     cpu: Arc<Admission>,
     cpu_deadline: Duration,
     shared: Option<Shared>,
+    pdf_limits: PdfLimits,
 }
 
 /// How long one instance may hold the shared lock on a link: longer than any fetch.
@@ -124,7 +130,8 @@ impl Service {
         };
         Ok(Self::from_parts(fetcher, summarizer, config.cache.clone())
             .with_limits(config.work)
-            .with_concurrent_fetches(config.max_concurrent_fetches))
+            .with_concurrent_fetches(config.max_concurrent_fetches)
+            .with_pdf_limits(config.pdf.clone()))
     }
 
     /// Builds the service from its parts (tests inject a fetcher with a fake resolver).
@@ -143,7 +150,15 @@ impl Service {
             cpu: Admission::new(limits.cpu),
             cpu_deadline: limits.cpu_deadline,
             shared: None,
+            pdf_limits: PdfLimits::default(),
         }
+    }
+
+    /// Sets the page and stream limits of PDFs (a PDF is read within the same CPU deadline
+    /// as a web page).
+    pub fn with_pdf_limits(mut self, limits: PdfLimits) -> Self {
+        self.pdf_limits = limits;
+        self
     }
 
     /// Shares digests and fetch locks with other instances through Redis; the local cache
@@ -214,6 +229,7 @@ impl Service {
             url,
             kind: PageKind::Html,
             text: html,
+            bytes: Vec::new(),
             title: None,
         };
         self.process(page, Requester::local()).await
@@ -229,7 +245,24 @@ impl Service {
             url: None,
             kind: PageKind::PlainText,
             text,
+            bytes: Vec::new(),
             title,
+        };
+        self.process(page, Requester::local()).await
+    }
+
+    /// Makes a digest of a PDF that did not come through the fetcher.
+    pub async fn digest_pdf(
+        &self,
+        bytes: Vec<u8>,
+        url: Option<Url>,
+    ) -> Result<Digest, DigestError> {
+        let page = Page {
+            url,
+            kind: PageKind::Pdf,
+            text: String::new(),
+            bytes,
+            title: None,
         };
         self.process(page, Requester::local()).await
     }
@@ -279,6 +312,7 @@ impl Service {
             url: Some(page.url),
             kind: page.kind,
             text: page.text,
+            bytes: page.bytes,
             title: None,
         };
         self.process(page, who).await
@@ -291,16 +325,26 @@ impl Service {
         let url = page.url.clone();
         let deadline = self.cpu_deadline;
         let summarizer = Arc::clone(&self.summarizer);
+        let pdf_limits = self.pdf_limits.clone();
         let slot = self.cpu.enter(who, None).await;
-        let (article, summary) = blocking(move || {
+        let (article, summary, abstract_text) = blocking(move || {
+            let ends = Instant::now() + deadline;
             Deadline::after(deadline).run(|| {
-                let article = match page.kind {
-                    PageKind::Html => extract::article(&page.text, page.url.as_ref()),
-                    PageKind::PlainText => extract::plain_text(&page.text, page.title.as_deref()),
-                }?;
+                let (article, abstract_text) = match page.kind {
+                    PageKind::Html => (extract::article(&page.text, page.url.as_ref())?, None),
+                    PageKind::PlainText => (
+                        extract::plain_text(&page.text, page.title.as_deref())?,
+                        None,
+                    ),
+                    // Read page by page against the same deadline as a web page.
+                    PageKind::Pdf => {
+                        let pdf = pdf::read(&page.bytes, &pdf_limits, ends)?;
+                        (pdf.article, pdf.abstract_text)
+                    }
+                };
                 drop(page);
                 let summary = summarizer.rank_now(&article, RANKED_SENTENCES);
-                Ok::<_, ExtractError>((article, summary))
+                Ok::<_, DigestError>((article, summary, abstract_text))
             })
         })
         .await?
@@ -309,7 +353,7 @@ impl Service {
             DigestError::TooSlow
         })??;
         drop(slot);
-        let summary = match summary {
+        let mut summary = match summary {
             Some(summary) => summary,
             None => self.summarizer.summarize(&article, RANKED_SENTENCES).await,
         }
@@ -321,6 +365,13 @@ impl Service {
         if summary.sentences.is_empty() {
             return Err(DigestError::Summarize);
         }
+        if let Some(abstract_text) = &abstract_text {
+            // A paper's abstract is what its authors chose to say first: its sentences lead
+            // the ranking (a stable sort keeps the summarizer's order within each group).
+            summary
+                .sentences
+                .sort_by_key(|s| !abstract_text.contains(s.text.as_str()));
+        }
         Ok(Digest::new(&article, summary, url.as_ref()))
     }
 }
@@ -329,7 +380,10 @@ impl Service {
 struct Page {
     url: Option<Url>,
     kind: PageKind,
+    /// The decoded text of a web page or a text file.
     text: String,
+    /// The bytes of a PDF.
+    bytes: Vec<u8>,
     title: Option<String>,
 }
 

@@ -17,7 +17,7 @@ pub(crate) fn from_header(value: Option<&str>) -> Result<Declared, FetchError> {
     match essence.as_str() {
         "text/html" | "application/xhtml+xml" => Ok(Declared::Page(PageKind::Html)),
         "text/plain" => Ok(Declared::Page(PageKind::PlainText)),
-        "application/pdf" | "application/x-pdf" => Err(FetchError::Pdf),
+        "application/pdf" | "application/x-pdf" => Ok(Declared::Page(PageKind::Pdf)),
         "" | "application/octet-stream" | "application/unknown" | "unknown/unknown" | "*/*" => {
             Ok(Declared::Sniff)
         }
@@ -47,7 +47,7 @@ pub(crate) fn sniff(body: &[u8]) -> Result<PageKind, FetchError> {
         .unwrap_or(head)
         .trim_ascii_start();
     if start.starts_with(b"%PDF-") {
-        return Err(FetchError::Pdf);
+        return Ok(PageKind::Pdf);
     }
     let lower = start.to_ascii_lowercase();
     if lower.starts_with(b"<!doctype html") || contains(&lower, b"<html") {
@@ -99,8 +99,11 @@ mod tests {
     }
 
     #[test]
-    fn pdfs_and_other_types_are_refused_with_their_own_reason() {
-        assert_eq!(from_header(Some("application/pdf")), Err(FetchError::Pdf));
+    fn pdfs_are_read_and_other_types_refused_with_their_own_reason() {
+        assert_eq!(
+            from_header(Some("application/pdf")),
+            Ok(Declared::Page(PageKind::Pdf))
+        );
         let err = from_header(Some("image/jpeg")).unwrap_err();
         assert_eq!(err.to_string(), "that link is an image, not a web page");
         let err = from_header(Some("application/json; charset=utf-8")).unwrap_err();
@@ -133,7 +136,7 @@ mod tests {
             Ok(PageKind::Html)
         );
         assert_eq!(sniff(b"<!-- a comment --><html>"), Ok(PageKind::Html));
-        assert_eq!(sniff(b"%PDF-1.7\n%\xE2\xE3"), Err(FetchError::Pdf));
+        assert_eq!(sniff(b"%PDF-1.7\n%\xE2\xE3"), Ok(PageKind::Pdf));
         assert_eq!(
             sniff(b"Just some words.\nAnd more."),
             Ok(PageKind::PlainText)

@@ -56,9 +56,6 @@ pub enum FetchError {
     /// Any other status that is not a success (429, 400, an unfollowed 3xx, ...).
     #[error("the site would not serve the page (HTTP {0})")]
     Status(u16),
-    /// The link points at a PDF document.
-    #[error("that link is a PDF, not a web page")]
-    Pdf,
     /// The link points at something other than a web page; holds the media type.
     #[error("that link is {}, not a web page", describe_media_type(.0))]
     UnsupportedContent(String),
@@ -92,7 +89,6 @@ impl FetchError {
             Self::NotFound(_) => "not_found",
             Self::ServerError(_) => "server_error",
             Self::Status(_) => "http_status",
-            Self::Pdf => "pdf",
             Self::UnsupportedContent(_) => "content_type",
             Self::TooLarge(_) => "too_large",
             Self::BrokenResponse { .. } => "broken_response",
@@ -222,7 +218,6 @@ mod tests {
                 FetchError::Timeout(Duration::from_millis(1500)),
                 "the site could not be reached",
             ),
-            (FetchError::Pdf, "that link is a PDF, not a web page"),
             (
                 FetchError::TooLarge(5 * 1024 * 1024),
                 "the page is larger than 5 MB",
@@ -321,7 +316,6 @@ mod tests {
             FetchError::NotFound(404),
             FetchError::ServerError(500),
             FetchError::Status(429),
-            FetchError::Pdf,
             FetchError::TooLarge(1),
             FetchError::TooManyRedirects,
             FetchError::Timeout(Duration::from_secs(1)),

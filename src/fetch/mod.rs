@@ -32,6 +32,8 @@ pub struct FetchConfig {
     pub max_redirects: usize,
     /// Largest body accepted, counted after decompression.
     pub max_body_bytes: usize,
+    /// Largest PDF accepted (PDFs are larger than web pages).
+    pub max_pdf_bytes: usize,
     /// Let the fetcher reach loopback, private and other non-public addresses and any port
     /// (tests and local development only).
     pub allow_private_addresses: bool,
@@ -51,6 +53,7 @@ impl Default for FetchConfig {
             timeout: Duration::from_secs(15),
             max_redirects: 5,
             max_body_bytes: 5 * 1024 * 1024,
+            max_pdf_bytes: 20 * 1024 * 1024,
             allow_private_addresses: false,
             allowed_ports: vec![80, 443],
             max_bytes_in_flight: 24 * 1024 * 1024,
@@ -66,6 +69,8 @@ pub enum PageKind {
     Html,
     /// Plain text, to be summarized as it is.
     PlainText,
+    /// A PDF document, kept as bytes for the PDF reader.
+    Pdf,
 }
 
 /// A fetched page, decoded to UTF-8.
@@ -75,13 +80,15 @@ pub struct Page {
     pub url: Url,
     /// HTML or plain text.
     pub kind: PageKind,
-    /// The body decoded to UTF-8.
+    /// The body decoded to UTF-8 (empty for a PDF).
     pub text: String,
+    /// The raw body of a PDF (empty for HTML and text).
+    pub bytes: Vec<u8>,
 }
 
 /// Decodes a document that did not come over HTTP (a file, stdin) as a fetched page would
 /// be: `kind` when the caller knows it, else sniffed from the bytes; the charset from a BOM,
-/// a `<meta>` declaration, or a guess.
+/// a `<meta>` declaration, or a guess. A PDF is not decoded: its text is empty.
 pub fn decode_document(
     body: &[u8],
     kind: Option<PageKind>,
@@ -90,6 +97,9 @@ pub fn decode_document(
         Some(kind) => kind,
         None => content_type::sniff(body)?,
     };
+    if kind == PageKind::Pdf {
+        return Ok((kind, String::new()));
+    }
     Ok((kind, charset::decode(body, None, kind, None)))
 }
 
@@ -220,24 +230,29 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let declared = content_type::from_header(content_type.as_deref())?;
-        if response
-            .content_length()
-            .is_some_and(|n| n > config.max_body_bytes as u64)
-        {
-            return Err(FetchError::TooLarge(config.max_body_bytes));
-        }
-
         let mut kind = match declared {
             content_type::Declared::Page(kind) => Some(kind),
             content_type::Declared::Sniff => None,
         };
+        // PDFs have their own limit; an unlabelled body may turn out to be one.
+        let limit = |kind: Option<PageKind>| match kind {
+            Some(PageKind::Pdf) => config.max_pdf_bytes,
+            Some(_) => config.max_body_bytes,
+            None => config.max_body_bytes.max(config.max_pdf_bytes),
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > limit(kind) as u64)
+        {
+            return Err(FetchError::TooLarge(limit(kind)));
+        }
         let mut body = Vec::new();
         // Room for this body among all bodies in flight, held until the fetch returns.
         let mut room = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network_error)? {
             trace.bytes += chunk.len();
-            if body.len() + chunk.len() > config.max_body_bytes {
-                return Err(FetchError::TooLarge(config.max_body_bytes));
+            if body.len() + chunk.len() > limit(kind) {
+                return Err(FetchError::TooLarge(limit(kind)));
             }
             let kib = u32::try_from(chunk.len().div_ceil(KIB)).unwrap_or(u32::MAX);
             room.push(
@@ -257,6 +272,14 @@ impl Fetcher {
             None => content_type::sniff(&body)?,
         };
         let final_url = response.url().clone();
+        if kind == PageKind::Pdf {
+            return Ok(Page {
+                url: final_url,
+                kind,
+                text: String::new(),
+                bytes: body,
+            });
+        }
         let tld = final_url
             .domain()
             .and_then(|d| d.trim_end_matches('.').rsplit('.').next());
@@ -268,6 +291,7 @@ impl Fetcher {
             url: final_url,
             kind,
             text,
+            bytes: Vec::new(),
         })
     }
 }
@@ -283,6 +307,7 @@ mod tests {
         assert_eq!(config.timeout, Duration::from_secs(15));
         assert_eq!(config.max_redirects, 5);
         assert_eq!(config.max_body_bytes, 5 * 1024 * 1024);
+        assert_eq!(config.max_pdf_bytes, 20 * 1024 * 1024);
         assert!(!config.allow_private_addresses);
         assert_eq!(config.allowed_ports, vec![80, 443]);
         assert!(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use encoding_rs::WINDOWS_1251;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use linkdigest::fetch::{FetchConfig, FetchError, Fetcher, PageKind};
+use linkdigest::fetch::{FetchConfig, Fetcher, PageKind};
 use url::Url;
 use wiremock::ResponseTemplate;
 
@@ -149,36 +149,16 @@ async fn error_statuses_read_as_reasons() {
 }
 
 #[tokio::test]
-async fn pdfs_and_images_are_not_web_pages() {
+async fn images_are_not_web_pages() {
     let site = FakeSite::start().await;
-    let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n".to_vec();
-    site.serve(
-        "/paper.pdf",
-        ResponseTemplate::new(200).set_body_raw(pdf.clone(), "application/pdf"),
-    )
-    .await;
-    site.serve(
-        "/unlabelled",
-        ResponseTemplate::new(200).set_body_bytes(pdf),
-    )
-    .await;
     site.serve(
         "/photo",
         ResponseTemplate::new(200).set_body_raw(vec![0xFF, 0xD8, 0xFF], "image/jpeg"),
     )
     .await;
-    let fetcher = fetcher();
 
     assert_eq!(
-        reason(&fetcher, &site.url("/paper.pdf")).await,
-        "that link is a PDF, not a web page"
-    );
-    assert_eq!(
-        reason(&fetcher, &site.url("/unlabelled")).await,
-        "that link is a PDF, not a web page"
-    );
-    assert_eq!(
-        reason(&fetcher, &site.url("/photo")).await,
+        reason(&fetcher(), &site.url("/photo")).await,
         "that link is an image, not a web page"
     );
 }
@@ -421,38 +401,58 @@ async fn a_redirect_to_another_scheme_is_refused() {
 }
 
 #[tokio::test]
-async fn failures_carry_stable_kinds_for_the_logs() {
+async fn a_pdf_is_fetched_as_bytes_by_its_type_or_its_signature() {
     let site = FakeSite::start().await;
+    let body = b"%PDF-1.4\n1 0 obj << >> endobj\n".to_vec();
     site.serve(
         "/paper.pdf",
-        ResponseTemplate::new(200).set_body_raw(b"%PDF-1.4".to_vec(), "application/pdf"),
+        ResponseTemplate::new(200).set_body_raw(body.clone(), "application/pdf"),
+    )
+    .await;
+    site.serve(
+        "/download",
+        ResponseTemplate::new(200).set_body_raw(body.clone(), "application/octet-stream"),
     )
     .await;
 
-    let err = fetcher()
-        .get(&site.url("/paper.pdf"))
-        .await
-        .expect_err("pdf");
-    assert_eq!((err.kind(), err), ("pdf", FetchError::Pdf));
+    for path in ["/paper.pdf", "/download"] {
+        let page = fetcher().get(&site.url(path)).await.expect(path);
+        assert_eq!(
+            (page.kind, &page.bytes, page.text.as_str()),
+            (PageKind::Pdf, &body, "")
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_large_unlabelled_file_is_refused_for_what_it_is_not_its_size() {
     let mut pdf = b"%PDF-1.7\n".to_vec();
     pdf.resize(6 * 1024 * 1024, b'x');
-    let site = RawSite::chunked("application/octet-stream", pdf, 64 * 1024).await;
+    let site = RawSite::chunked("application/octet-stream", pdf.clone(), 64 * 1024).await;
     let mut video = vec![0u8, 0, 0, 0x18];
     video.extend_from_slice(b"ftypmp42");
     video.resize(6 * 1024 * 1024, 0);
     let other = RawSite::chunked("application/octet-stream", video, 64 * 1024).await;
 
-    assert_eq!(
-        reason(&fetcher(), &site.url("/doc")).await,
-        "that link is a PDF, not a web page"
-    );
+    // Over the page limit but under the PDF limit: read as a PDF.
+    let page = fetcher().get(&site.url("/doc")).await.expect("pdf");
+    assert_eq!((page.kind, page.bytes.len()), (PageKind::Pdf, pdf.len()));
     assert_eq!(
         reason(&fetcher(), &other.url("/clip")).await,
         "that link is a binary file, not a web page"
+    );
+    let small_pdfs = Fetcher::new(FetchConfig {
+        max_pdf_bytes: 1024 * 1024,
+        ..fetch_config()
+    })
+    .expect("fetcher");
+    let err = small_pdfs
+        .get(&site.url("/doc"))
+        .await
+        .expect_err("too large");
+    assert_eq!(
+        (err.kind(), err.to_string().as_str()),
+        ("too_large", "the page is larger than 1 MB")
     );
 }
 

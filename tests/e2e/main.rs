@@ -7,6 +7,7 @@ mod cli;
 mod fake_telegram_selftest;
 mod fetch;
 mod hostile;
+mod pdf;
 mod pipeline;
 mod render_safety;
 mod support;
