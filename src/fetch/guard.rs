@@ -127,14 +127,24 @@ pub(crate) fn check_ip(ip: IpAddr, allow_private: bool) -> Result<(), FetchError
     if allow_private {
         return Ok(());
     }
-    let range = non_public_range(ip).or_else(|| super::own::is_own(ip).then_some("this host"));
-    match range {
+    match refusal(ip, super::own::is_own) {
         Some(range) => Err(FetchError::PrivateAddress {
             host: ip.to_string(),
             range,
         }),
         None => Ok(()),
     }
+}
+
+/// Why `ip` may not be fetched: a non-public range, or one of the host's own addresses
+/// (`is_own`). The host's own IPv4 address also answers as `::ffff:a.b.c.d` and the other
+/// embedded forms, so those are compared as the IPv4 address they carry.
+fn refusal(ip: IpAddr, is_own: impl Fn(IpAddr) -> bool) -> Option<&'static str> {
+    let carried = match ip {
+        IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    non_public_range(ip).or_else(|| (is_own(ip) || is_own(carried)).then_some("this host"))
 }
 
 /// Refuses a port outside `allowed` (80 and 443 by default) unless the operator allows
@@ -162,6 +172,16 @@ pub fn loggable(url: &Url) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_hosts_own_address_is_refused_in_every_spelling() {
+        let own = |ip: IpAddr| ip == "8.8.4.4".parse::<IpAddr>().expect("address");
+        for spelling in ["8.8.4.4", "::ffff:8.8.4.4", "64:ff9b::808:404"] {
+            let ip: IpAddr = spelling.parse().expect("address");
+            assert_eq!(refusal(ip, own), Some("this host"), "{spelling}");
+        }
+        assert_eq!(refusal("8.8.8.8".parse().expect("address"), own), None);
+    }
+
     use super::*;
 
     #[test]
