@@ -52,7 +52,8 @@ pub fn defuse(text: &str) -> String {
         let word_next = next.is_some_and(|n| n.is_alphanumeric() || n == '_');
         let join = match c {
             '@' | '#' | '$' => next.is_some_and(|n| !n.is_whitespace()),
-            '.' => next.is_some_and(|n| !n.is_whitespace()),
+            // Telegram also reads the ideographic and full-width full stops as a domain's dot.
+            '.' | '\u{3002}' | '\u{ff0e}' | '\u{ff61}' => next.is_some_and(|n| !n.is_whitespace()),
             ':' => next == Some('/'),
             '/' => word_next && prev.is_none_or(|p| !p.is_alphanumeric()),
             _ => false,
@@ -299,6 +300,17 @@ mod tests {
             html.contains("<a href=\"https://example.org/a\">"),
             "the bot's own link stays"
         );
+    }
+
+    #[test]
+    fn full_width_and_ideographic_dots_are_defused_like_dots() {
+        for dot in ['\u{3002}', '\u{ff0e}', '\u{ff61}'] {
+            let text = format!("log in at evil{dot}com/login");
+            assert_eq!(
+                defuse(&text),
+                format!("log in at evil{dot}{WORD_JOINER}com/login")
+            );
+        }
     }
 
     #[test]

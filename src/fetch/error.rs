@@ -194,14 +194,54 @@ fn describe_media_type(essence: &str) -> String {
             "an office document"
         }
         _ if sub == "octet-stream" => "a binary file",
-        _ => return format!("a file of type {essence}"),
+        // The type is the site's own words: shown only when it looks like a media type,
+        // so a header can neither become a link in the bot's reply nor swell it.
+        _ if plain_media_type(essence) => return format!("a file of type {essence}"),
+        _ => "a file of an unsupported type",
     };
     words.to_owned()
+}
+
+/// Whether `essence` reads as an ordinary media type: `top/sub`, short, of lowercase
+/// letters, digits, `+` and `-` (no dots: `x/evil.com` would read as a link).
+fn plain_media_type(essence: &str) -> bool {
+    let Some((top, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    let plain = |part: &str, max: usize| {
+        !part.is_empty()
+            && part.len() <= max
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-".contains(&b))
+    };
+    plain(top, 20) && plain(sub, 60)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sites_odd_content_type_is_not_repeated_to_the_user() {
+        assert_eq!(describe_media_type("video/mp4"), "a video");
+        assert_eq!(
+            describe_media_type("x-app/x-thing"),
+            "a file of type x-app/x-thing"
+        );
+        for odd in [
+            "x/evil.com/login",
+            "x/@admin",
+            "x/a b",
+            &format!("x/{}", "a".repeat(500)),
+        ] {
+            assert_eq!(
+                describe_media_type(odd),
+                "a file of an unsupported type",
+                "{odd}"
+            );
+        }
+    }
 
     #[test]
     fn reasons_read_as_the_design_says() {

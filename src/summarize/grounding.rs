@@ -115,6 +115,14 @@ pub(crate) fn has_address(text: &str) -> bool {
             return true;
         }
     }
+    // Telegram also reads the ideographic and full-width full stops as a domain's dot.
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '\u{3002}' | '\u{ff0e}' | '\u{ff61}' => '.',
+            c => c,
+        })
+        .collect();
     text.split(|c: char| c.is_whitespace() || "()[]<>\"'«»,;!?".contains(c))
         .map(|token| token.trim_matches(|c: char| !c.is_alphanumeric()))
         .any(is_domain)
@@ -168,6 +176,8 @@ mod tests {
             "Write to the council at council@city.org about the libraries.",
             "Follow @citycouncil for the libraries budget.",
             "See www.council.example for the budget.",
+            "Read the council's decision at evil\u{ff0e}com/login today.",
+            "Read the council's decision at evil\u{3002}com today.",
         ] {
             assert_eq!(check(s), Some("link or address"), "{s}");
         }
