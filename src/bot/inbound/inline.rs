@@ -23,6 +23,7 @@ use crate::bot::outbound::{InlineAnswer, Outgoing, no_preview};
 use crate::bot::{App, keyboards};
 use crate::digest::{Digest, Length, Requester};
 use crate::links::{self, NormalizedUrl};
+use crate::ops;
 use crate::render::{self, Callback};
 
 /// The label of the button above an empty answer, shown while the query holds no link.
@@ -194,7 +195,13 @@ async fn make(bot: &Bot, app: &App, user: i64, inline_id: String, url: &Normaliz
                 tracing::warn!(error = %e, "could not persist a digest");
             }
             let html = render::digest(&digest, &digest.view(INLINE_LENGTH, false));
-            Outgoing::edit_inline(user, inline_id, html, Some(keyboards::expand(&key)))
+            Outgoing::edit_inline(user, inline_id, html, Some(keyboards::expand(&key))).then(
+                |sent| {
+                    if sent {
+                        metrics::counter!(ops::DIGESTS).increment(1);
+                    }
+                },
+            )
         }
         Err(e) => {
             tracing::info!(url = %url, user, kind = e.kind(), reason = %e, "no inline digest");
