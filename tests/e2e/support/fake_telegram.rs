@@ -1016,7 +1016,8 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
 
 fn answer_inline_query(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
     let id = body["inline_query_id"].as_str().unwrap_or_default();
-    let Some((queued, query)) = inner.open_inline.remove(id) else {
+    // A refused answer leaves the query open: the bot may answer it again, correctly.
+    let Some((queued, query)) = inner.open_inline.get(id).cloned() else {
         return bad_request("query is too old and response timeout expired or query ID is invalid");
     };
     if queued.elapsed() > INLINE_ANSWER_WINDOW {
@@ -1052,6 +1053,7 @@ fn answer_inline_query(inner: &mut Inner, body: &Value) -> Result<Value, Failure
             return bad_request("START_PARAM_INVALID");
         }
     }
+    inner.open_inline.remove(id);
     inner
         .inline_answers
         .insert(id.to_owned(), (query, body.clone()));
