@@ -275,3 +275,44 @@ async fn a_flood_of_keystrokes_fetches_nothing_and_only_the_latest_is_answered()
     assert_eq!(site.hits("/council").await, 1);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn inline_fetches_count_against_the_persons_links_a_minute() {
+    let site = site(&[
+        ("/council", pages::council_article()),
+        ("/other", pages::council_article()),
+    ])
+    .await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let config = BotConfig {
+        user_links_per_minute: 1,
+        ..bot_config()
+    };
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    let ann = User::new(7, "Ann");
+    let mut sent = Vec::new();
+    for path in ["/council", "/other"] {
+        let query = tg.inline_query(&ann, site.url(path).as_str());
+        let answer = answer(&tg, &query).await;
+        let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
+        sent.push(tg.choose_inline_result(&ann, &query, &result_id).unwrap());
+        inline_edited(&tg, sent.last().unwrap(), 1).await;
+    }
+    let first = tg.inline_message(&sent[0]).unwrap();
+    assert!(first.visible_text().contains("twelve percent"));
+    let second = tg.inline_message(&sent[1]).unwrap();
+    assert!(
+        second
+            .visible_text()
+            .contains("faster than I can read them"),
+        "{}",
+        second.text
+    );
+    assert_eq!(
+        second.buttons[0][0].text, "Summarize",
+        "it can be tried again"
+    );
+    assert_eq!(site.hits("/other").await, 0);
+    bot.stop().await;
+}
