@@ -234,3 +234,47 @@ fn log_server_end(ended: Result<std::io::Result<()>, tokio::task::JoinError>) {
         Err(e) => tracing::error!(error = %e, "the web server stopped unexpectedly"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(kind: &str, payload: serde_json::Value) -> Update {
+        let mut json = serde_json::json!({"update_id": 1});
+        json[kind] = payload;
+        serde_json::from_str(&json.to_string()).expect("an update")
+    }
+
+    #[test]
+    fn inline_updates_are_distributed_by_user_and_messages_by_chat() {
+        let user = serde_json::json!({"id": 7, "is_bot": false, "first_name": "Ann"});
+        let query = serde_json::json!({"id": "q", "from": user, "query": "x", "offset": ""});
+        assert_eq!(
+            distribution(&update("inline_query", query)),
+            Some(Distribution::User(7))
+        );
+        let chosen = serde_json::json!({"result_id": "p:1", "from": user, "query": "x",
+            "inline_message_id": "im1"});
+        assert_eq!(
+            distribution(&update("chosen_inline_result", chosen)),
+            Some(Distribution::User(7))
+        );
+        let message = serde_json::json!({"message_id": 1, "date": 0, "from": user, "text": "hi",
+            "chat": {"id": -5, "type": "group", "title": "G"}});
+        assert_eq!(
+            distribution(&update("message", message)),
+            Some(Distribution::Chat(-5))
+        );
+    }
+
+    #[test]
+    fn inline_kinds_are_asked_for_only_with_inline_mode_on() {
+        let inline = [
+            AllowedUpdate::InlineQuery,
+            AllowedUpdate::ChosenInlineResult,
+        ];
+        assert!(inline.iter().all(|k| allowed_updates(true).contains(k)));
+        assert!(inline.iter().all(|k| !allowed_updates(false).contains(k)));
+        assert!(allowed_updates(false).contains(&AllowedUpdate::CallbackQuery));
+    }
+}
