@@ -203,6 +203,8 @@ impl Config {
         config.store.max_digests =
             env.number("LINKDIGEST_DIGEST_MAX_ROWS", config.store.max_digests)?;
         config.bot.allowed_chats = env.chat_ids("LINKDIGEST_ALLOWED_CHATS")?;
+        // A bot fenced into some chats must not let strangers spend it through inline queries.
+        config.bot.inline = env.bool("LINKDIGEST_INLINE", config.bot.allowed_chats.is_none())?;
         config.bot.repeat_window = config.cache.ttl;
         config.bot.user_links_per_minute = env.count(
             "LINKDIGEST_USER_LINKS_PER_MINUTE",
@@ -528,6 +530,20 @@ mod tests {
         assert_eq!(c.db_path, PathBuf::from("linkdigest.db"));
         assert!(c.telegram_token.is_none() && c.bot.allowed_chats.is_none());
         assert_eq!(c.store.retention, Duration::from_secs(30 * 86_400));
+    }
+
+    #[test]
+    fn inline_mode_is_on_unless_the_bot_is_fenced_in() {
+        assert!(config(&[]).unwrap().bot.inline);
+        let fenced = config(&[("LINKDIGEST_ALLOWED_CHATS", "42")]).unwrap();
+        assert!(!fenced.bot.inline);
+        let asked = [
+            ("LINKDIGEST_ALLOWED_CHATS", "42"),
+            ("LINKDIGEST_INLINE", "on"),
+        ];
+        assert!(config(&asked).unwrap().bot.inline);
+        assert!(!config(&[("LINKDIGEST_INLINE", "off")]).unwrap().bot.inline);
+        assert!(config(&[("LINKDIGEST_INLINE", "maybe")]).is_err());
     }
 
     #[test]

@@ -171,6 +171,8 @@ pub enum Callback {
     Expand(String),
     /// Show the collapsed digest again.
     Collapse(String),
+    /// Make the digest of the link with this key (the button of an inline placeholder).
+    Summarize(String),
     /// Set the chat's digest length.
     SetLength(Length),
     /// Set the chat's mode.
@@ -183,6 +185,7 @@ impl Callback {
         match self {
             Callback::Expand(key) => format!("x:{key}"),
             Callback::Collapse(key) => format!("c:{key}"),
+            Callback::Summarize(key) => format!("s:{key}"),
             Callback::SetLength(length) => format!("l:{length}"),
             Callback::SetMode(mode) => format!("m:{mode}"),
         }
@@ -200,6 +203,7 @@ impl Callback {
         match action {
             "x" => key().map(Callback::Expand),
             "c" => key().map(Callback::Collapse),
+            "s" => key().map(Callback::Summarize),
             "l" => value.parse().ok().map(Callback::SetLength),
             "m" => value.parse().ok().map(Callback::SetMode),
             _ => None,
@@ -367,7 +371,8 @@ mod tests {
         let key = "0123456789abcdef".to_owned();
         let all = [
             Callback::Expand(key.clone()),
-            Callback::Collapse(key),
+            Callback::Collapse(key.clone()),
+            Callback::Summarize(key),
             Callback::SetLength(Length::Long),
             Callback::SetMode(Mode::Off),
         ];

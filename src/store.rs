@@ -69,6 +69,12 @@ const SCHEMA: &str = "
         created_at INTEGER NOT NULL
     );
     CREATE INDEX IF NOT EXISTS digests_by_age ON digests (created_at);
+    CREATE TABLE IF NOT EXISTS inline_links (
+        key        TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS inline_links_by_age ON inline_links (created_at);
 ";
 
 impl Store {
@@ -228,8 +234,50 @@ impl Store {
     }
 }
 
-/// Deletes digests past the retention period and beyond the row cap.
+impl Store {
+    /// Remembers the link behind the buttons of inline messages with link key `key`: an
+    /// inline message cannot be read back, so its buttons find the link here.
+    pub async fn save_inline_link(&self, key: &str, url: &str) -> Result<(), StoreError> {
+        let (key, url) = (key.to_owned(), url.to_owned());
+        let limits = self.limits;
+        let prune_now = self.saves.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1;
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO inline_links (key, url, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET url = excluded.url, created_at = excluded.created_at
+                 WHERE inline_links.created_at < excluded.created_at - 3600",
+                params![key, url, now_secs()],
+            )?;
+            if prune_now {
+                prune(c, limits)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The link of inline messages with link key `key`, if it is within the retention period.
+    pub async fn inline_link(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_owned();
+        let oldest = now_secs() - secs(self.limits.retention);
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT url FROM inline_links WHERE key = ?1 AND created_at >= ?2",
+                params![key, oldest],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+}
+
+/// Deletes digests and inline links past the retention period, and digests beyond the cap.
 fn prune(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM inline_links WHERE created_at < ?1",
+        [now_secs() - secs(limits.retention)],
+    )?;
     c.execute(
         "DELETE FROM digests WHERE created_at < ?1",
         [now_secs() - secs(limits.retention)],
@@ -276,6 +324,22 @@ mod tests {
             }],
             preview_only: false,
         }
+    }
+
+    #[tokio::test]
+    async fn inline_links_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path, StoreLimits::default()).unwrap();
+        assert_eq!(store.inline_link("abc").await.unwrap(), None);
+        store
+            .save_inline_link("abc", "https://example.org/a")
+            .await
+            .unwrap();
+        drop(store);
+        let store = Store::open(&path, StoreLimits::default()).unwrap();
+        let url = store.inline_link("abc").await.unwrap();
+        assert_eq!(url.as_deref(), Some("https://example.org/a"));
     }
 
     #[tokio::test]

@@ -50,6 +50,8 @@ pub struct BotConfig {
     pub outbox_per_chat: usize,
     /// Button answers and admin look-ups in flight at once; more are dropped (and logged).
     pub max_background_calls: usize,
+    /// Inline mode (`@bot <link>` in any chat): answers inline queries and asks for them.
+    pub inline: bool,
 }
 
 impl Default for BotConfig {
@@ -71,6 +73,7 @@ impl Default for BotConfig {
             max_queued_work: 4096,
             outbox_per_chat: 32,
             max_background_calls: 512,
+            inline: true,
         }
     }
 }
@@ -121,6 +124,16 @@ impl App {
         );
         if !allowed {
             tracing::info!(chat = msg.chat.id.0, sender, links, "rate limited");
+        }
+        allowed
+    }
+
+    /// Takes one inline fetch from the person's links-a-minute allowance; false (logged)
+    /// when it is spent. Inline messages have no chat, so only the person's count applies.
+    pub(super) fn inline_within_limits(&self, user: i64) -> bool {
+        let allowed = self.per_user.allow(user, 1);
+        if !allowed {
+            tracing::info!(sender = user, "inline link rate limited");
         }
         allowed
     }

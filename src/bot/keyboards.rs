@@ -20,6 +20,11 @@ pub fn collapse(key: &str) -> InlineKeyboardMarkup {
     one_button("Collapse", Callback::Collapse(key.to_owned()))
 }
 
+/// The **Summarize** button under an inline placeholder.
+pub fn summarize(key: &str) -> InlineKeyboardMarkup {
+    one_button("Summarize", Callback::Summarize(key.to_owned()))
+}
+
 /// One button per length preset, the current one ticked.
 pub fn lengths(current: Length) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new([Length::ALL.map(|length| {

@@ -33,6 +33,11 @@ impl RateLimiter {
         enough && a.0.allow_at(a.1, count, now) && b.0.allow_at(b.1, count, now)
     }
 
+    /// Takes `count` from the id's allowance, or nothing when it has too few left.
+    pub fn allow(&self, id: i64, count: usize) -> bool {
+        self.allow_at(id, count, Instant::now())
+    }
+
     /// Links the id may still have answered now.
     fn left_at(&self, id: i64, now: Instant) -> f64 {
         if self.per_minute == 0 {

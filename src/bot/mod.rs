@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::AllowedUpdate;
-use teloxide::update_listeners::{Polling, webhooks};
+use teloxide::update_listeners::{AsUpdateStream, Polling, UpdateListener, webhooks};
 use teloxide::utils::command::BotCommands;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -57,6 +57,58 @@ pub enum Updates {
         /// The bound socket the web server accepts on.
         listener: TcpListener,
     },
+}
+
+/// The kinds of update the bot asks Telegram for (polling and setWebhook alike); inline
+/// queries and chosen inline results only when inline mode is on. Telegram remembers the
+/// last list, so it is sent at every start.
+pub fn allowed_updates(inline: bool) -> Vec<AllowedUpdate> {
+    let mut kinds = vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
+    if inline {
+        kinds.extend([
+            AllowedUpdate::InlineQuery,
+            AllowedUpdate::ChosenInlineResult,
+        ]);
+    }
+    kinds
+}
+
+/// A listener that keeps the update kinds it was built with. teloxide's dispatcher would
+/// replace them with every kind its handler tree might take, which for this tree is all.
+struct FixedKinds<L>(L);
+
+impl<L: UpdateListener> UpdateListener for FixedKinds<L> {
+    type Err = L::Err;
+
+    fn stop_token(&mut self) -> teloxide::stop::StopToken {
+        self.0.stop_token()
+    }
+
+    fn hint_allowed_updates(&mut self, _: &mut dyn Iterator<Item = AllowedUpdate>) {}
+}
+
+impl<'a, L: AsUpdateStream<'a>> AsUpdateStream<'a> for FixedKinds<L> {
+    type StreamErr = L::StreamErr;
+    type Stream = L::Stream;
+
+    fn as_stream(&'a mut self) -> Self::Stream {
+        self.0.as_stream()
+    }
+}
+
+/// Whose worker handles an update: updates of one chat in order, and inline updates (which
+/// have no chat) in order per user, so they never all wait in one worker.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Distribution {
+    Chat(i64),
+    User(u64),
+}
+
+fn distribution(update: &Update) -> Option<Distribution> {
+    if let Some(chat) = update.chat() {
+        return Some(Distribution::Chat(chat.id.0));
+    }
+    update.from().map(|user| Distribution::User(user.id.0))
 }
 
 /// Why the bot stopped before it was asked to.
@@ -95,11 +147,19 @@ pub async fn run(
         tracing::warn!(error = %e, "could not register the command list");
     }
 
+    if app.config.inline && !me.supports_inline_queries {
+        tracing::warn!(
+            "inline mode is on here but off at BotFather: turn it on with /setinline, and \
+             /setinlinefeedback at 100% so sent placeholders become digests"
+        );
+    }
+
     let metrics = crate::ops::metrics();
     let app = Arc::new(app);
     let mut dispatcher = Dispatcher::builder(bot.clone(), inbound::schema())
         .dependencies(dptree::deps![Arc::clone(&app)])
         .default_handler(|_| async {})
+        .distribution_function(distribution)
         .build();
 
     let token = dispatcher.shutdown_token();
@@ -126,12 +186,14 @@ pub async fn run(
                         .await
                 })
             });
-            let listener = Polling::builder(bot)
-                .timeout(Duration::from_secs(10))
-                .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
-                .delete_webhook()
-                .await
-                .build();
+            let listener = FixedKinds(
+                Polling::builder(bot)
+                    .timeout(Duration::from_secs(10))
+                    .allowed_updates(allowed_updates(app.config.inline))
+                    .delete_webhook()
+                    .await
+                    .build(),
+            );
             let dispatched = dispatcher
                 .try_dispatch_with_listener(listener, errors)
                 .await;
@@ -170,5 +232,49 @@ fn log_server_end(ended: Result<std::io::Result<()>, tokio::task::JoinError>) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "the web server failed"),
         Err(e) => tracing::error!(error = %e, "the web server stopped unexpectedly"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(kind: &str, payload: serde_json::Value) -> Update {
+        let mut json = serde_json::json!({"update_id": 1});
+        json[kind] = payload;
+        serde_json::from_str(&json.to_string()).expect("an update")
+    }
+
+    #[test]
+    fn inline_updates_are_distributed_by_user_and_messages_by_chat() {
+        let user = serde_json::json!({"id": 7, "is_bot": false, "first_name": "Ann"});
+        let query = serde_json::json!({"id": "q", "from": user, "query": "x", "offset": ""});
+        assert_eq!(
+            distribution(&update("inline_query", query)),
+            Some(Distribution::User(7))
+        );
+        let chosen = serde_json::json!({"result_id": "p:1", "from": user, "query": "x",
+            "inline_message_id": "im1"});
+        assert_eq!(
+            distribution(&update("chosen_inline_result", chosen)),
+            Some(Distribution::User(7))
+        );
+        let message = serde_json::json!({"message_id": 1, "date": 0, "from": user, "text": "hi",
+            "chat": {"id": -5, "type": "group", "title": "G"}});
+        assert_eq!(
+            distribution(&update("message", message)),
+            Some(Distribution::Chat(-5))
+        );
+    }
+
+    #[test]
+    fn inline_kinds_are_asked_for_only_with_inline_mode_on() {
+        let inline = [
+            AllowedUpdate::InlineQuery,
+            AllowedUpdate::ChosenInlineResult,
+        ];
+        assert!(inline.iter().all(|k| allowed_updates(true).contains(k)));
+        assert!(inline.iter().all(|k| !allowed_updates(false).contains(k)));
+        assert!(allowed_updates(false).contains(&AllowedUpdate::CallbackQuery));
     }
 }

@@ -684,3 +684,103 @@ async fn a_button_press_is_answered_once() {
         .await;
     assert!(again.is_err(), "a second answer is refused");
 }
+
+#[tokio::test]
+async fn inline_queries_are_answered_once_with_valid_results_then_sent_and_edited() {
+    use teloxide::types::{
+        InlineQueryId, InlineQueryResult, InlineQueryResultArticle, InputMessageContent,
+        InputMessageContentText,
+    };
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let ann = User::new(7, "Ann");
+    let article = |id: &str, html: &str| {
+        let content = InputMessageContentText::new(html).parse_mode(ParseMode::Html);
+        let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Go", "s:1")]]);
+        InlineQueryResult::Article(
+            InlineQueryResultArticle::new(id, "Title", InputMessageContent::Text(content))
+                .reply_markup(keyboard),
+        )
+    };
+    let refused = |result: Result<_, RequestError>| {
+        assert!(matches!(result, Err(RequestError::Api(_))), "{result:?}");
+    };
+
+    let first = fake.inline_query(&ann, "https://example.org");
+    let updates = bot.get_updates().await.expect("getUpdates parses");
+    assert!(
+        matches!(&updates[0].kind, UpdateKind::InlineQuery(q) if q.query == "https://example.org")
+    );
+    let id = InlineQueryId(first.clone());
+    let too_many: Vec<_> = (0..51).map(|i| article(&format!("r{i}"), "x")).collect();
+    refused(bot.answer_inline_query(id.clone(), too_many).await);
+    refused(
+        bot.answer_inline_query(id.clone(), [article("a", "x"), article("a", "y")])
+            .await,
+    );
+    refused(
+        bot.answer_inline_query(id.clone(), [article(&"a".repeat(65), "x")])
+            .await,
+    );
+    refused(
+        bot.answer_inline_query(id.clone(), [article("a", "<b>open")])
+            .await,
+    );
+    bot.answer_inline_query(id, [article("a", "fine")])
+        .await
+        .expect("refused answers leave the query open");
+    assert!(fake.inline_answer(&first).is_some());
+
+    let query = fake.inline_query(&ann, "https://example.org/b");
+    let id = InlineQueryId(query.clone());
+    bot.answer_inline_query(id.clone(), [article("p:1", "<b>Hello</b>")])
+        .await
+        .expect("a valid answer is taken");
+    refused(bot.answer_inline_query(id, [article("p:1", "again")]).await);
+
+    let sent = fake
+        .choose_inline_result(&ann, &query, "p:1")
+        .expect("sent");
+    assert_eq!(fake.inline_message(&sent).unwrap().visible_text(), "Hello");
+    let updates = bot
+        .get_updates()
+        .offset(updates[0].id.as_offset())
+        .await
+        .unwrap();
+    let chosen = updates.iter().find_map(|u| match &u.kind {
+        UpdateKind::ChosenInlineResult(c) => Some(c.clone()),
+        _ => None,
+    });
+    let chosen = chosen.expect("a chosen_inline_result");
+    assert_eq!(chosen.inline_message_id.as_deref(), Some(sent.as_str()));
+    assert_eq!(chosen.query, "https://example.org/b");
+
+    bot.edit_message_text_inline(&sent, "<i>Digest</i>")
+        .parse_mode(ParseMode::Html)
+        .await
+        .expect("an inline edit parses");
+    let edited = fake.inline_message(&sent).unwrap();
+    assert_eq!(
+        (edited.visible_text().as_str(), edited.edits),
+        ("Digest", 1)
+    );
+    refused(bot.edit_message_text_inline("im404", "x").await);
+
+    fake.press_inline_button(&ann, &sent, "x:1");
+    let updates = bot
+        .get_updates()
+        .offset(chosen_offset(&updates))
+        .await
+        .unwrap();
+    let press = updates.iter().find_map(|u| match &u.kind {
+        UpdateKind::CallbackQuery(q) => Some(q.clone()),
+        _ => None,
+    });
+    let press = press.expect("a callback_query");
+    assert_eq!(press.inline_message_id.as_deref(), Some(sent.as_str()));
+    assert!(press.message.is_none());
+}
+
+fn chosen_offset(updates: &[Update]) -> i32 {
+    updates.last().map_or(0, |u| u.id.as_offset())
+}

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageEntityKind};
 
-use super::HandlerResult;
 use super::settings::{self, Asker, Changed, NOT_SAVED, ONLY_ADMINS};
+use super::{HandlerResult, inline};
 use crate::bot::outbound::Outgoing;
 use crate::bot::{App, keyboards};
 use crate::digest::Digest;
@@ -20,6 +20,10 @@ pub const NOT_AVAILABLE: &str = "Not available here.";
 
 /// Handles a button press; every press is answered, even when the digest is gone.
 pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult {
+    if let Some(inline_id) = q.inline_message_id.clone() {
+        inline::button(bot, q, inline_id, app);
+        return Ok(());
+    }
     let chat_allowed = q
         .regular_message()
         .is_none_or(|msg| app.chat_allowed(msg.chat.id));
@@ -37,6 +41,12 @@ pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult 
     let (key, expanded) = match action {
         Callback::Expand(key) => (key, true),
         Callback::Collapse(key) => (key, false),
+        Callback::Summarize(_) => {
+            // Only inline placeholders carry it.
+            let gone = "This button no longer works.".to_owned();
+            app.outbox.answer_callback(&bot, q.id, Some(gone));
+            return Ok(());
+        }
         Callback::SetLength(length) => {
             let view = Choice {
                 done: format!("Digests in this chat are now {length}."),

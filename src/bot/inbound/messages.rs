@@ -223,7 +223,7 @@ fn names(text: &str, entities: &[MessageEntity], me: &Me) -> bool {
 }
 
 /// The link as a person would say it: host and path, without the scheme.
-fn short_link(url: &NormalizedUrl) -> String {
+pub(super) fn short_link(url: &NormalizedUrl) -> String {
     let text = url.as_str();
     let text = text.split_once("://").map_or(text, |(_, rest)| rest);
     crate::digest::truncate_at_word(text.trim_end_matches('/'), 60)

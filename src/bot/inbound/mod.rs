@@ -4,6 +4,7 @@
 
 mod callbacks;
 mod commands;
+mod inline;
 mod messages;
 mod settings;
 
@@ -20,7 +21,8 @@ pub use commands::Command;
 /// The error type of handlers; the dispatcher logs it.
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
-/// The handler tree: commands, then other messages, then button presses.
+/// The handler tree: commands, then other messages, then button presses, then (when inline
+/// mode is on) inline queries and the inline results people sent.
 pub fn schema() -> teloxide::dispatching::UpdateHandler<Box<dyn std::error::Error + Send + Sync>> {
     let received = |_: Update| metrics::counter!(crate::ops::UPDATES).increment(1);
     let messages = Update::filter_message()
@@ -32,10 +34,19 @@ pub fn schema() -> teloxide::dispatching::UpdateHandler<Box<dyn std::error::Erro
         )
         .branch(dptree::endpoint(messages::handle));
     let buttons = Update::filter_callback_query().endpoint(callbacks::handle);
+    let inline_on = |app: Arc<App>| app.config.inline;
+    let inline_queries = Update::filter_inline_query()
+        .filter(inline_on)
+        .endpoint(inline::query);
+    let chosen = Update::filter_chosen_inline_result()
+        .filter(inline_on)
+        .endpoint(inline::chosen);
     dptree::entry()
         .inspect(received)
         .branch(messages)
         .branch(buttons)
+        .branch(inline_queries)
+        .branch(chosen)
 }
 
 /// A message the bot should ignore: its own, other bots', and service messages from

@@ -6,5 +6,5 @@ mod outbox;
 mod pacing;
 mod telegram;
 
-pub use outbox::{Outbox, Outgoing};
-pub use telegram::Typing;
+pub use outbox::{InlineAnswer, Outbox, Outgoing};
+pub use telegram::{Typing, no_preview};

@@ -1,6 +1,8 @@
 //! A bounded outbox per chat, drained by its own task: handlers drop a reply in and move on.
 //! A reply of the same kind as one still waiting replaces it (a burst of `/settings` gets the
-//! latest answer); a full outbox drops the new reply. Every drop is logged.
+//! latest answer); a full outbox drops the new reply. Every drop is logged. Inline answers and
+//! edits of inline messages belong to no chat: they wait in their user's outbox and take only
+//! the bot's overall slot.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -8,7 +10,10 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use teloxide::prelude::*;
-use teloxide::types::{CallbackQueryId, InlineKeyboardMarkup, MessageId, ThreadId};
+use teloxide::types::{
+    CallbackQueryId, InlineKeyboardMarkup, InlineQueryId, InlineQueryResult,
+    InlineQueryResultsButton, MessageId, ThreadId,
+};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
@@ -19,9 +24,16 @@ use crate::bot::BotConfig;
 /// What to do once a reply was sent (true) or given up (false).
 type Done = Box<dyn FnOnce(bool) + Send + Sync>;
 
+/// Whose outbox an item waits in: a chat's, or (for inline mode) a user's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lane {
+    Chat(ChatId),
+    Inline(i64),
+}
+
 /// One reply or edit waiting in a chat's outbox.
 pub struct Outgoing {
-    chat: ChatId,
+    lane: Lane,
     what: What,
     coalesce: Option<String>,
     done: Option<Done>,
@@ -42,6 +54,28 @@ pub(super) enum What {
         html: String,
         keyboard: InlineKeyboardMarkup,
     },
+    /// New text (and buttons, if any) for a message sent in inline mode.
+    EditInline {
+        id: String,
+        html: String,
+        keyboard: Option<InlineKeyboardMarkup>,
+    },
+    /// The answer to an inline query.
+    AnswerInline(InlineAnswer),
+}
+
+/// The answer to an inline query: its results, the button above them and Telegram's caching.
+pub struct InlineAnswer {
+    /// The query answered.
+    pub query: InlineQueryId,
+    /// The results, at most 50.
+    pub results: Vec<InlineQueryResult>,
+    /// The button shown above the results, if any.
+    pub button: Option<InlineQueryResultsButton>,
+    /// How long Telegram may reuse the answer for the same query.
+    pub cache_time: u32,
+    /// Whether Telegram may reuse it only for the same user.
+    pub personal: bool,
 }
 
 impl Outgoing {
@@ -53,7 +87,7 @@ impl Outgoing {
     ) -> Self {
         let thread = msg.thread_id.filter(|_| msg.is_topic_message);
         Outgoing {
-            chat: msg.chat.id,
+            lane: Lane::Chat(msg.chat.id),
             what: What::Reply {
                 to: msg.id,
                 thread,
@@ -74,13 +108,44 @@ impl Outgoing {
         keyboard: InlineKeyboardMarkup,
     ) -> Self {
         Outgoing {
-            chat,
+            lane: Lane::Chat(chat),
             what: What::Edit {
                 message,
                 html: html.into(),
                 keyboard,
             },
             coalesce: Some(format!("edit {}", message.0)),
+            done: None,
+        }
+    }
+
+    /// New text and buttons for the inline message `id` that `user` sent; a newer edit of
+    /// it still waiting replaces an older one.
+    pub fn edit_inline(
+        user: i64,
+        id: String,
+        html: impl Into<String>,
+        keyboard: Option<InlineKeyboardMarkup>,
+    ) -> Self {
+        Outgoing {
+            lane: Lane::Inline(user),
+            coalesce: Some(format!("edit inline {id}")),
+            what: What::EditInline {
+                id,
+                html: html.into(),
+                keyboard,
+            },
+            done: None,
+        }
+    }
+
+    /// The answer to `user`'s inline query; it replaces the answer to an older query of
+    /// theirs still waiting (Telegram sends one per keystroke, only the latest matters).
+    pub fn answer_inline(user: i64, answer: InlineAnswer) -> Self {
+        Outgoing {
+            lane: Lane::Inline(user),
+            what: What::AnswerInline(answer),
+            coalesce: Some("inline answer".to_owned()),
             done: None,
         }
     }
@@ -114,7 +179,7 @@ struct Inner {
     pacer: Pacer,
     per_chat: usize,
     /// Waiting items per chat; a chat has an entry exactly while its drain task runs.
-    chats: DashMap<i64, VecDeque<Outgoing>>,
+    chats: DashMap<Lane, VecDeque<Outgoing>>,
     /// Groups that became supergroups: old id → new id.
     moved: DashMap<i64, ChatId>,
     calls: Arc<Semaphore>,
@@ -145,11 +210,15 @@ impl Outbox {
 
     /// Puts `item` in its chat's outbox without waiting; drops it (logged) when full.
     pub fn send(&self, bot: &Bot, item: Outgoing) {
-        let chat = item.chat.0;
+        let lane = item.lane;
+        let chat = match lane {
+            Lane::Chat(chat) => chat.0,
+            Lane::Inline(user) => user,
+        };
         let mut replaced = Vec::new();
         let mut refused = None;
         let start = {
-            let (queue, start) = match self.inner.chats.entry(chat) {
+            let (queue, start) = match self.inner.chats.entry(lane) {
                 Entry::Occupied(entry) => (entry.into_ref(), false),
                 Entry::Vacant(entry) => (entry.insert(VecDeque::new()), true),
             };
@@ -185,7 +254,7 @@ impl Outbox {
         }
         if start {
             let (inner, bot) = (Arc::clone(&self.inner), bot.clone());
-            self.inner.tasks.spawn(drain(inner, bot, chat));
+            self.inner.tasks.spawn(drain(inner, bot, lane));
         }
     }
 
@@ -222,12 +291,12 @@ impl Outbox {
     }
 }
 
-/// Sends a chat's waiting items one by one, each in its paced slot, until none is left. An
-/// item leaves the outbox only once its slot has come, so until then a newer reply of its
-/// kind can still replace it.
-async fn drain(inner: Arc<Inner>, bot: Bot, chat: i64) {
+/// Sends a lane's waiting items one by one, each in its paced slot, until none is left. An
+/// item leaves the outbox only once its slot has come, so until then a newer item of its
+/// kind can still replace it (a chat's reply to the same command, a user's inline answer).
+async fn drain(inner: Arc<Inner>, bot: Bot, lane: Lane) {
     loop {
-        let waiting = match inner.chats.get(&chat) {
+        let waiting = match inner.chats.get(&lane) {
             Some(queue) => !queue.is_empty(),
             None => return,
         };
@@ -235,16 +304,28 @@ async fn drain(inner: Arc<Inner>, bot: Bot, chat: i64) {
             // Removed only while still empty: an item pushed meanwhile is sent by this task.
             if inner
                 .chats
-                .remove_if(&chat, |_, queue| queue.is_empty())
+                .remove_if(&lane, |_, queue| queue.is_empty())
                 .is_some()
             {
                 return;
             }
             continue;
         }
-        let to = inner.moved.get(&chat).map_or(ChatId(chat), |to| *to);
+        let chat = match lane {
+            Lane::Chat(chat) => chat,
+            Lane::Inline(_) => {
+                // Inline messages have no chat: only the overall slot applies.
+                inner.pacer.wait_overall().await;
+                let next = inner.chats.get_mut(&lane).and_then(|mut q| q.pop_front());
+                let Some(item) = next else { continue };
+                let sent = telegram::deliver_inline(&bot, &item.what).await;
+                item.finish(matches!(sent, Sent::Done));
+                continue;
+            }
+        };
+        let to = inner.moved.get(&chat.0).map_or(chat, |to| *to);
         inner.pacer.wait(to.0).await;
-        let next = inner.chats.get_mut(&chat).and_then(|mut q| q.pop_front());
+        let next = inner.chats.get_mut(&lane).and_then(|mut q| q.pop_front());
         let Some(item) = next else { continue };
         let sent = match telegram::deliver(&bot, to, &item.what).await {
             Sent::Done => true,
@@ -252,7 +333,7 @@ async fn drain(inner: Arc<Inner>, bot: Bot, chat: i64) {
             Sent::Moved(new) => {
                 tracing::info!(from = to.0, to = new.0, "the group became a supergroup");
                 if inner.moved.len() < MAX_MOVED {
-                    inner.moved.insert(chat, new);
+                    inner.moved.insert(chat.0, new);
                 }
                 inner.pacer.wait(new.0).await;
                 // The old message ids mean nothing in the new chat: send without the reply.

@@ -51,6 +51,13 @@ impl Pacer {
         tokio::time::sleep_until(slot.into()).await;
     }
 
+    /// Waits for the bot's next free slot only: for inline answers and inline messages,
+    /// which belong to no chat.
+    pub async fn wait_overall(&self) {
+        let slot = self.reserve_overall(Instant::now());
+        tokio::time::sleep_until(slot.into()).await;
+    }
+
     /// Reserves the bot's next free slot at or after `now`.
     fn reserve_overall(&self, now: Instant) -> Instant {
         // A poisoned lock only means a panic elsewhere; the instant inside is still valid.

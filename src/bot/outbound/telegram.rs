@@ -32,7 +32,8 @@ where
     request().await
 }
 
-fn no_preview() -> LinkPreviewOptions {
+/// Link preview off: a digest shows its own text, not the page's card.
+pub fn no_preview() -> LinkPreviewOptions {
     LinkPreviewOptions {
         is_disabled: true,
         url: None,
@@ -63,8 +64,55 @@ pub(super) async fn deliver_unthreaded(bot: &Bot, chat: ChatId, what: &What) -> 
     send(bot, chat, what, false).await
 }
 
+/// Answers an inline query or edits an inline message, retrying after a 429.
+pub(super) async fn deliver_inline(bot: &Bot, what: &What) -> Sent {
+    let result = match what {
+        What::EditInline { id, html, keyboard } => match with_retry(|| {
+            let mut request = bot
+                .edit_message_text_inline(id.clone(), html.clone())
+                .parse_mode(ParseMode::Html)
+                // teloxide has no link_preview_options for inline edits; this is its old form.
+                .disable_web_page_preview(true);
+            if let Some(keyboard) = keyboard.clone() {
+                request = request.reply_markup(keyboard);
+            }
+            request.into_future()
+        })
+        .await
+        {
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+            Err(e) => Err(e),
+        },
+        What::AnswerInline(answer) => with_retry(|| {
+            let mut request = bot
+                .answer_inline_query(answer.query.clone(), answer.results.clone())
+                .cache_time(answer.cache_time)
+                .is_personal(answer.personal);
+            if let Some(button) = answer.button.clone() {
+                request = request.button(button);
+            }
+            request.into_future()
+        })
+        .await
+        .map(drop),
+        What::Reply { .. } | What::Edit { .. } => {
+            tracing::error!("a chat's reply or edit was sent as an inline one");
+            return Sent::Failed;
+        }
+    };
+    match result {
+        Ok(()) => Sent::Done,
+        Err(e) => {
+            // A query answered late, or an inline message deleted: nothing to do about it.
+            tracing::info!(error = %e, "inline answer or edit dropped");
+            Sent::Failed
+        }
+    }
+}
+
 async fn send(bot: &Bot, chat: ChatId, what: &What, as_reply: bool) -> Sent {
     let result = match what {
+        What::EditInline { .. } | What::AnswerInline(_) => return deliver_inline(bot, what).await,
         What::Reply {
             to,
             thread,
@@ -114,6 +162,7 @@ async fn send(bot: &Bot, chat: ChatId, what: &What, as_reply: bool) -> Sent {
             let what = match what {
                 What::Reply { .. } => "reply",
                 What::Edit { .. } => "edit",
+                What::EditInline { .. } | What::AnswerInline(_) => "inline answer or edit",
             };
             log_dropped(what, chat, &e);
             Sent::Failed

@@ -5,6 +5,7 @@ mod commands;
 mod digests;
 mod failures;
 mod groups;
+mod inline;
 mod instances;
 mod never_stalls;
 mod restart;

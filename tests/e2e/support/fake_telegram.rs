@@ -13,6 +13,12 @@
 //! callback data outside 1-64 bytes, a reply to a missing message without
 //! `allow_sending_without_reply`, a send to a group that became a supergroup, a second
 //! answer to one button press, and `getUpdates` while a webhook is set.
+//!
+//! Inline mode: `inline_query` queues a query, `choose_inline_result` sends one of its answered
+//! results as the person would (creating the inline message and, when the result has buttons,
+//! the `chosen_inline_result` update), `press_inline_button` presses a button under it.
+//! `answerInlineQuery` is checked as Telegram does: the query answered once and within 10 s,
+//! at most 50 results with unique ids of 1-64 bytes, each message text valid.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
@@ -219,7 +225,18 @@ struct Inner {
     migrated: HashMap<i64, i64>,
     /// Button presses queued and not yet answered.
     open_queries: std::collections::HashSet<String>,
+    /// Inline queries not yet answered: id → (when queued, the query text).
+    open_inline: HashMap<String, (Instant, String)>,
+    /// Inline queries answered: id → (query text, the answer's body).
+    inline_answers: HashMap<String, (String, Value)>,
+    /// Inline feedback turned off at BotFather: no `chosen_inline_result` is sent.
+    no_inline_feedback: bool,
+    /// Messages sent in inline mode, by `inline_message_id`, as they are now.
+    inline_messages: HashMap<String, SentMessage>,
 }
+
+/// How long Telegram waits for the answer to an inline query.
+const INLINE_ANSWER_WINDOW: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct Shared {
@@ -373,6 +390,89 @@ impl FakeTelegram {
         drop(inner);
         self.shared.new_update.notify_waiters();
         id
+    }
+
+    /// Queues an inline query `@digest_bot {query}` typed by `from`; returns the query id.
+    pub fn inline_query(&self, from: &User, query: &str) -> String {
+        let mut inner = self.shared.lock();
+        let id = format!("iq{}", inner.next_update_id + 1);
+        inner
+            .open_inline
+            .insert(id.clone(), (Instant::now(), query.to_owned()));
+        let payload = json!({"id": id, "from": from.to_json(), "query": query, "offset": "",
+            "chat_type": "sender"});
+        queue_update(&mut inner, "inline_query", payload);
+        drop(inner);
+        self.shared.new_update.notify_waiters();
+        id
+    }
+
+    /// The body of the bot's accepted answer to inline query `id`, if it answered.
+    pub fn inline_answer(&self, id: &str) -> Option<Value> {
+        let inner = self.shared.lock();
+        inner.inline_answers.get(id).map(|(_, body)| body.clone())
+    }
+
+    /// Sends result `result_id` of the answered query `query_id` as `from` would: the inline
+    /// message is created and, as the result has buttons (Telegram gives an
+    /// `inline_message_id` only then), a `chosen_inline_result` is queued. Returns the inline
+    /// message id, or `None` when the query was not answered with that result. With inline
+    /// feedback off (or a result without buttons) the message is made but nothing queued.
+    pub fn choose_inline_result(
+        &self,
+        from: &User,
+        query_id: &str,
+        result_id: &str,
+    ) -> Option<String> {
+        let mut inner = self.shared.lock();
+        let (query, answer) = inner.inline_answers.get(query_id)?.clone();
+        let result = answer["results"]
+            .as_array()?
+            .iter()
+            .find(|r| r["id"] == json!(result_id))?
+            .clone();
+        let content = &result["input_message_content"];
+        let body = json!({"text": content["message_text"], "parse_mode": content["parse_mode"],
+            "link_preview_options": content["link_preview_options"],
+            "reply_markup": result["reply_markup"]});
+        let shown = shown_text(&body).ok()?;
+        let id = format!("im{}", inner.inline_messages.len() + 1);
+        let message = sent_message(0, 0, &body, &shown);
+        inner.inline_messages.insert(id.clone(), message);
+        if result["reply_markup"].is_null() || inner.no_inline_feedback {
+            return Some(id);
+        }
+        let payload = json!({"result_id": result_id, "from": from.to_json(), "query": query,
+            "inline_message_id": id});
+        queue_update(&mut inner, "chosen_inline_result", payload);
+        drop(inner);
+        self.shared.new_update.notify_waiters();
+        Some(id)
+    }
+
+    /// Queues a press of a button under inline message `inline_message_id`; the query
+    /// carries no message, as Telegram sends it. Returns the query id.
+    pub fn press_inline_button(&self, from: &User, inline_message_id: &str, data: &str) -> String {
+        let mut inner = self.shared.lock();
+        let id = format!("cq{}", inner.next_update_id + 1);
+        inner.open_queries.insert(id.clone());
+        let query = json!({"id": id, "from": from.to_json(), "inline_message_id": inline_message_id,
+            "chat_instance": "ci-inline", "data": data});
+        queue_update(&mut inner, "callback_query", query);
+        drop(inner);
+        self.shared.new_update.notify_waiters();
+        id
+    }
+
+    /// Turns BotFather's inline feedback (`/setinlinefeedback`) on or off; it is on (100%)
+    /// by default.
+    pub fn set_inline_feedback(&self, on: bool) {
+        self.shared.lock().no_inline_feedback = !on;
+    }
+
+    /// The inline message `id` as it is now (after edits); `chat_id` and `message_id` are 0.
+    pub fn inline_message(&self, id: &str) -> Option<SentMessage> {
+        self.shared.lock().inline_messages.get(id).cloned()
     }
 
     /// Queues an update of any kind (`edited_message`, `channel_post`, …); returns its id.
@@ -591,7 +691,8 @@ fn sent_message(chat_id: i64, message_id: i32, body: &Value, shown: &Shown) -> S
         reply_to: reply_target(body),
         buttons: rows.iter().map(row).collect(),
         message_thread_id: body["message_thread_id"].as_i64().map(|id| id as i32),
-        link_preview_disabled: body["link_preview_options"]["is_disabled"] == json!(true),
+        link_preview_disabled: body["link_preview_options"]["is_disabled"] == json!(true)
+            || body["disable_web_page_preview"] == json!(true),
         edits: 0,
         sent_at: Instant::now(),
     }
@@ -822,7 +923,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failur
         "getme" => Ok(json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest",
             "username": inner.username, "can_join_groups": true,
             "can_read_all_group_messages": inner.reads_all_group_messages,
-            "supports_inline_queries": false, "has_main_web_app": false})),
+            "supports_inline_queries": true, "has_main_web_app": false})),
         "getwebhookinfo" => {
             let url = inner
                 .webhook
@@ -858,6 +959,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failur
             }
             Ok(json!(true))
         }
+        "answerinlinequery" => answer_inline_query(inner, body),
         "getchatmember" => Ok(chat_member(inner, body)),
         "sendmessage" => send_message(inner, body),
         "editmessagetext" => edit_message_text(inner, body),
@@ -947,7 +1049,82 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
     Ok(message)
 }
 
+fn answer_inline_query(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
+    let id = body["inline_query_id"].as_str().unwrap_or_default();
+    // A refused answer leaves the query open: the bot may answer it again, correctly.
+    let Some((queued, query)) = inner.open_inline.get(id).cloned() else {
+        return bad_request("query is too old and response timeout expired or query ID is invalid");
+    };
+    if queued.elapsed() > INLINE_ANSWER_WINDOW {
+        return bad_request("query is too old and response timeout expired or query ID is invalid");
+    }
+    let results = body["results"].as_array().cloned().unwrap_or_default();
+    if results.len() > 50 {
+        return bad_request("RESULTS_TOO_MUCH");
+    }
+    let mut ids = std::collections::HashSet::new();
+    for result in &results {
+        let result_id = result["id"].as_str().unwrap_or_default();
+        if !(1..=64).contains(&result_id.len()) {
+            return bad_request("RESULT_ID_INVALID");
+        }
+        if !ids.insert(result_id.to_owned()) {
+            return bad_request("RESULT_ID_DUPLICATE");
+        }
+        if result["title"].as_str().is_none_or(|t| t.trim().is_empty()) {
+            return bad_request("RESULT_TITLE_EMPTY");
+        }
+        let content = &result["input_message_content"];
+        let message = json!({"text": content["message_text"], "parse_mode": content["parse_mode"]});
+        shown_text(&message)?;
+        check_keyboard(result)?;
+    }
+    if let Some(start) = body["button"]["start_parameter"].as_str() {
+        let valid = (1..=64).contains(&start.len())
+            && start
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid {
+            return bad_request("START_PARAM_INVALID");
+        }
+    }
+    inner.open_inline.remove(id);
+    inner
+        .inline_answers
+        .insert(id.to_owned(), (query, body.clone()));
+    Ok(json!(true))
+}
+
+/// Edits a message sent in inline mode (`inline_message_id`); Telegram answers `true`.
+fn edit_inline_message(inner: &mut Inner, id: &str, body: &Value) -> Result<Value, Failure> {
+    let shown = shown_text(body)?;
+    check_keyboard(body)?;
+    let Some(stored) = inner.inline_messages.get_mut(id) else {
+        return bad_request("MESSAGE_ID_INVALID");
+    };
+    let markup = |m: &SentMessage| m.buttons.clone();
+    let edited = sent_message(0, 0, body, &shown);
+    if stored.plain_text == edited.plain_text
+        && stored.entities == edited.entities
+        && markup(stored) == markup(&edited)
+    {
+        return bad_request(
+            "message is not modified: specified new message content and reply markup are \
+             exactly the same as a current content and reply markup of the message",
+        );
+    }
+    *stored = SentMessage {
+        edits: stored.edits + 1,
+        sent_at: stored.sent_at,
+        ..edited
+    };
+    Ok(json!(true))
+}
+
 fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
+    if let Some(id) = body["inline_message_id"].as_str() {
+        return edit_inline_message(inner, id, body);
+    }
     let chat_id = body["chat_id"].as_i64().unwrap_or(0);
     let message_id = body["message_id"].as_i64().unwrap_or(0) as i32;
     let shown = shown_text(body)?;
