@@ -179,7 +179,7 @@ async fn summarize(bot: &TgBot, msg: &Message, app: &Arc<App>, arg: &str) -> Han
         app.reply(bot, msg, text, None).await;
         return Ok(());
     }
-    if !app.within_limits(msg, urls.len()) {
+    if !app.within_limits(msg, urls.len()).await {
         app.reply(bot, msg, messages::SLOW_DOWN, None).await;
         return Ok(());
     }

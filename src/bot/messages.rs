@@ -42,16 +42,20 @@ pub async fn handle(bot: TgBot, msg: Message, me: Me, app: Arc<App>) -> HandlerR
         urls
     } else {
         // In a group the first digest of a link is still there; don't post it again.
-        urls.into_iter()
-            .filter(|u| app.recent.first_time(msg.chat.id.0, &u.key()))
-            .collect()
+        let mut fresh = Vec::with_capacity(urls.len());
+        for url in urls {
+            if app.recent.first_time(msg.chat.id.0, &url.key()).await {
+                fresh.push(url);
+            }
+        }
+        fresh
     };
     if urls.is_empty() {
         return Ok(());
     }
-    if !app.within_limits(&msg, urls.len()) {
+    if !app.within_limits(&msg, urls.len()).await {
         for url in &urls {
-            app.recent.forget(msg.chat.id.0, &url.key());
+            app.recent.forget(msg.chat.id.0, &url.key()).await;
         }
         if msg.chat.is_private() {
             app.reply(&bot, &msg, SLOW_DOWN, None).await;
@@ -113,11 +117,14 @@ pub async fn answer(
                     .is_some()
                 {
                     metrics::counter!(ops::DIGESTS).increment(1);
+                } else {
+                    // The digest never reached the group: a repost may try again.
+                    app.recent.forget(msg.chat.id.0, &key).await;
                 }
             }
             Err(e) => {
                 tracing::info!(url = %url, chat = msg.chat.id.0, kind = e.kind(), reason = %e, "no digest");
-                app.recent.forget(msg.chat.id.0, &url.key());
+                app.recent.forget(msg.chat.id.0, &url.key()).await;
                 if announce_failures {
                     let text = format!("Couldn't summarize {}: {e}.", short_link(url));
                     app.reply(bot, msg, &render::notice(&text), None).await;

@@ -12,6 +12,7 @@ mod messages;
 mod pacing;
 mod recent;
 mod telegram;
+pub mod webhook;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -19,8 +20,8 @@ use std::time::Duration;
 
 use teloxide::dispatching::UpdateFilterExt;
 use teloxide::prelude::*;
-use teloxide::types::{AllowedUpdate, Me};
-use teloxide::update_listeners::{Polling, webhooks};
+use teloxide::types::Me;
+use teloxide::update_listeners::Polling;
 use teloxide::utils::command::BotCommands;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -28,6 +29,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::digest::Service;
+use crate::perkey::{Local, PerKey};
+use crate::shared::SharedState;
 use crate::store::Store;
 
 pub use commands::Command;
@@ -55,12 +58,16 @@ pub struct BotConfig {
     pub sends_per_second_per_chat: u32,
     /// Messages a minute in one group (Telegram allows about 20).
     pub sends_per_minute_per_chat: u32,
+    /// The window `sends_per_minute_per_chat` counts in (a minute; tests shorten it).
+    pub sends_window: Duration,
     /// Chats allowed to use the bot; `None` allows every chat.
     pub allowed_chats: Option<HashSet<i64>>,
     /// Links one person may have answered a minute (0: no limit).
     pub user_links_per_minute: u32,
     /// Links one chat may have answered a minute (0: no limit).
     pub chat_links_per_minute: u32,
+    /// The window the link limits refill over (a minute; tests shorten it).
+    pub link_limit_window: Duration,
     /// Messages being answered at once; when all are busy, reading updates waits.
     pub max_pending_work: usize,
 }
@@ -75,9 +82,11 @@ impl Default for BotConfig {
             sends_per_second: 30,
             sends_per_second_per_chat: 1,
             sends_per_minute_per_chat: 20,
+            sends_window: Duration::from_secs(60),
             allowed_chats: None,
             user_links_per_minute: 20,
             chat_links_per_minute: 20,
+            link_limit_window: Duration::from_secs(60),
             max_pending_work: 256,
         }
     }
@@ -93,27 +102,37 @@ pub struct App {
     pub config: BotConfig,
     admins: admins::AdminCache,
     recent: recent::RecentLinks,
-    per_user: limits::RateLimiter,
-    per_chat: limits::RateLimiter,
+    limits: limits::LinkLimits,
     work: TaskTracker,
     work_slots: Arc<Semaphore>,
     pacer: pacing::Pacer,
 }
 
 impl App {
-    /// Ties the services together for the dispatcher.
+    /// Ties the services together for the dispatcher; with Redis (the store's), limits,
+    /// repeat marks and send windows are shared with the other instances.
     pub fn new(digests: Arc<Service>, store: Store, config: BotConfig) -> Self {
+        let state: Arc<dyn PerKey> = match store.shared() {
+            Some(redis) => Arc::new(SharedState::new(redis.clone())),
+            None => Arc::new(Local::default()),
+        };
+        let shared_windows = store.shared().is_some().then(|| Arc::clone(&state));
         App {
             admins: admins::AdminCache::new(config.admin_cache_ttl),
-            recent: recent::RecentLinks::new(config.repeat_window),
-            per_user: limits::RateLimiter::new(config.user_links_per_minute),
-            per_chat: limits::RateLimiter::new(config.chat_links_per_minute),
+            recent: recent::RecentLinks::new(Arc::clone(&state), config.repeat_window),
+            limits: limits::LinkLimits::new(
+                state,
+                config.user_links_per_minute,
+                config.chat_links_per_minute,
+                config.link_limit_window,
+            ),
             work: TaskTracker::new(),
             pacer: pacing::Pacer::new(
                 config.sends_per_second,
                 config.sends_per_second_per_chat,
                 config.sends_per_minute_per_chat,
-            ),
+            )
+            .windowed(config.sends_window, shared_windows),
             work_slots: Arc::new(Semaphore::new(config.max_pending_work.max(1))),
             digests,
             store,
@@ -122,7 +141,7 @@ impl App {
     }
 
     /// Takes `links` from the sender's and the chat's allowance; false when either is spent.
-    fn within_limits(&self, msg: &Message, links: usize) -> bool {
+    async fn within_limits(&self, msg: &Message, links: usize) -> bool {
         let sender = msg
             .sender_chat
             .as_ref()
@@ -133,11 +152,7 @@ impl App {
                     .map(|u| i64::try_from(u.id.0).unwrap_or(i64::MAX))
             })
             .unwrap_or(msg.chat.id.0);
-        let allowed = limits::RateLimiter::allow_both(
-            (&self.per_user, sender),
-            (&self.per_chat, msg.chat.id.0),
-            links,
-        );
+        let allowed = self.limits.allow(sender, msg.chat.id.0, links).await;
         if !allowed {
             tracing::info!(chat = msg.chat.id.0, sender, links, "rate limited");
         }
@@ -194,16 +209,10 @@ pub enum Updates {
         /// Where to serve `/healthz` and `/metrics`, if anywhere.
         ops: Option<TcpListener>,
     },
-    /// Telegram posts each update to `url`, which reaches `listener` (directly or through a
-    /// load balancer); `/healthz` and `/metrics` are served there too.
-    Webhook {
-        /// The public HTTPS address registered with setWebhook; its path is served.
-        url: url::Url,
-        /// Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`; other requests get 401.
-        secret: String,
-        /// The bound socket the web server accepts on.
-        listener: TcpListener,
-    },
+    /// Telegram posts each update to the webhook's URL, which reaches its listener
+    /// (directly or through a load balancer); `/healthz` and `/metrics` are served there
+    /// too unless the webhook names a listener of their own.
+    Webhook(webhook::Webhook),
 }
 
 /// Why the bot stopped before it was asked to.
@@ -275,7 +284,7 @@ pub async fn run(
             });
             let listener = Polling::builder(bot)
                 .timeout(Duration::from_secs(10))
-                .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+                .allowed_updates(webhook::ALLOWED_UPDATES.to_vec())
                 .delete_webhook()
                 .await
                 .build();
@@ -288,23 +297,13 @@ pub async fn run(
             }
             dispatched?;
         }
-        Updates::Webhook {
-            url,
-            secret,
-            listener: tcp,
-        } => {
-            let options = webhooks::Options::new(tcp.local_addr()?, url).secret_token(secret);
-            let (listener, stopped, router) = webhooks::axum_to_router(bot, options).await?;
-            let router = router.merge(crate::ops::router(metrics));
-            let server = tokio::spawn(async move {
-                axum::serve(tcp, router)
-                    .with_graceful_shutdown(stopped)
-                    .await
-            });
+        Updates::Webhook(webhook) => {
+            let ops = crate::ops::router(metrics);
+            let (listener, servers) = webhook::start(&bot, webhook, ops).await?;
             dispatcher
                 .try_dispatch_with_listener(listener, errors)
                 .await?;
-            log_server_end(server.await);
+            servers.finish().await;
         }
     }
     // Every update taken from Telegram is answered before the bot exits.

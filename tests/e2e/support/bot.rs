@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use linkdigest::bot::webhook::{Webhook, WebhookLimits};
 use linkdigest::bot::{self, App, BotConfig, RunError, Updates};
 use linkdigest::cache::CacheConfig;
 use linkdigest::digest::Service;
@@ -74,14 +75,27 @@ impl TestBot {
         secret: &str,
         shared: Option<Shared>,
     ) -> (Self, SocketAddr) {
+        Self::start_instance_with(tg, db, secret, shared, bot_config()).await
+    }
+
+    /// [`TestBot::start_instance`] with the given Telegram-side settings.
+    pub async fn start_instance_with(
+        tg: &FakeTelegram,
+        db: &Path,
+        secret: &str,
+        shared: Option<Shared>,
+        config: BotConfig,
+    ) -> (Self, SocketAddr) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
-        let updates = Updates::Webhook {
+        let updates = Updates::Webhook(Webhook {
             url: format!("http://{addr}/tg").parse().expect("a URL"),
             secret: secret.to_owned(),
             listener,
-        };
-        let bot = Self::start_receiving(tg, db, bot_config(), updates, shared).await;
+            ops: None,
+            limits: WebhookLimits::default(),
+        });
+        let bot = Self::start_receiving(tg, db, config, updates, shared).await;
         (bot, addr)
     }
 
