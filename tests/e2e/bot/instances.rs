@@ -302,7 +302,13 @@ async fn stopping_one_webhook_instance_leaves_the_webhook_to_the_others() {
     let tg = FakeTelegram::start().await;
     let dir = TempDir::new().unwrap();
     let [(one, _), (two, at_two)] = two_instances(&tg, &redis, &dir, bot_config()).await;
-    tg.wait_for("SetWebhook", 2, PATIENCE).await;
+    let registered = tg.wait_for("SetWebhook", 2, PATIENCE).await;
+    for call in &registered {
+        assert_eq!(call["secret_token"], SECRET, "{call}");
+        let kinds: Vec<String> =
+            serde_json::from_str(call["allowed_updates"].as_str().unwrap_or("[]")).unwrap();
+        assert_eq!(kinds, ["message", "callback_query"], "{call}");
+    }
 
     one.stop().await;
     assert!(
@@ -386,4 +392,26 @@ async fn webhook_delete_removes_the_webhook_on_purpose() {
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains("webhook deleted"), "{stdout}");
     assert_eq!(tg.calls("DeleteWebhook").len(), 1);
+}
+
+#[tokio::test]
+async fn metrics_move_to_their_own_listener_when_one_is_given() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let (bot, addr, ops) =
+        TestBot::start_webhook_with_ops(&tg, &dir.path().join("db"), SECRET).await;
+    let message = text_message(&Chat::private(97), &User::new(97, "Ann"), "/help");
+    post_update(addr, SECRET, 1, message).await;
+    replies(&tg, 97, 1).await;
+    let get = |at: std::net::SocketAddr, path: &str| reqwest::get(format!("http://{at}{path}"));
+    let health = get(ops, "/healthz").await.unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok\n");
+    let metrics = get(ops, "/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("linkdigest_updates_total"), "{metrics}");
+    assert_eq!(
+        get(addr, "/metrics").await.unwrap().status(),
+        404,
+        "not on the webhook"
+    );
+    bot.stop().await;
 }

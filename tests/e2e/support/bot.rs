@@ -99,6 +99,30 @@ impl TestBot {
         (bot, addr)
     }
 
+    /// Starts the bot in webhook mode with `/healthz` and `/metrics` on a listener of their
+    /// own; returns it, the webhook's address and the operations address.
+    pub async fn start_webhook_with_ops(
+        tg: &FakeTelegram,
+        db: &Path,
+        secret: &str,
+    ) -> (Self, SocketAddr, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let ops = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (addr, ops_addr) = (
+            listener.local_addr().expect("address"),
+            ops.local_addr().expect("address"),
+        );
+        let updates = Updates::Webhook(Webhook {
+            url: format!("http://{addr}/tg").parse().expect("a URL"),
+            secret: secret.to_owned(),
+            listener,
+            ops: Some(ops),
+            limits: WebhookLimits::default(),
+        });
+        let bot = Self::start_receiving(tg, db, bot_config(), updates, None).await;
+        (bot, addr, ops_addr)
+    }
+
     async fn start_receiving(
         tg: &FakeTelegram,
         db: &Path,

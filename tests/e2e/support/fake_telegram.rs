@@ -553,7 +553,7 @@ async fn handle(
     Path((_token, method)): Path<(String, String)>,
     body: Bytes,
 ) -> (StatusCode, Json<Value>) {
-    let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+    let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| form_fields(&body));
     let fault = {
         let mut inner = shared.lock();
         let call = Call {
@@ -578,6 +578,27 @@ async fn handle(
             (code.unwrap_or(StatusCode::BAD_REQUEST), Json(error))
         }
     }
+}
+
+/// The text fields of a multipart form (setWebhook is sent as one) as a JSON object;
+/// `{}` when the body is neither JSON nor a form.
+fn form_fields(body: &[u8]) -> Value {
+    let body = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in body.split("\r\n--") {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let name = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|n| n.split('"').next());
+        if let Some(name) = name {
+            let value = value.strip_suffix("\r\n").unwrap_or(value);
+            fields.insert(name.to_owned(), json!(value));
+        }
+    }
+    Value::Object(fields)
 }
 
 fn take_fault(inner: &mut Inner, method: &str) -> Option<Failure> {
