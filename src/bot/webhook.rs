@@ -372,6 +372,46 @@ mod tests {
         assert_eq!(redacted(&url), "https://bot.example.org/…");
     }
 
+    fn intake(queue: usize) -> (Intake, mpsc::Receiver<Update>) {
+        let (tx, rx) = mpsc::channel(queue);
+        let intake = Intake {
+            tx,
+            secret: Arc::new(Sha256::digest(b"s3cret").into()),
+            body_limit: 1024,
+            read_timeout: Duration::from_secs(1),
+        };
+        (intake, rx)
+    }
+
+    async fn post(intake: &Intake, secret: &str, id: u32) -> StatusCode {
+        let mut headers = HeaderMap::new();
+        headers.insert(SECRET_HEADER, secret.parse().unwrap());
+        let update = format!(
+            r#"{{"update_id":{id},"message":{{"message_id":1,"date":0,
+            "chat":{{"id":1,"type":"private","first_name":"A"}},"text":"hi"}}}}"#
+        );
+        receive(State(intake.clone()), headers, Body::from(update)).await
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_the_only_503_and_a_wrong_secret_the_only_401() {
+        let (intake, mut rx) = intake(2);
+        assert_eq!(post(&intake, "s3cret", 1).await, StatusCode::OK);
+        assert_eq!(post(&intake, "s3cret2", 2).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(post(&intake, "s3cre", 2).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(post(&intake, "s3cret", 2).await, StatusCode::OK);
+        assert_eq!(
+            post(&intake, "s3cret", 3).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(rx.recv().await.map(|u| u.id.0), Some(1));
+        assert_eq!(
+            post(&intake, "s3cret", 3).await,
+            StatusCode::OK,
+            "room again"
+        );
+    }
+
     #[tokio::test]
     async fn a_body_over_the_limit_is_refused() {
         let body = Body::from(vec![b'x'; 11]);
