@@ -80,13 +80,15 @@ impl Shared {
         match result {
             Ok(value) => {
                 if self.degraded.swap(false, Ordering::Relaxed) {
-                    tracing::info!("Redis is back: cache and settings are shared again");
+                    tracing::info!(
+                        "Redis is back: cache, settings, limits and pacing are shared again"
+                    );
                 }
                 Some(value)
             }
             Err(e) => {
                 if !self.degraded.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "Redis failed: caching locally until it is back");
+                    tracing::warn!(error = %e, "Redis failed: this instance works alone (its own cache, limits and pacing) until it is back");
                 }
                 None
             }
