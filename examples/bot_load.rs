@@ -22,6 +22,9 @@ mod pages;
 mod process;
 #[path = "bot_load/site.rs"]
 mod site;
+#[allow(dead_code)]
+#[path = "../tests/e2e/support/tg_html.rs"]
+mod tg_html;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,85 +1,224 @@
-//! ROUGE of the extractive summarizer against LEAD-k on reference summary sets.
+//! ROUGE of the extractive summarizer against LEAD-k, a saved earlier run and a peer's
+//! summaries, on both halves of each reference summary set.
 //!
-//! `cargo run --release --example summ_eval -- [--sentences N] [file.jsonl]...`
+//! `cargo run --release --example summ_eval -- [--sentences N] [--save FILE] [--baseline FILE]
+//! [--compare FILE] [file.jsonl]...`
 //!
-//! Each line of a file is `{"id", "text", "reference"}`. Without files it reads the cnndm and
-//! xsum dev sets under ../shared/data/summarization (3 and 1 sentences), and skips what is
-//! absent. Prints ROUGE-1, ROUGE-2 and ROUGE-Lsum F1 ×100 for LEAD-k and for the summarizer,
+//! Each line of a set is `{"id", "text", "reference"}`. Without files it reads the cnndm and
+//! xsum dev sets under `../shared/data/summarization` (relative to the repository; 3 and 1
+//! sentences) and skips what is absent. Half A of a set is the ids whose sha256 starts with an
+//! even byte, half B the rest. For each half it prints ROUGE-1, ROUGE-2 and ROUGE-Lsum F1 ×100
+//! and the paired bootstrap interval (1,000 resamples, 95%) of the per-document ROUGE-1
+//! difference of the summarizer against LEAD-k, against `--baseline` and against `--compare`,
 //! and the summarizer's documents per second on one thread.
+//!
+//! - `--save FILE` writes this run's per-document scores (JSONL), to be a later `--baseline`.
+//! - `--baseline FILE` reads such a file: the before of a change.
+//! - `--compare FILE` reads a peer's summaries, `{"id", "summary"}` per line with one sentence
+//!   per line of `summary` (scripts/textrank_baseline.py writes sumy's TextRank), scored with
+//!   the same ROUGE.
 
+#[path = "eval/mod.rs"]
+mod eval;
 #[path = "rouge/mod.rs"]
 mod rouge;
 
+use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use eval::{Half, Interval, paired_bootstrap};
 use linkdigest::extract::{Article, Block, BlockKind};
-use linkdigest::summarize::{Extractive, split_sentences};
+use linkdigest::summarize::{Extractive, Summarizer, split_sentences};
 
-/// Where the sets live, relative to the repository root and on this machine.
-const DATA_DIRS: &[&str] = &[
-    "../shared/data/summarization",
-    "/work/shared/data/summarization",
-];
+/// Where the sets live, relative to the repository root.
+const DATA_DIR: &str = "../shared/data/summarization";
 
 /// How long the speed measurement repeats the summaries, for a steady figure.
 const TIMING: Duration = Duration::from_secs(2);
 
+/// Resamples of the paired bootstrap.
+const RESAMPLES: usize = 1000;
+
 /// One document of a set.
 #[derive(serde::Deserialize)]
 struct Doc {
+    id: String,
     text: String,
     reference: String,
 }
 
+/// One document's scores in a saved run (`--save`, `--baseline`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    set: String,
+    id: String,
+    r1: f64,
+    r2: f64,
+    rl: f64,
+    /// The set's documents per second in that run (the same on each of its lines).
+    #[serde(default)]
+    docs_per_s: f64,
+}
+
+/// One document's summary by a peer (`--compare`).
+#[derive(serde::Deserialize)]
+struct Peer {
+    id: String,
+    summary: String,
+}
+
+/// What the command line asked for.
+#[derive(Default)]
+struct Options {
+    sentences: Option<usize>,
+    save: Option<PathBuf>,
+    baseline: Option<PathBuf>,
+    compare: Option<PathBuf>,
+    files: Vec<PathBuf>,
+}
+
 fn main() {
-    let mut sentences: Option<usize> = None;
-    let mut files: Vec<(PathBuf, usize)> = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--sentences" {
-            match args.next().and_then(|n| n.parse().ok()) {
-                Some(n) => sentences = Some(n),
-                None => {
-                    eprintln!("--sentences needs a number");
-                    std::process::exit(2);
-                }
-            }
-        } else {
-            let path = PathBuf::from(&arg);
-            let k = default_sentences(&path);
-            files.push((path, k));
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("{message}");
+            eprintln!(
+                "usage: summ_eval [--sentences N] [--save FILE] [--baseline FILE] \
+                 [--compare FILE] [file.jsonl]..."
+            );
+            std::process::exit(2);
         }
-    }
-    if files.is_empty() {
+    };
+    let baseline: HashMap<(String, String), Saved> = match &options.baseline {
+        Some(path) => read_jsonl::<Saved>(path)
+            .into_iter()
+            .map(|s| ((s.set.clone(), s.id.clone()), s))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let peers: HashMap<String, String> = match &options.compare {
+        Some(path) => read_jsonl::<Peer>(path)
+            .into_iter()
+            .map(|p| (p.id, p.summary))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let peer_name = options.compare.as_deref().map(file_label);
+
+    let mut sets: Vec<(String, PathBuf)> = options
+        .files
+        .iter()
+        .map(|p| (set_name(p), p.clone()))
+        .collect();
+    if sets.is_empty() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(DATA_DIR);
         for set in ["cnndm", "xsum"] {
-            let found = DATA_DIRS
-                .iter()
-                .map(|dir| Path::new(dir).join(set).join("dev.jsonl"))
-                .find(|p| p.exists());
-            match found {
-                Some(path) => {
-                    let k = default_sentences(&path);
-                    files.push((path, k));
-                }
-                None => println!(
-                    "skipping {set}: no dev.jsonl under {}",
-                    DATA_DIRS.join(" or ")
-                ),
+            let path = root.join(set).join("dev.jsonl");
+            if path.exists() {
+                sets.push((set.to_owned(), path));
+            } else {
+                println!("skipping {set}: no {DATA_DIR}/{set}/dev.jsonl");
             }
         }
     }
-    for (path, k) in files {
-        evaluate(&path, sentences.unwrap_or(k));
+
+    let mut saved = Vec::new();
+    for (set, path) in &sets {
+        let k = options.sentences.unwrap_or(default_sentences(set));
+        let run = Run {
+            set,
+            path,
+            k,
+            baseline: &baseline,
+            peers: &peers,
+            peer_name: peer_name.as_deref(),
+        };
+        saved.extend(run.evaluate());
+    }
+
+    if let Some(path) = &options.save {
+        let written = std::fs::File::create(path).and_then(|mut f| {
+            for s in &saved {
+                let line = serde_json::to_string(s).map_err(std::io::Error::other)?;
+                writeln!(f, "{line}")?;
+            }
+            Ok(())
+        });
+        match written {
+            Ok(()) => println!(
+                "saved {} documents' scores to {}",
+                saved.len(),
+                path.display()
+            ),
+            Err(e) => eprintln!("could not save to {}: {e}", path.display()),
+        }
     }
 }
 
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options::default();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--sentences" => {
+                let n = value("--sentences")?;
+                options.sentences = Some(
+                    n.parse()
+                        .map_err(|_| format!("--sentences: {n} is not a number"))?,
+                );
+            }
+            "--save" => options.save = Some(PathBuf::from(value("--save")?)),
+            "--baseline" => options.baseline = Some(PathBuf::from(value("--baseline")?)),
+            "--compare" => options.compare = Some(PathBuf::from(value("--compare")?)),
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            file => options.files.push(PathBuf::from(file)),
+        }
+    }
+    Ok(options)
+}
+
+/// A set's name: its folder (`cnndm/dev.jsonl` is "cnndm") or else the file's stem.
+fn set_name(path: &Path) -> String {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    match (stem.as_deref(), path.parent().and_then(Path::file_name)) {
+        (Some("dev" | "test" | "holdout"), Some(dir)) => dir.to_string_lossy().into_owned(),
+        (Some(stem), _) => stem.to_owned(),
+        (None, _) => path.display().to_string(),
+    }
+}
+
+/// A short label for a file in a report.
+fn file_label(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
 /// XSum summaries are one sentence; news highlights about three.
-fn default_sentences(path: &Path) -> usize {
-    if path.to_string_lossy().contains("xsum") {
-        1
-    } else {
-        3
+fn default_sentences(set: &str) -> usize {
+    if set.contains("xsum") { 1 } else { 3 }
+}
+
+/// The lines of a JSONL file that parse; bad lines and a missing file are reported.
+fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| match serde_json::from_str(l) {
+                Ok(item) => Some(item),
+                Err(e) => {
+                    eprintln!("{}: skipping a bad line: {e}", path.display());
+                    None
+                }
+            })
+            .collect(),
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", path.display());
+            Vec::new()
+        }
     }
 }
 
@@ -98,102 +237,221 @@ fn article(text: &str) -> Article {
     }
 }
 
-fn evaluate(path: &Path, k: usize) {
-    let docs: Vec<Doc> = match std::fs::read_to_string(path) {
-        Ok(text) => text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .filter_map(|l| match serde_json::from_str(l) {
-                Ok(doc) => Some(doc),
-                Err(e) => {
-                    eprintln!("{}: skipping a bad line: {e}", path.display());
-                    None
-                }
+/// The evaluation of one set.
+struct Run<'a> {
+    set: &'a str,
+    path: &'a Path,
+    k: usize,
+    baseline: &'a HashMap<(String, String), Saved>,
+    peers: &'a HashMap<String, String>,
+    peer_name: Option<&'a str>,
+}
+
+/// The scores of every system on one document.
+struct DocScores {
+    half: Half,
+    lead: rouge::Rouge,
+    ours: rouge::Rouge,
+    /// ROUGE-1, R2 and Lsum F1 of the saved baseline run, when it has this document.
+    baseline: Option<[f64; 3]>,
+    peer: Option<rouge::Rouge>,
+}
+
+impl Run<'_> {
+    fn evaluate(&self) -> Vec<Saved> {
+        let docs: Vec<Doc> = read_jsonl(self.path);
+        if docs.is_empty() {
+            println!("skipping {}: no documents", self.path.display());
+            return Vec::new();
+        }
+        let k = self.k;
+        let articles: Vec<Article> = docs.iter().map(|d| article(&d.text)).collect();
+        let summarizer = Extractive::new();
+
+        let mut scores = Vec::with_capacity(docs.len());
+        let mut missing_peer = 0usize;
+        let mut missing_baseline = 0usize;
+        for (doc, art) in docs.iter().zip(&articles) {
+            let lang = linkdigest::lang::detect(&doc.text);
+            let lead_k: Vec<String> = split_sentences(&doc.text, lang.as_deref())
+                .into_iter()
+                .take(k)
+                .collect();
+            let mut picked = summarizer
+                .rank(art, k)
+                .map(|s| s.sentences)
+                .unwrap_or_default();
+            picked.sort_by_key(|s| s.position);
+            let text: Vec<&str> = picked.iter().map(|s| s.text.as_str()).collect();
+            let baseline = self
+                .baseline
+                .get(&(self.set.to_owned(), doc.id.clone()))
+                .map(|s| [s.r1, s.r2, s.rl]);
+            missing_baseline += usize::from(!self.baseline.is_empty() && baseline.is_none());
+            let peer = self
+                .peers
+                .get(&doc.id)
+                .map(|summary| rouge::score(&doc.reference, summary));
+            missing_peer += usize::from(!self.peers.is_empty() && peer.is_none());
+            scores.push(DocScores {
+                half: Half::of(&doc.id),
+                lead: rouge::score(&doc.reference, &lead_k.join("\n")),
+                ours: rouge::score(&doc.reference, &text.join("\n")),
+                baseline,
+                peer,
+            });
+        }
+
+        let start = Instant::now();
+        let mut done = 0usize;
+        while start.elapsed() < TIMING {
+            for art in &articles {
+                let summary = summarizer.rank(art, k);
+                done += usize::from(summary.is_ok());
+            }
+        }
+        let rate = done as f64 / start.elapsed().as_secs_f64();
+        let base_rate = self
+            .baseline
+            .iter()
+            .find(|((set, _), _)| set == self.set)
+            .map(|(_, s)| s.docs_per_s)
+            .filter(|&r| r > 0.0);
+
+        self.report(&docs, &scores, &summarizer.id(), rate, base_rate);
+        if missing_baseline > 0 {
+            println!("  ({missing_baseline} documents missing from the baseline run)");
+        }
+        if missing_peer > 0 {
+            println!("  ({missing_peer} documents missing from the compared summaries)");
+        }
+        println!();
+
+        docs.iter()
+            .zip(&scores)
+            .map(|(doc, s)| Saved {
+                set: self.set.to_owned(),
+                id: doc.id.clone(),
+                r1: s.ours.r1.f1,
+                r2: s.ours.r2.f1,
+                rl: s.ours.rlsum.f1,
+                docs_per_s: rate,
             })
-            .collect(),
-        Err(e) => {
-            println!("skipping {}: {e}", path.display());
-            return;
+            .collect()
+    }
+
+    fn report(
+        &self,
+        docs: &[Doc],
+        scores: &[DocScores],
+        id: &str,
+        rate: f64,
+        base_rate: Option<f64>,
+    ) {
+        let k = self.k;
+        let in_half = |h: Half| scores.iter().filter(move |s| s.half == h);
+        let count = |h: Half| in_half(h).count();
+        println!(
+            "{} ({} docs: A {}, B {}; {k} sentences)",
+            self.set,
+            docs.len(),
+            count(Half::A),
+            count(Half::B)
+        );
+        println!(
+            "{:<20} {:>6} {:>6} {:>6} {:>6} {:>6} {:>9}",
+            "ROUGE F1 x100", "R1 A", "R1 B", "R1", "R2", "RLsum", "docs/s"
+        );
+        let row = |name: &str, pick: &dyn Fn(&DocScores) -> Option<[f64; 3]>, extra: String| {
+            let mean = |items: Vec<[f64; 3]>, m: usize| {
+                if items.is_empty() {
+                    f64::NAN
+                } else {
+                    100.0 * items.iter().map(|x| x[m]).sum::<f64>() / items.len() as f64
+                }
+            };
+            let of = |h: Option<Half>| -> Vec<[f64; 3]> {
+                scores
+                    .iter()
+                    .filter(|s| h.is_none_or(|h| s.half == h))
+                    .filter_map(pick)
+                    .collect()
+            };
+            let all = of(None);
+            if all.is_empty() {
+                return;
+            }
+            println!(
+                "{name:<20} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {extra:>9}",
+                mean(of(Some(Half::A)), 0),
+                mean(of(Some(Half::B)), 0),
+                mean(all.clone(), 0),
+                mean(all.clone(), 1),
+                mean(all, 2),
+            );
+        };
+        let triple = |r: &rouge::Rouge| [r.r1.f1, r.r2.f1, r.rlsum.f1];
+        row(
+            &format!("LEAD-{k}"),
+            &|s| Some(triple(&s.lead)),
+            String::new(),
+        );
+        if let Some(name) = self.peer_name {
+            row(name, &|s| s.peer.as_ref().map(triple), String::new());
         }
-    };
-    if docs.is_empty() {
-        println!("skipping {}: no documents", path.display());
-        return;
-    }
-    let articles: Vec<Article> = docs.iter().map(|d| article(&d.text)).collect();
-    let summarizer = Extractive::new();
-
-    let mut lead = Totals::default();
-    let mut ours = Totals::default();
-    for (doc, art) in docs.iter().zip(&articles) {
-        let lang = linkdigest::lang::detect(&doc.text);
-        let lead_k: Vec<String> = split_sentences(&doc.text, lang.as_deref())
-            .into_iter()
-            .take(k)
-            .collect();
-        lead.add(rouge::score(&doc.reference, &lead_k.join("\n")));
-
-        let mut picked = summarizer
-            .rank(art, k)
-            .map(|s| s.sentences)
-            .unwrap_or_default();
-        picked.sort_by_key(|s| s.position);
-        let text: Vec<&str> = picked.iter().map(|s| s.text.as_str()).collect();
-        ours.add(rouge::score(&doc.reference, &text.join("\n")));
-    }
-
-    let start = Instant::now();
-    let mut done = 0usize;
-    while start.elapsed() < TIMING {
-        for art in &articles {
-            let summary = summarizer.rank(art, k);
-            done += usize::from(summary.is_ok());
+        row(
+            "baseline run",
+            &|s| s.baseline,
+            base_rate.map(|r| format!("{r:.0}")).unwrap_or_default(),
+        );
+        row(id, &|s| Some(triple(&s.ours)), format!("{rate:.0}"));
+        if let Some(base) = base_rate {
+            println!("speed against the baseline run: {:.2}x", rate / base);
         }
+
+        println!("{id} R1 minus, paired bootstrap ({RESAMPLES} resamples, 95%):");
+        let interval = |h: Half, other: &dyn Fn(&DocScores) -> Option<f64>| {
+            let (before, after): (Vec<f64>, Vec<f64>) = scores
+                .iter()
+                .filter(|s| s.half == h)
+                .filter_map(|s| other(s).map(|o| (100.0 * o, 100.0 * s.ours.r1.f1)))
+                .unzip();
+            paired_bootstrap(&before, &after, RESAMPLES)
+        };
+        let line = |name: &str, other: &dyn Fn(&DocScores) -> Option<f64>| {
+            let (a, b) = (interval(Half::A, other), interval(Half::B, other));
+            if a.is_none() && b.is_none() {
+                return;
+            }
+            println!(
+                "  {name:<18} {} {}   {} {}",
+                Half::A.name(),
+                show(a),
+                Half::B.name(),
+                show(b)
+            );
+        };
+        line(&format!("LEAD-{k}"), &|s| Some(s.lead.r1.f1));
+        if let Some(name) = self.peer_name {
+            line(name, &|s| s.peer.as_ref().map(|p| p.r1.f1));
+        }
+        line("baseline run", &|s| s.baseline.map(|b| b[0]));
     }
-    let rate = done as f64 / start.elapsed().as_secs_f64();
-
-    println!("{} ({} docs, {k} sentences)", path.display(), docs.len());
-    println!(
-        "{:<16} {:>6} {:>6} {:>6} {:>9}",
-        "", "R1", "R2", "RLsum", "docs/s"
-    );
-    println!("{:<16} {}", format!("LEAD-{k}"), lead.row());
-    println!(
-        "{:<16} {} {rate:>9.0}",
-        summarizer_id(&summarizer),
-        ours.row()
-    );
 }
 
-fn summarizer_id(s: &Extractive) -> String {
-    use linkdigest::summarize::Summarizer;
-    s.id()
-}
-
-/// Sums of F1 over documents.
-#[derive(Default)]
-struct Totals {
-    r1: f64,
-    r2: f64,
-    rl: f64,
-    n: usize,
-}
-
-impl Totals {
-    fn add(&mut self, s: rouge::Rouge) {
-        self.r1 += s.r1.f1;
-        self.r2 += s.r2.f1;
-        self.rl += s.rlsum.f1;
-        self.n += 1;
-    }
-
-    fn row(&self) -> String {
-        let mean = |x: f64| 100.0 * x / self.n.max(1) as f64;
-        format!(
-            "{:>6.2} {:>6.2} {:>6.2}",
-            mean(self.r1),
-            mean(self.r2),
-            mean(self.rl)
-        )
+/// An interval in ROUGE points, marked when it lies above or below zero.
+fn show(interval: Option<Interval>) -> String {
+    match interval {
+        Some(i) => {
+            let mark = if i.low > 0.0 {
+                "above 0"
+            } else if i.high < 0.0 {
+                "BELOW 0"
+            } else {
+                ""
+            };
+            format!("{} {mark:<7}", i.show())
+        }
+        None => format!("{:<35}", "-"),
     }
 }

@@ -9,7 +9,7 @@ seconds="${1:-180}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(extract links render)
+    targets=(extract links render hostile)
 fi
 export RUSTC_BOOTSTRAP=1
 

@@ -1,8 +1,9 @@
-//! The concurrent digest cache: TTL, capacity bound, single-flight loads, short-lived failures.
+//! The concurrent digest cache: TTL, bounds on entries and bytes, single-flight loads,
+//! short-lived failures.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -18,24 +19,45 @@ pub struct CacheConfig {
     pub failure_ttl: Duration,
     /// The most entries (values and failures) kept at once.
     pub capacity: usize,
+    /// The most bytes of values kept at once, as their [`Weight`] counts them.
+    pub max_bytes: usize,
 }
 
 impl Default for CacheConfig {
-    /// A day for values, a minute for failures, ten thousand entries.
+    /// A day for values, a minute for failures, ten thousand entries in 32 MiB (a digest is
+    /// at most 16 KiB, so the bot stays well under 100 MB however large the pages).
     fn default() -> Self {
         Self {
             ttl: Duration::from_secs(24 * 60 * 60),
             failure_ttl: Duration::from_secs(60),
             capacity: 10_000,
+            max_bytes: 32 * 1024 * 1024,
         }
     }
 }
+
+/// How many bytes a cached value holds, roughly: what the cache's byte bound counts.
+pub trait Weight {
+    /// The value's size in bytes, its heap data included.
+    fn weight(&self) -> usize;
+}
+
+impl Weight for String {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Bytes counted for an entry beyond its value: key copy, timestamps, map slot.
+const ENTRY_OVERHEAD: usize = 128;
 
 /// What a load produced: a shared value or the error to hand every caller until it expires.
 type Outcome<V, E> = Result<Arc<V>, E>;
 
 struct Entry<V, E> {
     outcome: Outcome<V, E>,
+    /// Bytes counted for this entry in [`Cache::bytes`].
+    bytes: usize,
     expires: Instant,
     /// Tick of the last read or write, for least-recently-used eviction.
     last_used: AtomicU64,
@@ -49,9 +71,11 @@ pub struct Cache<V, E> {
     in_flight: DashMap<String, Cell<V, E>>,
     clock: AtomicU64,
     evicting: AtomicBool,
+    /// Bytes of every entry held.
+    bytes: AtomicUsize,
 }
 
-impl<V: Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
+impl<V: Weight + Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
     /// An empty cache with the given limits.
     pub fn new(config: CacheConfig) -> Self {
         Self {
@@ -60,6 +84,7 @@ impl<V: Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
             in_flight: DashMap::new(),
             clock: AtomicU64::new(0),
             evicting: AtomicBool::new(false),
+            bytes: AtomicUsize::new(0),
         }
     }
 
@@ -106,6 +131,11 @@ impl<V: Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
         self.entries.len()
     }
 
+    /// The bytes held, as the values' [`Weight`] counts them plus a fixed cost per entry.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
     /// Whether the cache holds no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -124,7 +154,9 @@ impl<V: Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
             entry.last_used.store(self.tick(), Ordering::Relaxed);
             return Some(entry.outcome.clone());
         }
-        self.entries.remove_if(key, |_, entry| entry.expires <= now);
+        if let Some((_, gone)) = self.entries.remove_if(key, |_, entry| entry.expires <= now) {
+            self.bytes.fetch_sub(gone.bytes, Ordering::Relaxed);
+        }
         None
     }
 
@@ -133,37 +165,55 @@ impl<V: Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
             Ok(_) => self.config.ttl,
             Err(_) => self.config.failure_ttl,
         };
+        let bytes = ENTRY_OVERHEAD + key.len() + outcome.as_ref().map_or(0, |value| value.weight());
         let entry = Entry {
             outcome,
+            bytes,
             expires: Instant::now() + ttl,
             last_used: AtomicU64::new(self.tick()),
         };
-        self.entries.insert(key.to_owned(), entry);
-        if self.entries.len() > self.config.capacity.max(1) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(old) = self.entries.insert(key.to_owned(), entry) {
+            self.bytes.fetch_sub(old.bytes, Ordering::Relaxed);
+        }
+        if self.entries.len() > self.config.capacity.max(1) || self.bytes() > self.config.max_bytes
+        {
             self.evict();
         }
     }
 
-    /// Drops expired entries, then the least recently used, down to 90% of capacity, so a
-    /// full scan happens once per tenth of capacity inserts rather than on every insert.
+    /// Drops expired entries, then the least recently used, down to 90% of capacity and of
+    /// the byte bound, so a full scan happens once per tenth of either rather than on every
+    /// insert.
     fn evict(&self) {
         if self.evicting.swap(true, Ordering::Acquire) {
             return;
         }
         let now = Instant::now();
-        self.entries.retain(|_, entry| entry.expires > now);
+        self.entries.retain(|_, entry| {
+            let keep = entry.expires > now;
+            if !keep {
+                self.bytes.fetch_sub(entry.bytes, Ordering::Relaxed);
+            }
+            keep
+        });
         let capacity = self.config.capacity.max(1);
         let target = capacity - capacity / 10;
-        let excess = self.entries.len().saturating_sub(target);
-        if excess > 0 {
+        let target_bytes = self.config.max_bytes - self.config.max_bytes / 10;
+        if self.entries.len() > target || self.bytes() > target_bytes {
             let mut by_age: Vec<(u64, String)> = self
                 .entries
                 .iter()
                 .map(|e| (e.last_used.load(Ordering::Relaxed), e.key().clone()))
                 .collect();
-            by_age.select_nth_unstable(excess - 1);
-            for (_, key) in &by_age[..excess] {
-                self.entries.remove(key);
+            by_age.sort_unstable();
+            for (_, key) in &by_age {
+                if self.entries.len() <= target && self.bytes() <= target_bytes {
+                    break;
+                }
+                if let Some((_, gone)) = self.entries.remove(key) {
+                    self.bytes.fetch_sub(gone.bytes, Ordering::Relaxed);
+                }
             }
         }
         self.evicting.store(false, Ordering::Release);
@@ -212,7 +262,27 @@ mod tests {
             ttl: Duration::from_secs(ttl),
             failure_ttl: Duration::from_secs(failure_ttl),
             capacity,
+            ..CacheConfig::default()
         }))
+    }
+
+    #[test]
+    fn the_byte_bound_evicts_the_least_recently_used() {
+        let cache: Cache<String, String> = Cache::new(CacheConfig {
+            max_bytes: 100 * 1024,
+            ..CacheConfig::default()
+        });
+        for i in 0..100 {
+            cache.insert(&format!("k{i}"), "x".repeat(10 * 1024));
+            assert!(
+                cache.bytes() <= 100 * 1024 + 11 * 1024,
+                "{} bytes",
+                cache.bytes()
+            );
+        }
+        assert!(cache.len() < 10, "{} entries", cache.len());
+        assert!(cache.get("k99").is_some(), "the newest stays");
+        assert!(cache.get("k0").is_none(), "the oldest goes");
     }
 
     /// Loads `value` after a second, counting calls.

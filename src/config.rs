@@ -14,6 +14,7 @@ use url::Url;
 use crate::bot::BotConfig;
 use crate::bot::webhook::WebhookLimits;
 use crate::cache::CacheConfig;
+use crate::digest::WorkLimits;
 use crate::fetch::FetchConfig;
 use crate::store::StoreLimits;
 use crate::summarize::openai::OpenAiConfig;
@@ -28,15 +29,17 @@ pub enum SummarizerKind {
     OpenAi,
 }
 
-/// Every setting of the program, parsed and valid.
-#[derive(Debug, Clone)]
+/// Every setting of the program, parsed and valid; its `Debug` hides the secrets.
+#[derive(Clone)]
 pub struct Config {
     /// Limits and policy of the page fetcher.
     pub fetch: FetchConfig,
     /// Lifetime and size of the digest cache.
     pub cache: CacheConfig,
-    /// Pages fetched and processed at once; further links wait their turn.
+    /// Pages fetched at once; further links wait their turn.
     pub max_concurrent_fetches: usize,
+    /// Fetch and CPU slots per user, chat and site, and the CPU deadline of one link.
+    pub work: WorkLimits,
     /// The summarizer that writes digests.
     pub summarizer: SummarizerKind,
     /// The LLM endpoint, used when `summarizer` is `OpenAi`.
@@ -72,6 +75,7 @@ impl Default for Config {
             fetch: FetchConfig::default(),
             cache: CacheConfig::default(),
             max_concurrent_fetches: crate::digest::DEFAULT_CONCURRENT_FETCHES,
+            work: WorkLimits::default(),
             summarizer: SummarizerKind::Extractive,
             openai: OpenAiConfig::default(),
             telegram_token: None,
@@ -148,7 +152,35 @@ impl Config {
             "LINKDIGEST_MAX_CONCURRENT_FETCHES",
             config.max_concurrent_fetches,
         )?;
+        if let Some(ports) = env.get("LINKDIGEST_ALLOWED_PORTS") {
+            config.fetch.allowed_ports = parse_ports(&ports).ok_or(ConfigError::Invalid {
+                name: "LINKDIGEST_ALLOWED_PORTS",
+                value: ports,
+                expected: "port numbers separated by commas, e.g. 80,443,8080",
+            })?;
+        }
+        config.fetch.max_bytes_in_flight = env.number(
+            "LINKDIGEST_MAX_BYTES_IN_FLIGHT",
+            config.fetch.max_bytes_in_flight,
+        )?;
+        let work = &mut config.work;
+        work.fetches.per_user =
+            env.number("LINKDIGEST_MAX_FETCHES_PER_USER", work.fetches.per_user)?;
+        work.fetches.per_chat =
+            env.number("LINKDIGEST_MAX_FETCHES_PER_CHAT", work.fetches.per_chat)?;
+        work.fetches.per_site =
+            env.number("LINKDIGEST_MAX_FETCHES_PER_SITE", work.fetches.per_site)?;
+        work.cpu.total = env.number("LINKDIGEST_CPU_WORKERS", work.cpu.total)?;
+        work.cpu.per_chat = work.cpu.total;
+        work.cpu.per_site = work.cpu.total;
+        work.cpu.per_user = env.number("LINKDIGEST_CPU_WORKERS_PER_USER", work.cpu.per_user)?;
+        work.cpu_deadline = Duration::from_millis(env.number(
+            "LINKDIGEST_CPU_DEADLINE_MS",
+            work.cpu_deadline.as_millis() as usize,
+        )? as u64);
         config.cache.ttl = env.secs("LINKDIGEST_CACHE_TTL_SECS", config.cache.ttl)?;
+        config.cache.max_bytes =
+            env.number("LINKDIGEST_CACHE_MAX_BYTES", config.cache.max_bytes)?;
         config.cache.capacity = env.number("LINKDIGEST_CACHE_CAPACITY", config.cache.capacity)?;
         config.telegram_token = env.get("TELOXIDE_TOKEN");
         if let Some(url) = env.get("TELOXIDE_API_URL") {
@@ -190,6 +222,22 @@ impl Config {
         )?;
         config.bot.max_pending_work =
             env.number("LINKDIGEST_MAX_PENDING_WORK", config.bot.max_pending_work)?;
+        config.bot.max_queued_work =
+            env.number("LINKDIGEST_MAX_QUEUED_WORK", config.bot.max_queued_work)?;
+        config.bot.outbox_per_chat =
+            env.number("LINKDIGEST_OUTBOX_PER_CHAT", config.bot.outbox_per_chat)?;
+        config.bot.max_background_calls = env.number(
+            "LINKDIGEST_MAX_BACKGROUND_CALLS",
+            config.bot.max_background_calls,
+        )?;
+        config.bot.user_commands_per_minute = env.count(
+            "LINKDIGEST_USER_COMMANDS_PER_MINUTE",
+            config.bot.user_commands_per_minute,
+        )?;
+        config.bot.chat_commands_per_minute = env.count(
+            "LINKDIGEST_CHAT_COMMANDS_PER_MINUTE",
+            config.bot.chat_commands_per_minute,
+        )?;
         config.webhook_url = env.url("LINKDIGEST_WEBHOOK_URL")?;
         if let Some(listen) = env.addr("LINKDIGEST_LISTEN")? {
             config.listen = listen;
@@ -263,6 +311,58 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("fetch", &self.fetch)
+            .field("cache", &self.cache)
+            .field("max_concurrent_fetches", &self.max_concurrent_fetches)
+            .field("work", &self.work)
+            .field("summarizer", &self.summarizer)
+            .field("openai", &self.openai)
+            .field("telegram_token", &redacted(self.telegram_token.as_deref()))
+            .field("telegram_api_url", &self.telegram_api_url)
+            .field("db_path", &self.db_path)
+            .field("store", &self.store)
+            .field("bot", &self.bot)
+            .field("webhook_url", &self.webhook_url)
+            .field("listen", &self.listen)
+            .field("webhook_secret", &redacted(self.webhook_secret.as_deref()))
+            .field("metrics_listen", &self.metrics_listen)
+            .field(
+                "redis_url",
+                &self.redis_url.as_deref().map(redact_url_password),
+            )
+            .finish()
+    }
+}
+
+/// How a secret shows in `Debug`: whether it is set, never its value.
+pub(crate) fn redacted(secret: Option<&str>) -> Option<&'static str> {
+    secret.map(|_| "(hidden)")
+}
+
+/// A URL with its password (and user name) replaced, for logs and `Debug`.
+fn redact_url_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) => {
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                let _ = parsed.set_username("");
+                let _ = parsed.set_password(Some("hidden"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(hidden)".to_owned(),
+    }
+}
+
+/// `80,443,8080` as ports; `None` when any entry is not a port.
+fn parse_ports(text: &str) -> Option<Vec<u16>> {
+    text.split(',')
+        .map(|p| p.trim().parse::<u16>().ok().filter(|p| *p > 0))
+        .collect()
 }
 
 /// Typed access to optional environment variables.
@@ -394,6 +494,41 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_hides_the_secrets() {
+        let config = config(&[
+            ("TELOXIDE_TOKEN", "123456:secret-token"),
+            ("OPENAI_API_KEY", "sk-secret-key"),
+            (
+                "LINKDIGEST_REDIS_URL",
+                "redis://user:redis-pass@127.0.0.1:6379/0",
+            ),
+            ("LINKDIGEST_WEBHOOK_SECRET", "hook-secret"),
+        ])
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in ["secret-token", "sk-secret-key", "redis-pass", "hook-secret"] {
+            assert!(!debug.contains(secret), "{secret} shows in {debug}");
+        }
+        assert!(debug.contains("127.0.0.1:6379"));
+    }
+
+    #[test]
+    fn ports_and_work_limits_are_read() {
+        let c = config(&[
+            ("LINKDIGEST_ALLOWED_PORTS", "80, 443,8080"),
+            ("LINKDIGEST_CPU_DEADLINE_MS", "1500"),
+            ("LINKDIGEST_MAX_FETCHES_PER_USER", "2"),
+            ("LINKDIGEST_CACHE_MAX_BYTES", "1000000"),
+        ])
+        .unwrap();
+        assert_eq!(c.fetch.allowed_ports, vec![80, 443, 8080]);
+        assert_eq!(c.work.cpu_deadline, Duration::from_millis(1500));
+        assert_eq!(c.work.fetches.per_user, 2);
+        assert_eq!(c.cache.max_bytes, 1_000_000);
+        assert!(config(&[("LINKDIGEST_ALLOWED_PORTS", "80,http")]).is_err());
+    }
+
+    #[test]
     fn defaults_match_the_design() {
         let c = config(&[]).unwrap();
         assert!(!c.fetch.allow_private_addresses);
@@ -417,8 +552,28 @@ mod tests {
             ("LINKDIGEST_DIGEST_RETENTION_DAYS", "2"),
             ("LINKDIGEST_DIGEST_MAX_ROWS", "50"),
             ("LINKDIGEST_SENDS_PER_SECOND", "100"),
+            ("LINKDIGEST_USER_COMMANDS_PER_MINUTE", "5"),
+            ("LINKDIGEST_CHAT_COMMANDS_PER_MINUTE", "0"),
+            ("LINKDIGEST_MAX_QUEUED_WORK", "10"),
+            ("LINKDIGEST_OUTBOX_PER_CHAT", "4"),
+            ("LINKDIGEST_MAX_BACKGROUND_CALLS", "8"),
         ])
         .unwrap();
+        assert_eq!(
+            (
+                c.bot.user_commands_per_minute,
+                c.bot.chat_commands_per_minute
+            ),
+            (5, 0)
+        );
+        assert_eq!(
+            (
+                c.bot.max_queued_work,
+                c.bot.outbox_per_chat,
+                c.bot.max_background_calls
+            ),
+            (10, 4, 8)
+        );
         assert_eq!(c.telegram_token.as_deref(), Some("123:abc"));
         assert_eq!(
             c.telegram_api_url.unwrap().as_str(),

@@ -3,11 +3,13 @@
 //! A digest keeps every summary sentence ranked, so each chat's length setting, collapsed or
 //! expanded, is rendered from one cached entry without summarizing again.
 
+pub mod admission;
 mod length;
 mod service;
 
+pub use admission::Requester;
 pub use length::{Length, LengthSpec, UnknownLength};
-pub use service::{DEFAULT_CONCURRENT_FETCHES, DigestError, Service};
+pub use service::{DEFAULT_CONCURRENT_FETCHES, DigestError, Service, WorkLimits};
 
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -17,6 +19,22 @@ use crate::summarize::{RankedSentence, Summary};
 
 /// Words a minute used for the reading-time estimate.
 const WORDS_PER_MINUTE: usize = 230;
+
+/// Longest summary sentence kept, in characters; a longer one is cut at a word with "…".
+pub const MAX_SENTENCE_CHARS: usize = 600;
+
+/// Longest title kept, in characters.
+pub const MAX_TITLE_CHARS: usize = 300;
+
+/// Longest site name kept, in characters.
+pub const MAX_SITE_CHARS: usize = 100;
+
+/// Longest page URL kept, in bytes; a longer one (a canonical URL a page made up) is dropped.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// Largest digest kept (title, site, URL and sentences, in bytes): later sentences are
+/// dropped until it fits, so the cache, SQLite and Redis hold small entries.
+pub const MAX_DIGEST_BYTES: usize = 16 * 1024;
 
 /// Everything shown about one article, at any length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +51,9 @@ pub struct Digest {
     pub reading_minutes: u32,
     /// Summary sentences ranked by importance, best first.
     pub sentences: Vec<RankedSentence>,
+    /// The page shows only a paid article's preview; the digest says so.
+    #[serde(default)]
+    pub preview_only: bool,
 }
 
 impl Digest {
@@ -40,7 +61,8 @@ impl Digest {
     pub fn new(article: &Article, summary: Summary, page_url: Option<&Url>) -> Self {
         let url = page_url
             .map(Url::to_string)
-            .or_else(|| article.canonical_url.clone());
+            .or_else(|| article.canonical_url.clone())
+            .filter(|u| u.len() <= MAX_URL_BYTES);
         let host = url
             .as_deref()
             .and_then(|u| Url::parse(u).ok())
@@ -55,14 +77,42 @@ impl Digest {
             .or(host)
             .unwrap_or_default();
         let minutes = article.word_count().div_ceil(WORDS_PER_MINUTE).max(1);
+        let title = truncate_at_word(&article.title, MAX_TITLE_CHARS);
+        let site = truncate_at_word(&site, MAX_SITE_CHARS);
+        let mut room = MAX_DIGEST_BYTES
+            .saturating_sub(title.len() + site.len() + url.as_deref().map_or(0, str::len));
+        let mut sentences = Vec::with_capacity(summary.sentences.len());
+        for sentence in summary.sentences {
+            let text = truncate_at_word(&sentence.text, MAX_SENTENCE_CHARS);
+            if text.len() > room {
+                break;
+            }
+            room -= text.len();
+            sentences.push(RankedSentence { text, ..sentence });
+        }
         Digest {
-            title: article.title.clone(),
+            title,
             site,
             url,
-            lang: article.lang.clone(),
+            lang: article.lang.clone().filter(|l| l.len() <= 16),
             reading_minutes: u32::try_from(minutes).unwrap_or(u32::MAX),
-            sentences: summary.sentences,
+            sentences,
+            preview_only: article.preview_only,
         }
+    }
+
+    /// The digest's size in bytes, roughly as stored (text fields only).
+    pub fn size_bytes(&self) -> usize {
+        self.title.len()
+            + self.site.len()
+            + self.url.as_deref().map_or(0, str::len)
+            + self.lang.as_deref().map_or(0, str::len)
+            + self
+                .sentences
+                .iter()
+                .map(|s| s.text.len() + 8)
+                .sum::<usize>()
+            + 64
     }
 
     /// The sentences to show for `length`, collapsed or expanded, in article order.
@@ -109,6 +159,12 @@ impl Digest {
     }
 }
 
+impl crate::cache::Weight for Digest {
+    fn weight(&self) -> usize {
+        self.size_bytes()
+    }
+}
+
 /// Cuts `text` to at most `max_chars` characters at a word boundary, ending with "…".
 pub fn truncate_at_word(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
@@ -148,6 +204,7 @@ mod tests {
             lang: Some("en".into()),
             reading_minutes: 1,
             sentences,
+            preview_only: false,
         }
     }
 
@@ -220,6 +277,41 @@ mod tests {
         assert_eq!(cut.chars().count(), 50);
         assert!(cut.ends_with('…'));
         assert_eq!(truncate_at_word("short", 50), "short");
+    }
+
+    #[test]
+    fn a_digest_of_endless_text_stays_small() {
+        let article = Article {
+            title: "Title ".repeat(100_000),
+            site_name: Some("Site ".repeat(1000)),
+            canonical_url: Some(format!("https://example.org/{}", "a".repeat(100_000))),
+            ..Article::default()
+        };
+        let summary = Summary {
+            sentences: (0..12)
+                .map(|i| sentence(&"word after word ".repeat(20_000), i))
+                .collect(),
+        };
+        let d = Digest::new(&article, summary, None);
+        assert!(d.title.chars().count() <= MAX_TITLE_CHARS && d.title.ends_with('…'));
+        assert!(d.site.chars().count() <= MAX_SITE_CHARS);
+        assert_eq!(d.url, None);
+        assert!(
+            d.sentences
+                .iter()
+                .all(|s| s.text.chars().count() <= MAX_SENTENCE_CHARS)
+        );
+        assert!(
+            d.sentences.len() >= 5,
+            "{} sentences kept",
+            d.sentences.len()
+        );
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(
+            json.len() <= MAX_DIGEST_BYTES + 1024,
+            "{} bytes",
+            json.len()
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`config`]: settings from the environment, validated once at start.
 //! - [`links`]: find article URLs in a message and normalise them for caching.
 //! - [`fetch`]: the safe HTTP fetcher (SSRF guard, size and time limits, charsets).
+//! - [`budget`]: the CPU deadline of one link, checked by long loops as they go.
 //! - [`extract`]: the article's main text and metadata, without menus and teasers.
 //! - [`lang`]: language detection shared by extraction and summarization.
 //! - [`summarize`]: the `Summarizer` trait and the built-in extractive summarizer.
@@ -25,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod bot;
+pub mod budget;
 pub mod cache;
 pub mod config;
 pub mod digest;

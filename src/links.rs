@@ -199,7 +199,7 @@ fn parse_written(s: &str) -> Option<NormalizedUrl> {
 
 /// The part of `text` covering UTF-16 units `offset..offset + length`, or `None` when the
 /// range is out of bounds or splits a character.
-fn utf16_slice(text: &str, offset: usize, length: usize) -> Option<&str> {
+pub fn utf16_slice(text: &str, offset: usize, length: usize) -> Option<&str> {
     let end = offset.checked_add(length)?;
     let (mut start_byte, mut end_byte) = (None, None);
     let mut units = 0;

@@ -1,7 +1,9 @@
 //! Digest → Telegram HTML text, and the short callback data behind its buttons.
 //!
 //! Nothing here knows teloxide, so the output can be tested and fuzzed alone: every piece of
-//! page text is escaped, and the visible text stays within Telegram's 4096 UTF-16 units.
+//! page text is escaped and defused (Telegram would make its URLs, domains, e-mail
+//! addresses, `@names`, `/commands`, `#hashtags` and `$CASHTAGS` live), and the visible text
+//! stays within Telegram's 4096 UTF-16 units.
 
 use std::fmt::Write as _;
 
@@ -32,6 +34,37 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// An invisible character that keeps words together: put inside a trigger ("@\u{2060}name",
+/// "evil.\u{2060}example") it stops Telegram from making the text a link or a mention.
+pub const WORD_JOINER: char = '\u{2060}';
+
+/// Page text made inert: a word joiner after every `@`, `#` and `$`, after a `.` or `:`
+/// that a link could run through, and after a `/` that could start a command, so that no
+/// URL, domain, e-mail address, mention, command, hashtag or cashtag is left for Telegram to
+/// detect. The text reads the same.
+pub fn defuse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut prev: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        let next = chars.peek().copied();
+        let word_next = next.is_some_and(|n| n.is_alphanumeric() || n == '_');
+        let join = match c {
+            '@' | '#' | '$' => next.is_some_and(|n| !n.is_whitespace()),
+            '.' => next.is_some_and(|n| !n.is_whitespace()),
+            ':' => next == Some('/'),
+            '/' => word_next && prev.is_none_or(|p| !p.is_alphanumeric()),
+            _ => false,
+        };
+        if join {
+            out.push(WORD_JOINER);
+        }
+        prev = Some(c);
+    }
+    out
+}
+
 /// HTML text that tracks how long it will be once Telegram has parsed it.
 #[derive(Default)]
 struct Message {
@@ -45,9 +78,14 @@ impl Message {
         self.visible += text.encode_utf16().count();
     }
 
+    /// Text that came from a page or a summarizer: defused, then escaped.
+    fn page_text(&mut self, text: &str) {
+        self.text(&defuse(text));
+    }
+
     fn tagged(&mut self, open: &str, text: &str, close: &str) {
         self.html.push_str(open);
-        self.text(text);
+        self.page_text(text);
         self.html.push_str(close);
     }
 
@@ -55,6 +93,9 @@ impl Message {
         MAX_MESSAGE_UTF16.saturating_sub(self.visible)
     }
 }
+
+/// The line under the site of a digest made from a paid article's teaser.
+pub const PREVIEW_ONLY: &str = "preview only (paywalled)";
 
 /// Renders a digest with the given sentences (already chosen and in article order): the
 /// title in bold, the site (linked to the source) and reading time, then one bullet a sentence.
@@ -73,14 +114,19 @@ pub fn digest(digest: &Digest, sentences: &[String]) -> String {
     match &digest.url {
         Some(url) => {
             let _ = write!(msg.html, "<a href=\"{}\">", escape(url));
-            msg.text(&site);
+            msg.page_text(&site);
             msg.html.push_str("</a>");
         }
-        None => msg.text(&site),
+        None => msg.page_text(&site),
     }
     msg.text(&format!(" · {} min read", digest.reading_minutes));
+    if digest.preview_only {
+        msg.text("\n");
+        msg.text(PREVIEW_ONLY);
+    }
     let mut first = true;
     for sentence in sentences {
+        let sentence = &defuse(sentence);
         let prefix = if first { "\n\n• " } else { "\n• " };
         let needed = (prefix.to_owned() + sentence).encode_utf16().count();
         if needed > msg.room() {
@@ -176,6 +222,7 @@ mod tests {
                 text: "unused".into(),
                 position: 0,
             }],
+            preview_only: false,
         }
     }
 
@@ -210,6 +257,57 @@ mod tests {
             html,
             "<b>Rates rise &amp; fall</b>\n<a href=\"https://example.org/a?b=1&amp;c=&quot;2&quot;\">\
              Example &lt;News&gt;</a> · 4 min read\n\n• First point.\n• Second &lt;point&gt;."
+        );
+    }
+
+    #[test]
+    fn a_paid_articles_teaser_is_marked_as_a_preview() {
+        let mut page = sample("Rates", None);
+        page.preview_only = true;
+        let html = digest(&page, &["What the teaser says.".into()]);
+        assert_eq!(
+            html,
+            "<b>Rates</b>\nExample &lt;News&gt; · 4 min read\npreview only (paywalled)\n\n\
+             • What the teaser says."
+        );
+    }
+
+    #[test]
+    fn page_text_cannot_become_a_link_or_a_mention() {
+        let html = digest(
+            &sample(
+                "Log in at evil.example/login",
+                Some("https://example.org/a"),
+            ),
+            &["Write to a@b.com or @admin, see https://x.org, /start #tag $USD.".into()],
+        );
+        let shown = visible(&html);
+        for live in [
+            "evil.example",
+            "a@b.com",
+            "@admin",
+            "https://x.org",
+            "/start",
+            "#tag",
+            "$USD",
+        ] {
+            assert!(!shown.contains(live), "{live} is live in {shown}");
+        }
+        let plain = shown.replace(WORD_JOINER, "");
+        assert!(plain.contains("Write to a@b.com or @admin, see https://x.org, /start #tag $USD."));
+        assert!(
+            html.contains("<a href=\"https://example.org/a\">"),
+            "the bot's own link stays"
+        );
+    }
+
+    #[test]
+    fn defusing_leaves_ordinary_text_alone() {
+        let text = "Prices rose 3 % in May, and/or fell (a lot). Done.";
+        assert_eq!(defuse(text), text);
+        assert_eq!(
+            defuse("e.g. now"),
+            "e.g. now".replacen("e.g", "e.\u{2060}g", 1)
         );
     }
 
@@ -354,16 +452,22 @@ mod tests {
         }
 
         fn any_digest() -> impl Strategy<Value = Digest> {
-            (page_text(), page_text(), url_text(), any::<u32>()).prop_map(
-                |(title, site, url, reading_minutes)| Digest {
+            (
+                page_text(),
+                page_text(),
+                url_text(),
+                any::<u32>(),
+                any::<bool>(),
+            )
+                .prop_map(|(title, site, url, reading_minutes, preview_only)| Digest {
                     title,
                     site,
                     url,
                     lang: None,
                     reading_minutes,
                     sentences: Vec::new(),
-                },
-            )
+                    preview_only,
+                })
         }
 
         /// The visible text of `html`, or why it is not the HTML render may send: only

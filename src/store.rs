@@ -279,6 +279,7 @@ mod tests {
                 text: "One.".into(),
                 position: 0,
             }],
+            preview_only: false,
         }
     }
 

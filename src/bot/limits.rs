@@ -1,5 +1,5 @@
-//! Per-user and per-chat limits on links answered, so nobody can spend the bot on their own.
-//! The allowances live in [`PerKey`] state: this process's memory, or Redis when several
+//! Per-user and per-chat limits on links and commands answered, so nobody can spend the bot
+//! on their own. The allowances live in [`PerKey`] state: this process's memory, or Redis when several
 //! instances answer for one bot.
 
 use std::sync::Arc;
@@ -7,32 +7,41 @@ use std::time::Duration;
 
 use crate::perkey::PerKey;
 
-/// Link allowances per sender and per chat: a token bucket each, `per_window` links refilled
-/// evenly over `window`, with bursts up to the same number.
-pub struct LinkLimits {
+/// Allowances of one kind (links, commands) per sender and per chat: a token bucket each,
+/// `per_window` refilled evenly over `window`, with bursts up to the same number.
+pub struct Limits {
     state: Arc<dyn PerKey>,
+    kind: &'static str,
     per_user: u32,
     per_chat: u32,
     window: Duration,
 }
 
-impl LinkLimits {
-    /// Allows `per_user` links per sender and `per_chat` per chat in each `window`; 0 turns
-    /// a limit off.
-    pub fn new(state: Arc<dyn PerKey>, per_user: u32, per_chat: u32, window: Duration) -> Self {
-        LinkLimits {
+impl Limits {
+    /// Allows `per_user` of `kind` (a key prefix: "link", "command") per sender and
+    /// `per_chat` per chat in each `window`; 0 turns a limit off.
+    pub fn new(
+        state: Arc<dyn PerKey>,
+        kind: &'static str,
+        per_user: u32,
+        per_chat: u32,
+        window: Duration,
+    ) -> Self {
+        Limits {
             state,
+            kind,
             per_user,
             per_chat,
             window,
         }
     }
 
-    /// Takes `count` links from both the sender's and the chat's allowance, or from neither
+    /// Takes `count` from both the sender's and the chat's allowance, or from neither
     /// when either has too few left.
     pub async fn allow(&self, sender: i64, chat: i64, count: usize) -> bool {
         let count = u32::try_from(count).unwrap_or(u32::MAX);
-        let (user_key, chat_key) = (format!("limit:user:{sender}"), format!("limit:chat:{chat}"));
+        let user_key = format!("limit:{}:user:{sender}", self.kind);
+        let chat_key = format!("limit:{}:chat:{chat}", self.kind);
         let buckets = [
             (user_key.as_str(), self.per_user),
             (chat_key.as_str(), self.per_chat),
@@ -46,8 +55,14 @@ mod tests {
     use super::*;
     use crate::perkey::Local;
 
-    fn limits(per_user: u32, per_chat: u32, window: Duration) -> LinkLimits {
-        LinkLimits::new(Arc::new(Local::default()), per_user, per_chat, window)
+    fn limits(per_user: u32, per_chat: u32, window: Duration) -> Limits {
+        Limits::new(
+            Arc::new(Local::default()),
+            "link",
+            per_user,
+            per_chat,
+            window,
+        )
     }
 
     #[tokio::test]
@@ -68,6 +83,20 @@ mod tests {
         let limits = limits(1, 1, Duration::from_secs(60));
         assert!(limits.allow(5, 6, 1).await);
         assert!(limits.allow(6, 5, 1).await);
+    }
+
+    #[tokio::test]
+    async fn kinds_have_allowances_of_their_own() {
+        let state: Arc<dyn PerKey> = Arc::new(Local::default());
+        let window = Duration::from_secs(60);
+        let links = Limits::new(Arc::clone(&state), "link", 1, 1, window);
+        let commands = Limits::new(state, "command", 1, 1, window);
+        assert!(links.allow(1, 1, 1).await);
+        assert!(
+            commands.allow(1, 1, 1).await,
+            "links took nothing from commands"
+        );
+        assert!(!commands.allow(1, 1, 1).await);
     }
 
     #[tokio::test]

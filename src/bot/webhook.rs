@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use teloxide::prelude::*;
 use teloxide::stop::{StopToken, mk_stop_token};
-use teloxide::types::{AllowedUpdate, Update};
+use teloxide::types::Update;
 use teloxide::update_listeners::{StatefulListener, UpdateListener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -34,10 +34,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::RunError;
-
-/// The update kinds the bot handles, registered with `setWebhook` (and asked for in polling).
-pub const ALLOWED_UPDATES: &[AllowedUpdate] =
-    &[AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
 
 /// The header Telegram sends the secret token in.
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -117,7 +113,7 @@ pub async fn start(
     let max_connections = limits.max_connections.clamp(1, 100);
     bot.set_webhook(url.clone())
         .secret_token(secret.clone())
-        .allowed_updates(ALLOWED_UPDATES.to_vec())
+        .allowed_updates(super::allowed_updates())
         .max_connections(max_connections)
         .await?;
     tracing::info!(url = %redacted(&url), "webhook registered");

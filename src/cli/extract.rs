@@ -8,13 +8,13 @@ use linkdigest::fetch::{Fetcher, PageKind};
 use serde::Serialize;
 
 use super::ExtractArgs;
-use super::batch;
+use super::batch::{self, Threads};
 use super::input::{self, Source};
 
 /// Prints the article of each input; one failing input does not stop the others.
 pub async fn run(config: &Config, args: ExtractArgs) -> anyhow::Result<ExitCode> {
     if args.jsonl {
-        batch::extract().await?;
+        batch::extract(config, Threads::new(args.workers, config)).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let fetcher = Fetcher::new(config.fetch.clone())?;
@@ -67,6 +67,8 @@ struct ArticleJson<'a> {
     published: Option<&'a str>,
     lang: Option<&'a str>,
     canonical_url: Option<&'a str>,
+    /// The page shows only a paid article's preview.
+    preview_only: bool,
     text: String,
 }
 
@@ -78,6 +80,7 @@ fn json(article: &Article) -> ArticleJson<'_> {
         published: article.published.as_deref(),
         lang: article.lang.as_deref(),
         canonical_url: article.canonical_url.as_deref(),
+        preview_only: article.preview_only,
         text: article.text(),
     }
 }

@@ -3,7 +3,9 @@
 mod batch;
 mod extract;
 mod input;
+mod ordered;
 mod run;
+mod selection;
 mod summarize;
 mod webhook;
 
@@ -90,6 +92,9 @@ pub struct SummarizeArgs {
     /// Batch mode: each stdin line is {"id","text"}, {"id","html","url"?} or {"id","url"}.
     #[arg(long, conflicts_with = "input")]
     pub jsonl: bool,
+    /// Worker threads of the --jsonl batch mode (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
 }
 
 /// Options of `linkdigest extract`.
@@ -101,9 +106,13 @@ pub struct ExtractArgs {
     /// Print JSON with the metadata (one object per input, one per line).
     #[arg(long, conflicts_with = "jsonl")]
     pub json: bool,
-    /// Batch mode: each stdin line is {"id","html","url"?}; each output line {"id","title","text"}.
+    /// Batch mode: each stdin line is {"id","html","url"?} or {"id","url"}; each output line
+    /// {"id","title","text"}, in input order.
     #[arg(long, conflicts_with = "inputs")]
     pub jsonl: bool,
+    /// Worker threads of the --jsonl batch mode (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
 }
 
 /// The length presets as command-line values.
@@ -127,10 +136,12 @@ impl From<LengthArg> for Length {
     }
 }
 
-/// Sets up `tracing` on stderr; `RUST_LOG` overrides the default level.
+/// Sets up `tracing` on stderr; `RUST_LOG` overrides the default level. Without it, the
+/// HTML parser's own warnings ("foster parenting not implemented" on ordinary pages) are
+/// kept out: they say nothing a user can act on.
 pub fn init_logging(default_level: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},html5ever=error")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

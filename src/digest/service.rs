@@ -1,17 +1,17 @@
 //! The service that turns a link into a cached digest.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use std::time::Instant;
 use thiserror::Error;
-
-use tokio::sync::Semaphore;
 use url::Url;
 
 use super::Digest;
+use super::admission::{Admission, Limits, Requester, site_of};
+use crate::budget::Deadline;
 use crate::cache::{Cache, CacheConfig};
 use crate::config::{Config, SummarizerKind};
-use crate::extract::{self, Article, ExtractError};
+use crate::extract::{self, ExtractError};
 use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
 use crate::ops;
@@ -34,6 +34,9 @@ pub enum DigestError {
     /// The summarizer produced nothing.
     #[error("the article could not be summarized")]
     Summarize,
+    /// Extracting and summarizing the page took more than its CPU budget.
+    #[error("the page took too long to process")]
+    TooSlow,
     /// Processing the page failed unexpectedly (logged with the details).
     #[error("the page could not be processed")]
     Internal,
@@ -47,7 +50,40 @@ impl DigestError {
             DigestError::Extract(ExtractError::Paywalled) => "paywall",
             DigestError::Extract(_) => "no_article",
             DigestError::Summarize => "summarize",
+            DigestError::TooSlow => "too_slow",
             DigestError::Internal => "internal",
+        }
+    }
+}
+
+/// How much work one link may cause, and how it is shared between the people asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkLimits {
+    /// Pages fetched at once, in all and per user, chat and site (registrable domain).
+    pub fetches: Limits,
+    /// Pages extracted and summarized at once (the CPU pool), in all and per user and chat.
+    pub cpu: Limits,
+    /// CPU time one link's extraction and summary may take before it is given up.
+    pub cpu_deadline: Duration,
+}
+
+impl Default for WorkLimits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        WorkLimits {
+            fetches: Limits {
+                total: DEFAULT_CONCURRENT_FETCHES,
+                per_user: 4,
+                per_chat: 8,
+                per_site: 4,
+            },
+            cpu: Limits {
+                total: cores,
+                per_user: 1,
+                per_chat: cores,
+                per_site: cores,
+            },
+            cpu_deadline: Duration::from_secs(3),
         }
     }
 }
@@ -58,7 +94,9 @@ pub struct Service {
     summarizer: Arc<dyn Summarizer>,
     cache: Cache<Digest, DigestError>,
     ttl: std::time::Duration,
-    fetch_permits: Semaphore,
+    fetches: Arc<Admission>,
+    cpu: Arc<Admission>,
+    cpu_deadline: Duration,
     shared: Option<Shared>,
 }
 
@@ -86,6 +124,7 @@ impl Service {
             }
         };
         Ok(Self::from_parts(fetcher, summarizer, config.cache.clone())
+            .with_limits(config.work)
             .with_concurrent_fetches(config.max_concurrent_fetches))
     }
 
@@ -95,12 +134,15 @@ impl Service {
         summarizer: Arc<dyn Summarizer>,
         cache: CacheConfig,
     ) -> Self {
+        let limits = WorkLimits::default();
         Service {
             fetcher,
             summarizer,
             ttl: cache.ttl,
             cache: Cache::new(cache),
-            fetch_permits: Semaphore::new(DEFAULT_CONCURRENT_FETCHES),
+            fetches: Admission::new(limits.fetches),
+            cpu: Admission::new(limits.cpu),
+            cpu_deadline: limits.cpu_deadline,
             shared: None,
         }
     }
@@ -112,15 +154,32 @@ impl Service {
         self
     }
 
-    /// Bounds how many pages are fetched and processed at once; the rest wait their turn.
+    /// Bounds how many pages are fetched at once; the rest wait their turn.
     pub fn with_concurrent_fetches(mut self, permits: usize) -> Self {
-        self.fetch_permits = Semaphore::new(permits.max(1));
+        let limits = Limits {
+            total: permits,
+            ..self.fetches.limits()
+        };
+        self.fetches = Admission::new(limits);
         self
     }
 
-    /// The digest of `url`, from the cache or made now; concurrent calls for one link share
-    /// one fetch, and a failure is remembered briefly so a dead link is not hammered.
-    pub async fn get(&self, url: &NormalizedUrl) -> Result<Arc<Digest>, DigestError> {
+    /// Sets the fetch and CPU limits and the CPU deadline of one link.
+    pub fn with_limits(mut self, limits: WorkLimits) -> Self {
+        self.fetches = Admission::new(limits.fetches);
+        self.cpu = Admission::new(limits.cpu);
+        self.cpu_deadline = limits.cpu_deadline;
+        self
+    }
+
+    /// The digest of `url` for `who`, from the cache or made now; concurrent calls for one
+    /// link share one fetch, and a failure is remembered briefly so a dead link is not
+    /// hammered. `who` decides the link's place in the fair queues of fetching and CPU work.
+    pub async fn get(
+        &self,
+        url: &NormalizedUrl,
+        who: Requester,
+    ) -> Result<Arc<Digest>, DigestError> {
         let key = self.cache_key(url);
         let counter = if self.cache.get(&key).is_some() {
             ops::CACHE_HITS
@@ -130,7 +189,7 @@ impl Service {
         metrics::counter!(counter).increment(1);
         self.cache
             .get_or_load(&key, || async {
-                let digest = self.load(&key, url.url()).await;
+                let digest = self.load(&key, url.url(), who).await;
                 if let Err(e) = &digest {
                     metrics::counter!(ops::FETCH_ERRORS, "kind" => e.kind()).increment(1);
                 }
@@ -152,9 +211,13 @@ impl Service {
 
     /// Makes a digest of an HTML document that did not come through the fetcher.
     pub async fn digest_html(&self, html: String, url: Option<Url>) -> Result<Digest, DigestError> {
-        let base = url.clone();
-        let article = blocking(move || extract::article(&html, base.as_ref())).await??;
-        self.summarize(&article, url.as_ref()).await
+        let page = Page {
+            url,
+            kind: PageKind::Html,
+            text: html,
+            title: None,
+        };
+        self.process(page, Requester::local()).await
     }
 
     /// Makes a digest of plain text (paragraphs separated by blank lines).
@@ -163,15 +226,20 @@ impl Service {
         text: String,
         title: Option<String>,
     ) -> Result<Digest, DigestError> {
-        let article = blocking(move || extract::plain_text(&text, title.as_deref())).await??;
-        self.summarize(&article, None).await
+        let page = Page {
+            url: None,
+            kind: PageKind::PlainText,
+            text,
+            title,
+        };
+        self.process(page, Requester::local()).await
     }
 
     /// A digest from another instance through Redis, else fetched here; with Redis, one
     /// instance fetches a link while the others wait for its digest.
-    async fn load(&self, key: &str, url: &Url) -> Result<Digest, DigestError> {
+    async fn load(&self, key: &str, url: &Url, who: Requester) -> Result<Digest, DigestError> {
         let Some(shared) = &self.shared else {
-            return self.fetch_and_digest(url).await;
+            return self.fetch_and_digest(url, who).await;
         };
         if let Some(digest) = shared.digest(key).await {
             return Ok(digest);
@@ -181,7 +249,7 @@ impl Service {
             match shared.lock(key, LOCK_LEASE).await {
                 Lock::Acquired(held) => {
                     let work = async {
-                        let digest = self.fetch_and_digest(url).await;
+                        let digest = self.fetch_and_digest(url, who).await;
                         if let Ok(digest) = &digest {
                             shared.put_digest(key, digest, self.ttl).await;
                         }
@@ -196,51 +264,76 @@ impl Service {
                     }
                 }
                 // Redis is gone, or the other instance is taking too long: fetch here.
-                Lock::Busy | Lock::Unavailable => return self.fetch_and_digest(url).await,
+                Lock::Busy | Lock::Unavailable => return self.fetch_and_digest(url, who).await,
             }
         }
     }
 
-    async fn fetch_and_digest(&self, url: &Url) -> Result<Digest, DigestError> {
-        let _permit = self
-            .fetch_permits
-            .acquire()
-            .await
-            .map_err(|_| DigestError::Internal)?;
-        let started = Instant::now();
-        let page = self.fetcher.get(url).await;
-        metrics::histogram!(ops::FETCH_SECONDS).record(started.elapsed().as_secs_f64());
-        let page = page?;
-        let started = Instant::now();
-        let final_url = page.url.clone();
-        let article = match page.kind {
-            PageKind::Html => {
-                let base = final_url.clone();
-                blocking(move || extract::article(&page.text, Some(&base))).await??
-            }
-            PageKind::PlainText => {
-                blocking(move || extract::plain_text(&page.text, None)).await??
-            }
+    async fn fetch_and_digest(&self, url: &Url, who: Requester) -> Result<Digest, DigestError> {
+        let site = url.host_str().map(site_of);
+        let page = {
+            let _slot = self.fetches.enter(who, site).await;
+            let started = Instant::now();
+            let page = self.fetcher.get(url).await;
+            metrics::histogram!(ops::FETCH_SECONDS).record(started.elapsed().as_secs_f64());
+            page?
         };
-        let digest = self.summarize(&article, Some(&final_url)).await;
-        metrics::histogram!(ops::SUMMARIZE_SECONDS).record(started.elapsed().as_secs_f64());
-        digest
+        let page = Page {
+            url: Some(page.url),
+            kind: page.kind,
+            text: page.text,
+            title: None,
+        };
+        self.process(page, who).await
     }
 
-    async fn summarize(&self, article: &Article, url: Option<&Url>) -> Result<Digest, DigestError> {
-        let summary = self
-            .summarizer
-            .summarize(article, RANKED_SENTENCES)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "summarizer failed");
-                DigestError::Summarize
-            })?;
+    /// Extracts and summarizes a page on the CPU pool (the fetch slot is free by now), under
+    /// the link's deadline; an LLM summary is asked for after the CPU slot is given back.
+    async fn process(&self, page: Page, who: Requester) -> Result<Digest, DigestError> {
+        let started = Instant::now();
+        let url = page.url.clone();
+        let deadline = self.cpu_deadline;
+        let summarizer = Arc::clone(&self.summarizer);
+        let slot = self.cpu.enter(who, None).await;
+        let (article, summary) = blocking(move || {
+            Deadline::after(deadline).run(|| {
+                let article = match page.kind {
+                    PageKind::Html => extract::article(&page.text, page.url.as_ref()),
+                    PageKind::PlainText => extract::plain_text(&page.text, page.title.as_deref()),
+                }?;
+                drop(page);
+                let summary = summarizer.rank_now(&article, RANKED_SENTENCES);
+                Ok::<_, ExtractError>((article, summary))
+            })
+        })
+        .await?
+        .map_err(|_| {
+            tracing::info!(?deadline, "page processing ran past its deadline");
+            DigestError::TooSlow
+        })??;
+        drop(slot);
+        let summary = match summary {
+            Some(summary) => summary,
+            None => self.summarizer.summarize(&article, RANKED_SENTENCES).await,
+        }
+        .map_err(|e| {
+            tracing::warn!(error = %e, "summarizer failed");
+            DigestError::Summarize
+        })?;
+        metrics::histogram!(ops::SUMMARIZE_SECONDS).record(started.elapsed().as_secs_f64());
         if summary.sentences.is_empty() {
             return Err(DigestError::Summarize);
         }
-        Ok(Digest::new(article, summary, url))
+        Ok(Digest::new(&article, summary, url.as_ref()))
     }
+}
+
+/// A document to digest: fetched, or handed in by the command line.
+struct Page {
+    url: Option<Url>,
+    kind: PageKind,
+    text: String,
+    title: Option<String>,
 }
 
 /// Runs CPU-heavy work (parsing a large page) off the async workers.

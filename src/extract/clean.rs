@@ -48,6 +48,20 @@ static TEASER_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     .expect("constant regex")
 });
 
+/// Lines that open the readers' comments under an article ("12 Comments", "Leave a Reply",
+/// "3 responses to …", "Trackbacks").
+static COMMENTS_HEADING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:(?:\d+|one)\s+(?:comments?|responses?|replies|trackbacks?)|comments|responses|replies|trackbacks|pingbacks|reader comments)(?:\s*\(\d+\))?(?:\s+(?:to|on)\s.{1,150})?\s*:?$|^(?:leave|post|add|write) (?:a|your) (?:comment|reply|response)\b",
+    )
+    .expect("constant regex")
+});
+
+/// Whether a short line opens the readers' comments: the article ends above it.
+pub(crate) fn is_comments_heading(text: &str) -> bool {
+    text.len() < 200 && COMMENTS_HEADING.is_match(text.trim())
+}
+
 /// Whether a short line announces a list of other articles ("More Great Stories").
 pub(crate) fn is_teaser_heading(text: &str) -> bool {
     text.len() < 80 && TEASER_HEADING.is_match(text.trim())
@@ -163,9 +177,25 @@ pub(crate) fn is_hidden_or_furniture(el: &Element) -> bool {
     false
 }
 
-/// Whether class/id say this element is page furniture (and nothing rescues it).
+/// Class/id words of reader comments: the comment's own "body" or "content" does not make
+/// it the article.
+static COMMENTS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)comment|disqus|trackback|pingback").expect("constant regex"));
+
+/// Whether class/id say this element is page furniture (and nothing rescues it). A rescue word
+/// only counts in a class or id that is not itself about comments ("commentbody" stays out,
+/// "article-body comments-open" stays in).
 pub(crate) fn is_unlikely(hints: &str) -> bool {
-    !hints.is_empty() && UNLIKELY.is_match(hints) && !MAYBE.is_match(hints)
+    if hints.is_empty() || !UNLIKELY.is_match(hints) {
+        return false;
+    }
+    if !MAYBE.is_match(hints) {
+        return true;
+    }
+    COMMENTS.is_match(hints)
+        && !hints
+            .split_whitespace()
+            .any(|word| !COMMENTS.is_match(word) && MAYBE.is_match(word))
 }
 
 /// Readability's class weight: +25 per positive hint, -25 per negative hint, class and id
@@ -201,6 +231,9 @@ mod tests {
         assert!(is_unlikely("post__share"));
         assert!(!is_unlikely("article-body share-tools"));
         assert!(!is_unlikely("post__body"));
+        assert!(is_unlikely("commentbody by-reader"));
+        assert!(is_unlikely("comment_body"));
+        assert!(!is_unlikely("article-body comments-open"));
     }
 
     #[test]
@@ -215,6 +248,20 @@ mod tests {
         assert!(is_teaser_heading("Related articles"));
         assert!(is_teaser_heading("You may also like:"));
         assert!(!is_teaser_heading("More people moved to the city"));
+    }
+
+    #[test]
+    fn comment_section_openers_are_recognised() {
+        assert!(is_comments_heading("12 Comments"));
+        assert!(is_comments_heading("3 responses to “Why we moved”"));
+        assert!(is_comments_heading("Leave a Reply"));
+        assert!(is_comments_heading("Comments (4)"));
+        assert!(is_comments_heading("1 Comment"));
+        assert!(!is_comments_heading("Comment"));
+        assert!(!is_comments_heading("Discussion"));
+        assert!(!is_comments_heading(
+            "Comments from the minister surprised the markets."
+        ));
     }
 
     #[test]

@@ -157,6 +157,9 @@ pub(crate) fn walk(doc: &Html) -> Walk {
     let root = doc.tree.root();
     let mut cur = root.first_child();
     while let Some(node) = cur {
+        if crate::budget::expired() {
+            break; // the link's CPU budget is spent: what was read so far is all
+        }
         let descend = match node.value() {
             DomNode::Element(_) => match ElementRef::wrap(node) {
                 Some(el) => w.enter(el),
@@ -278,7 +281,17 @@ impl Walker {
         let mut unlikely = false;
         if has_hints {
             self.meta.maybe_byline(el, class, id);
-            if name != "body" && name != "a" && name != "html" && self.table_depth == 0 {
+            // a data table's cells keep their classes ("header" cells are content); a layout
+            // table's blocks (old blogs put the whole page in one) are judged like any others
+            let table_part = matches!(
+                name,
+                "table" | "tbody" | "thead" | "tfoot" | "tr" | "td" | "th" | "caption"
+            );
+            if name != "body"
+                && name != "a"
+                && name != "html"
+                && !(table_part && self.table_depth > 0 || name == "table")
+            {
                 let hints = format!("{} {}", class.unwrap_or(""), id.unwrap_or(""));
                 unlikely = clean::is_unlikely(&hints);
             }
@@ -507,6 +520,10 @@ pub(crate) fn select(walk: &mut Walk) -> Vec<usize> {
     }
 }
 
+/// A comments heading ends the article only after this much of it (a heading "Comments" at
+/// the top is something else).
+const COMMENTS_AFTER_CHARS: u32 = 150;
+
 /// Below this many characters the furniture-class filter may have hidden the article.
 const RETRY_BELOW_CHARS: u32 = 500;
 
@@ -521,7 +538,8 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
     let removed = conditionally_removed(nodes, segs, &roots, top, strict);
     let mut out = Vec::new();
     let mut in_teaser_list = false;
-    for &root in &roots {
+    let mut taken_chars = 0;
+    'roots: for &root in &roots {
         let r = &nodes[root as usize];
         for i in r.first_seg..r.end_seg {
             let seg = &segs[i as usize];
@@ -538,6 +556,14 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
             if removed[seg.owner as usize] || (strict && nodes[seg.owner as usize].unlikely) {
                 continue;
             }
+            // the readers' comments start here (a line of its own, not a link): the article
+            // is above
+            if taken_chars >= COMMENTS_AFTER_CHARS
+                && seg.link_chars == 0
+                && clean::is_comments_heading(&seg.text)
+            {
+                break 'roots;
+            }
             if seg.link_chars * 4 > seg.chars * 3
                 && seg.chars < 200
                 && nodes[seg.owner as usize].tag != Tag::ListItem
@@ -547,6 +573,7 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
             if clean::is_boilerplate_text(&seg.text) {
                 continue;
             }
+            taken_chars += seg.chars;
             out.push(i as usize);
         }
     }

@@ -1,12 +1,26 @@
-//! A cheap byte scan that bounds element nesting before the HTML parser sees the page.
+//! A cheap byte scan that bounds the markup before the HTML parser sees the page.
 //!
-//! html5ever's cost grows with the square of the nesting depth, so start tags beyond
-//! [`MAX_DEPTH`] open elements are dropped (with their matching end tags) before parsing.
+//! html5ever's cost grows with the square of the nesting depth and of the attributes in one
+//! tag, so start tags beyond [`MAX_DEPTH`] open elements are dropped (with their matching end
+//! tags), a tag keeps at most [`MAX_ATTRIBUTES`] attributes in [`MAX_TAG_BYTES`], and the
+//! parser sees at most [`MAX_MARKUP_BYTES`] of the page.
 
 use std::borrow::Cow;
 
 /// Deeper than this is not an article; html5ever stays linear-ish below it.
 pub(crate) const MAX_DEPTH: usize = 2_000;
+
+/// Attributes kept per tag; an article's tags carry a handful.
+pub(crate) const MAX_ATTRIBUTES: usize = 32;
+
+/// Bytes kept per tag (name and attributes); a longer attribute is dropped whole.
+pub(crate) const MAX_TAG_BYTES: usize = 4096;
+
+/// Markup given to the parser: an article fits many times over, a bomb is cut short.
+pub(crate) const MAX_MARKUP_BYTES: usize = 2 * 1024 * 1024;
+
+/// Tags shorter than this cannot hold enough attributes to matter and are not re-read.
+const SHORT_TAG: usize = 128;
 
 /// Elements without content: they never nest.
 const VOID: &[&[u8]] = &[
@@ -51,10 +65,30 @@ const RAW_TEXT: &[&[u8]] = &[
     b"noframes",
 ];
 
-/// Returns `html` unchanged when its nesting stays within [`MAX_DEPTH`], else a copy with the
-/// excess start tags (and as many end tags) removed.
+/// Returns `html` unchanged when it stays within every bound, else a copy cut to
+/// [`MAX_MARKUP_BYTES`], with the excess start tags (and as many end tags) removed and
+/// overlong tags shortened.
 pub(crate) fn bound(html: &str) -> Cow<'_, str> {
+    let html = cap(html, MAX_MARKUP_BYTES);
     bound_to(html, MAX_DEPTH)
+}
+
+/// The first `max` bytes of `html`, cut before the last tag that would be split.
+fn cap(html: &str, max: usize) -> &str {
+    if html.len() <= max {
+        return html;
+    }
+    let mut cut = max;
+    while !html.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &html[..cut];
+    // A tag split in two would swallow what follows; cut before its `<` instead.
+    match (head.rfind('<'), head.rfind('>')) {
+        (Some(lt), Some(gt)) if lt > gt => &head[..lt],
+        (Some(lt), None) => &head[..lt],
+        _ => head,
+    }
 }
 
 fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
@@ -116,6 +150,14 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
             buf.push_str(&html[copied..start]);
             copied = end;
+        } else if !closing
+            && end - start > SHORT_TAG
+            && let Some(short) = shorten_tag(&html[start..end], name_len)
+        {
+            let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
+            buf.push_str(&html[copied..start]);
+            buf.push_str(&short);
+            copied = end;
         }
     }
     match out {
@@ -125,6 +167,77 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             Cow::Owned(buf)
         }
     }
+}
+
+/// `tag` (from `<` to just past `>`) with at most [`MAX_ATTRIBUTES`] attributes in
+/// [`MAX_TAG_BYTES`], or `None` when it is within both already.
+fn shorten_tag(tag: &str, name_len: usize) -> Option<String> {
+    let bytes = tag.as_bytes();
+    let head = 1 + name_len;
+    let mut attrs: Vec<(usize, usize)> = Vec::new();
+    let mut over = false;
+    let mut i = head;
+    loop {
+        while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
+            i += 1;
+        }
+        if i >= bytes.len() || bytes[i] == b'>' {
+            break;
+        }
+        let from = i;
+        // the name: up to whitespace, `/`, `>` or `=` (a leading `=` belongs to the name)
+        i += 1;
+        while i < bytes.len() && !matches!(bytes[i], b'>' | b'/' | b'=') {
+            if bytes[i].is_ascii_whitespace() {
+                break;
+            }
+            i += 1;
+        }
+        let mut j = i;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j < bytes.len() && bytes[j] == b'=' {
+            j += 1;
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            match bytes.get(j) {
+                Some(&q) if q == b'"' || q == b'\'' => {
+                    j = bytes[j + 1..]
+                        .iter()
+                        .position(|b| *b == q)
+                        .map_or(bytes.len(), |p| j + 2 + p);
+                }
+                _ => {
+                    while j < bytes.len() && !bytes[j].is_ascii_whitespace() && bytes[j] != b'>' {
+                        j += 1;
+                    }
+                }
+            }
+            i = j;
+        }
+        let kept: usize = attrs.iter().map(|(a, b)| b - a + 1).sum();
+        if attrs.len() < MAX_ATTRIBUTES && head + kept + (i - from) + 2 < MAX_TAG_BYTES {
+            attrs.push((from, i.min(bytes.len())));
+        } else {
+            over = true;
+        }
+    }
+    if !over {
+        return None;
+    }
+    let mut short = String::with_capacity(MAX_TAG_BYTES);
+    short.push_str(&tag[..head]);
+    for &(a, b) in &attrs {
+        short.push(' ');
+        short.push_str(&tag[a..b]);
+    }
+    if tag.ends_with("/>") {
+        short.push('/');
+    }
+    short.push('>');
+    Some(short)
 }
 
 fn is_in(name: &[u8], list: &[&[u8]]) -> bool {
@@ -223,6 +336,45 @@ mod tests {
     fn unclosed_paragraphs_do_not_count_as_depth() {
         let html = "<p>one".repeat(100);
         assert!(matches!(bound_to(&html, 5), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_tag_keeps_its_first_attributes_only() {
+        let mut html = String::from("<p");
+        for i in 0..1000 {
+            html.push_str(&format!(" a{i}=\"v{i}\""));
+        }
+        html.push_str(">text</p>");
+        let out = bound(&html);
+        assert!(out.starts_with(r#"<p a0="v0" a1="v1""#), "{}", &out[..40]);
+        assert_eq!(out.matches('=').count(), MAX_ATTRIBUTES);
+        assert!(out.ends_with(">text</p>"));
+        assert!(out.contains(" a31=\"v31\">text"));
+    }
+
+    #[test]
+    fn a_huge_attribute_value_is_dropped_whole() {
+        let html = format!(
+            r#"<p class="lead" title="{}" id=x>text</p>"#,
+            "y".repeat(100_000)
+        );
+        assert_eq!(bound(&html), r#"<p class="lead" id=x>text</p>"#);
+    }
+
+    #[test]
+    fn ordinary_long_tags_are_kept_as_they_are() {
+        let html = format!(
+            r#"<a href="https://example.org/{}" class=x>link</a>"#,
+            "p".repeat(300)
+        );
+        assert!(matches!(bound(&html), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn markup_is_cut_before_a_split_tag() {
+        let html = format!("{}<p class=x>tail", "a".repeat(100));
+        assert_eq!(cap(&html, 105), "a".repeat(100));
+        assert_eq!(cap("héllo", 2), "h");
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct Article {
     pub canonical_url: Option<String>,
     /// The article body in page order.
     pub blocks: Vec<Block>,
+    /// The page marks the article as paid and shows only this preview of it (a teaser).
+    #[serde(default)]
+    pub preview_only: bool,
 }
 
 /// One paragraph or heading of the article body.
@@ -55,7 +58,7 @@ pub enum ExtractError {
     /// The page has too little readable text to be an article (a menu, a consent wall…).
     #[error("no article text found on that page")]
     NoArticleText,
-    /// The page marks its article as paid and shows only a teaser of it.
+    /// The page marks its article as paid and shows no text of it at all.
     #[error("that article is behind a paywall")]
     Paywalled,
 }
@@ -63,7 +66,8 @@ pub enum ExtractError {
 /// Fewer visible characters than this is not an article (a menu, a consent wall, a teaser).
 const MIN_ARTICLE_CHARS: usize = 40;
 
-/// A page marked paywalled with less text than this shows a teaser, not the article.
+/// A page marked paywalled with less text than this shows a teaser (read as a preview), not
+/// the article.
 const PAYWALL_TEASER_CHARS: usize = 1500;
 
 impl Article {
@@ -138,11 +142,15 @@ pub fn article(html: &str, base: Option<&Url>) -> Result<Article, ExtractError> 
     }
     let chars: usize = blocks.iter().map(|b| text::visible_chars(&b.text)).sum();
     if chars < MIN_ARTICLE_CHARS {
-        return Err(ExtractError::NoArticleText);
+        // nothing to read: a paid article says why
+        return Err(if ld.paywalled {
+            ExtractError::Paywalled
+        } else {
+            ExtractError::NoArticleText
+        });
     }
-    if ld.paywalled && chars < PAYWALL_TEASER_CHARS {
-        return Err(ExtractError::Paywalled);
-    }
+    // a paid article's teaser is a short article of its own, marked as a preview
+    let preview_only = ld.paywalled && chars < PAYWALL_TEASER_CHARS;
     let mut article = Article {
         title: meta.title,
         site_name: meta.site_name,
@@ -151,6 +159,7 @@ pub fn article(html: &str, base: Option<&Url>) -> Result<Article, ExtractError> 
         lang: meta.lang,
         canonical_url: meta.canonical_url,
         blocks,
+        preview_only,
     };
     if article.lang.is_none() {
         article.lang = detect_lang(&article);

@@ -121,20 +121,75 @@ pub(crate) fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError
     check_ip(ip, allow_private)
 }
 
-/// Refuses a non-public address unless the operator allows private addresses.
+/// Refuses a non-public address, or one of the host's own, unless the operator allows
+/// private addresses.
 pub(crate) fn check_ip(ip: IpAddr, allow_private: bool) -> Result<(), FetchError> {
-    match non_public_range(ip) {
-        Some(range) if !allow_private => Err(FetchError::PrivateAddress {
+    if allow_private {
+        return Ok(());
+    }
+    let range = non_public_range(ip).or_else(|| super::own::is_own(ip).then_some("this host"));
+    match range {
+        Some(range) => Err(FetchError::PrivateAddress {
             host: ip.to_string(),
             range,
         }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a port outside `allowed` (80 and 443 by default) unless the operator allows
+/// private addresses, which lifts the port rule too (tests, local development).
+pub(crate) fn check_port(
+    url: &Url,
+    allowed: &[u16],
+    allow_private: bool,
+) -> Result<(), FetchError> {
+    match url.port_or_known_default() {
+        Some(port) if !allow_private && !allowed.contains(&port) => Err(FetchError::Port(port)),
         _ => Ok(()),
     }
+}
+
+/// `url` as it may be logged: no user name or password, no query, no fragment.
+pub fn loggable(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_web_ports_are_fetched_by_default() {
+        let web = [80, 443];
+        for (text, ok) in [
+            ("http://example.org/", true),
+            ("https://example.org/", true),
+            ("http://example.org:443/", true),
+            ("http://example.org:8080/", false),
+            ("https://example.org:22/", false),
+        ] {
+            let url = Url::parse(text).unwrap();
+            assert_eq!(check_port(&url, &web, false).is_ok(), ok, "{text}");
+            assert!(
+                check_port(&url, &web, true).is_ok(),
+                "the private switch lifts the rule"
+            );
+        }
+        let url = Url::parse("http://example.org:8080/").unwrap();
+        assert!(check_port(&url, &[80, 443, 8080], false).is_ok());
+    }
+
+    #[test]
+    fn logged_urls_carry_no_secrets() {
+        let url = Url::parse("https://user:pass@example.org/a/b?token=s3cret#frag").unwrap();
+        assert_eq!(loggable(&url), "https://example.org/a/b");
+    }
 
     #[test]
     fn every_non_public_ipv4_range_is_refused() {

@@ -9,6 +9,7 @@ mod charset;
 mod content_type;
 mod error;
 pub mod guard;
+mod own;
 mod redirect;
 mod resolver;
 
@@ -31,8 +32,14 @@ pub struct FetchConfig {
     pub max_redirects: usize,
     /// Largest body accepted, counted after decompression.
     pub max_body_bytes: usize,
-    /// Let the fetcher reach loopback, private and other non-public addresses (tests only).
+    /// Let the fetcher reach loopback, private and other non-public addresses and any port
+    /// (tests and local development only).
     pub allow_private_addresses: bool,
+    /// Ports a link may name (80 and 443 by default).
+    pub allowed_ports: Vec<u16>,
+    /// Bytes of bodies being downloaded at once, across all fetches; a fetch waits (within
+    /// its own time limit) for room. At least `max_body_bytes`.
+    pub max_bytes_in_flight: usize,
     /// The User-Agent header: names the bot and where to learn about it.
     pub user_agent: String,
 }
@@ -45,6 +52,8 @@ impl Default for FetchConfig {
             max_redirects: 5,
             max_body_bytes: 5 * 1024 * 1024,
             allow_private_addresses: false,
+            allowed_ports: vec![80, 443],
+            max_bytes_in_flight: 24 * 1024 * 1024,
             user_agent: "linkdigest/0.1 (+https://github.com/linkdigest/linkdigest)".to_owned(),
         }
     }
@@ -89,7 +98,12 @@ pub fn decode_document(
 pub struct Fetcher {
     client: reqwest::Client,
     config: Arc<FetchConfig>,
+    /// Room for bodies in flight, in KiB: each chunk takes its share until the fetch ends.
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
+
+/// The unit of [`Fetcher::in_flight`].
+const KIB: usize = 1024;
 
 /// Facts about one fetch for its log line.
 #[derive(Default)]
@@ -133,14 +147,17 @@ impl Fetcher {
             .redirect(redirect::policy(
                 config.max_redirects,
                 config.allow_private_addresses,
+                config.allowed_ports.clone(),
             ))
             .dns_resolver(Arc::new(resolver))
             // A proxy from the environment would connect on our behalf, past the guard.
             .no_proxy()
             .build()
             .map_err(|e| FetchError::Client(e.to_string()))?;
+        let room = config.max_bytes_in_flight.max(config.max_body_bytes) / KIB + 1;
         Ok(Self {
             client,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(room)),
             config: Arc::new(config),
         })
     }
@@ -158,6 +175,7 @@ impl Fetcher {
         match &result {
             Ok(_) => tracing::info!(
                 host,
+                url = %guard::loggable(url),
                 status = trace.status,
                 bytes = trace.bytes,
                 ms,
@@ -165,6 +183,7 @@ impl Fetcher {
             ),
             Err(err) => tracing::info!(
                 host,
+                url = %guard::loggable(url),
                 status = trace.status,
                 bytes = trace.bytes,
                 ms,
@@ -179,6 +198,7 @@ impl Fetcher {
     async fn fetch(&self, url: &Url, trace: &mut Trace) -> Result<Page, FetchError> {
         let config = &self.config;
         guard::check_url(url, config.allow_private_addresses)?;
+        guard::check_port(url, &config.allowed_ports, config.allow_private_addresses)?;
         let network_error = |e: reqwest::Error| {
             FetchError::from_reqwest(&e, config.connect_timeout, config.timeout)
         };
@@ -212,11 +232,20 @@ impl Fetcher {
             content_type::Declared::Sniff => None,
         };
         let mut body = Vec::new();
+        // Room for this body among all bodies in flight, held until the fetch returns.
+        let mut room = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network_error)? {
             trace.bytes += chunk.len();
             if body.len() + chunk.len() > config.max_body_bytes {
                 return Err(FetchError::TooLarge(config.max_body_bytes));
             }
+            let kib = u32::try_from(chunk.len().div_ceil(KIB)).unwrap_or(u32::MAX);
+            room.push(
+                Arc::clone(&self.in_flight)
+                    .acquire_many_owned(kib)
+                    .await
+                    .map_err(|_| FetchError::Client("the fetcher is shutting down".into()))?,
+            );
             body.extend_from_slice(&chunk);
             // Sniff as soon as the head is in, so a mislabelled video is not downloaded whole.
             if kind.is_none() && body.len() >= content_type::SNIFF_BYTES {
@@ -255,6 +284,7 @@ mod tests {
         assert_eq!(config.max_redirects, 5);
         assert_eq!(config.max_body_bytes, 5 * 1024 * 1024);
         assert!(!config.allow_private_addresses);
+        assert_eq!(config.allowed_ports, vec![80, 443]);
         assert!(
             config.user_agent.contains("linkdigest") && config.user_agent.contains("github.com")
         );

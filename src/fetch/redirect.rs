@@ -6,13 +6,15 @@ use url::Url;
 use super::{FetchError, guard};
 
 /// A reqwest redirect policy that follows at most `max` redirects to allowed URLs.
-pub(crate) fn policy(max: usize, allow_private: bool) -> Policy {
+pub(crate) fn policy(max: usize, allow_private: bool, ports: Vec<u16>) -> Policy {
     Policy::custom(move |attempt| {
         // `previous` holds the first URL too, so its length is the number of this redirect.
-        match check_hop(attempt.url(), attempt.previous().len(), max, allow_private) {
+        let hop = check_hop(attempt.url(), attempt.previous().len(), max, allow_private)
+            .and_then(|()| guard::check_port(attempt.url(), &ports, allow_private));
+        match hop {
             Ok(()) => attempt.follow(),
             Err(err) => {
-                tracing::info!(target = %attempt.url(), reason = %err, "redirect refused");
+                tracing::info!(target = %guard::loggable(attempt.url()), reason = %err, "redirect refused");
                 attempt.error(err)
             }
         }

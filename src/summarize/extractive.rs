@@ -12,7 +12,7 @@ use super::{RankedSentence, SummarizeError, Summarizer, Summary};
 use crate::extract::{Article, BlockKind};
 
 /// The version in [`Extractive::id`]; bump it whenever the output changes.
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 
 /// How many blocks language detection reads: enough to tell the language.
 const DETECT_SAMPLE_BLOCKS: usize = 8;
@@ -94,7 +94,7 @@ impl Extractive {
             sentences = sentences.len(),
             "ranking sentences"
         );
-        // Centrality is quadratic; a book-length page is ranked on its opening part.
+        // Dropping near-duplicates is quadratic; a book-length page is ranked on its opening part.
         let candidates = &sentences[..sentences.len().min(MAX_CANDIDATES)];
 
         let mut vocab = Vocabulary::default();
@@ -129,6 +129,14 @@ impl Extractive {
 impl Summarizer for Extractive {
     fn id(&self) -> String {
         format!("extractive-v{VERSION}")
+    }
+
+    fn rank_now(
+        &self,
+        article: &Article,
+        max_sentences: usize,
+    ) -> Option<Result<Summary, SummarizeError>> {
+        Some(self.rank(article, max_sentences))
     }
 
     async fn summarize(
@@ -242,21 +250,24 @@ fn tf_idf(bags: &[Vec<(u32, f32)>], vocab: usize) -> Vec<Vec<(u32, f32)>> {
         .collect()
 }
 
-/// Dot product of two sparse vectors sorted by id.
-fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
+/// Each sentence's summed cosine with every later sentence, in one pass from the end that
+/// keeps the sum of the later vectors: linear in the number of terms, not quadratic in the
+/// number of sentences.
+fn forward_centrality(vectors: &[Vec<(u32, f32)>]) -> Vec<f32> {
+    let vocab = vectors
+        .iter()
+        .flat_map(|v| v.iter().map(|&(id, _)| id as usize + 1))
+        .max()
+        .unwrap_or(0);
+    let mut later = vec![0.0f32; vocab];
+    let mut centrality = vec![0.0f32; vectors.len()];
+    for (i, v) in vectors.iter().enumerate().rev() {
+        centrality[i] = v.iter().map(|&(id, w)| w * later[id as usize]).sum();
+        for &(id, w) in v {
+            later[id as usize] += w;
         }
     }
-    sum
+    centrality
 }
 
 /// Shared terms over all terms of two bags sorted by id.
@@ -310,12 +321,7 @@ fn select(
 ) -> Ranking {
     let n = sentences.len();
     // Forward centrality: how much the rest of the text takes up what this sentence says.
-    let mut centrality = vec![0.0f32; n];
-    for i in 0..n {
-        for j in (i + 1)..n {
-            centrality[i] += dot(&vectors[i], &vectors[j]);
-        }
-    }
+    let centrality = forward_centrality(vectors);
     let max_c = centrality.iter().copied().fold(0.0f32, f32::max);
     let centrality: Vec<f32> = centrality
         .iter()
@@ -617,6 +623,20 @@ mod tests {
     }
 
     #[test]
+    fn forward_centrality_sums_the_cosines_with_later_sentences() {
+        let vectors = vec![
+            vec![(0, 0.6), (1, 0.8)],
+            vec![(1, 1.0)],
+            vec![(0, 0.8), (2, 0.6)],
+        ];
+        let c = forward_centrality(&vectors);
+        let expected = [0.8 + 0.48, 0.0, 0.0];
+        for (got, want) in c.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-6, "{c:?}");
+        }
+    }
+
+    #[test]
     fn empty_article_is_an_error() {
         let a = article("Nothing", Some("en"), &[]);
         assert!(matches!(
@@ -658,6 +678,21 @@ mod tests {
         assert_eq!(top.len(), 2);
         assert_eq!(top[0].text, "市政府周二批准了图书馆的新预算。");
         assert_eq!(top[1].text, "市议会经过长时间讨论后投票通过了图书馆预算。");
+    }
+
+    #[test]
+    fn thai_sentences_compare_by_character_bigrams() {
+        // Thai writes no spaces between words: the first two paragraphs say the same thing
+        // (new budget for every public library) in another order, the third is about a bakery.
+        let paragraphs = [
+            "รัฐบาลอนุมัติงบประมาณใหม่สำหรับห้องสมุดประชาชนทุกแห่ง",
+            "ห้องสมุดประชาชนทุกแห่งจะได้รับงบประมาณใหม่จากรัฐบาล",
+            "ร้านขนมในเมืองฉลองครบรอบสิบปีด้วยการแจกขนมฟรี",
+        ];
+        let a = article("", Some("th"), &paragraphs);
+        let mut got: Vec<usize> = rank(&a, 2).iter().map(|s| s.position).collect();
+        got.sort_unstable();
+        assert_eq!(got, [0, 2]);
     }
 
     #[tokio::test]

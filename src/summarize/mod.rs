@@ -3,8 +3,11 @@
 //! - `sentences`: [`split_sentences`], the splitter (abbreviations, numbers, quotes, CJK).
 //! - `tokens`: terms per language (stop words, stems, CJK character bigrams).
 //! - `extractive`: [`Extractive`], which ranks sentences and drops near-duplicates.
+//! - `grounding`: checks an LLM's sentences against the article (no links, no invented
+//!   numbers or names).
 
 mod extractive;
+mod grounding;
 pub mod openai;
 mod sentences;
 mod tokens;
@@ -50,6 +53,16 @@ pub trait Summarizer: Send + Sync {
     /// A stable name for cache keys: it changes whenever the output would change
     /// (summarizer, model, prompt or algorithm version).
     fn id(&self) -> String;
+
+    /// Ranks on the calling thread when no network is needed, so the service can run it on
+    /// its CPU pool under the link's deadline; `None` means "call [`Summarizer::summarize`]".
+    fn rank_now(
+        &self,
+        _article: &Article,
+        _max_sentences: usize,
+    ) -> Option<Result<Summary, SummarizeError>> {
+        None
+    }
 
     /// Ranks up to `max_sentences` sentences of `article`, best first.
     async fn summarize(

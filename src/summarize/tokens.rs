@@ -65,15 +65,30 @@ fn stemmer(lang: &str) -> Option<Stemmer> {
     Some(Stemmer::create(algorithm))
 }
 
-/// Whether `c` is written without spaces between words (Han, kana), so words are
+/// Whether `c` is written without spaces between words (Han, kana, and the Thai, Lao,
+/// Myanmar and Khmer scripts, whose vowel and tone marks stay in the run), so words are
 /// approximated by overlapping character pairs.
 fn is_unspaced(c: char) -> bool {
     matches!(c,
-        '\u{3040}'..='\u{30FF}'   // hiragana, katakana
+        '\u{0E01}'..='\u{0E4E}'   // Thai letters, vowels and tone marks
+        | '\u{0E81}'..='\u{0ECE}' // Lao letters, vowels and tone marks
+        | '\u{1000}'..='\u{103F}' // Myanmar letters, vowels and marks
+        | '\u{1780}'..='\u{17D3}' // Khmer letters, vowels and marks
+        | '\u{3040}'..='\u{30FF}' // hiragana, katakana
         | '\u{3400}'..='\u{4DBF}' // CJK extension A
         | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
         | '\u{F900}'..='\u{FAFF}' // compatibility ideographs
         | '\u{FF66}'..='\u{FF9F}' // half-width katakana
+    )
+}
+
+/// Whether `c` is a mark that belongs to the letter before it although it is not alphabetic:
+/// a combining accent of decomposed text, or an Indic virama or nukta ("्" in "नरेंद्र").
+fn is_word_mark(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'   // combining diacritical marks
+        | '\u{0900}'..='\u{0963}' // Devanagari, before the dandas
+        | '\u{0966}'..='\u{0DFF}' // Devanagari after them, to Sinhala
     )
 }
 
@@ -128,7 +143,7 @@ impl Analyzer {
             if is_unspaced(c) {
                 Self::flush_word(&mut word, &mut emit);
                 run.push(c);
-            } else if c.is_alphanumeric() {
+            } else if c.is_alphanumeric() || (!word.is_empty() && is_word_mark(c)) {
                 Self::flush_run(&mut run, &mut emit);
                 word.extend(c.to_lowercase());
             } else {
@@ -231,6 +246,19 @@ mod tests {
             terms(Some("ja"), "東京へ行きました"),
             ["東京", "京へ", "へ行", "行き"]
         );
+    }
+
+    #[test]
+    fn thai_becomes_character_bigrams_with_its_marks() {
+        // "ห้อง" (room): the tone mark stays between its letters instead of splitting the word.
+        assert_eq!(terms(Some("th"), "ห้อง"), ["ห้", "้อ", "อง"]);
+        assert_eq!(terms(None, "ไทย 2024"), ["ไท", "ทย"]);
+    }
+
+    #[test]
+    fn indic_words_keep_their_viramas_and_decomposed_accents_stay_in_the_word() {
+        assert_eq!(terms(None, "नरेंद्र मोदी।"), ["नरेंद्र", "मोदी"]);
+        assert_eq!(terms(None, "u\u{308}ber"), ["u\u{308}ber"]);
     }
 
     #[test]

@@ -160,3 +160,71 @@ fn bad_input_gets_a_short_message_not_a_panic() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_paywalled_teaser_is_summarized_and_marked_as_a_preview() {
+    let page = r#"<html lang="en"><head><title>Rates rise</title>
+<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Rates rise", "isAccessibleForFree": false}</script>
+</head><body><article><h1>Rates rise</h1>
+<p>The central bank raised its main interest rate by half a point on Tuesday, the largest step in a decade.</p>
+<p>Officials said inflation had stayed above target for too long and that more rises were possible.</p>
+</article></body></html>"#;
+    let out = linkdigest(&["summarize", "--json", "-"], page);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["preview_only"], true);
+    assert!(
+        json["digest"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("half a point")),
+        "{json}"
+    );
+    let out = linkdigest(&["summarize", "-"], page);
+    assert!(
+        stdout(&out).contains("1 min read · preview only (paywalled)\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = linkdigest(&["extract", "--json", "-"], page);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["preview_only"], true);
+
+    let free = page.replace(
+        "\"isAccessibleForFree\": false",
+        "\"isAccessibleForFree\": true",
+    );
+    let out = linkdigest(&["summarize", "--json", "-"], &free);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["preview_only"], false);
+}
+
+#[test]
+fn the_html_parsers_warnings_stay_out_of_a_users_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let page = dir.path().join("table.html");
+    let paragraph = "The council approved a new budget for public libraries on Tuesday. ";
+    let html = format!(
+        "<html><body><article><table>stray text in a table<tr><td>x</td></tr></table>\
+         <p>{}</p></article></body></html>",
+        paragraph.repeat(4)
+    );
+    std::fs::write(&page, html).expect("write page");
+    let out = linkdigest(&["extract", page.to_str().expect("utf-8 path")], "");
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("foster"), "{err}");
+}
+
+#[test]
+fn summarize_json_of_a_hostile_page_stays_small() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let page = dir.path().join("endless.html");
+    let html = crate::support::hostile::endless_sentences(12, 4 * 1024 * 1024);
+    std::fs::write(&page, html).expect("write page");
+    let out = linkdigest(
+        &["summarize", "--json", page.to_str().expect("utf-8 path")],
+        "",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.len() < 64 * 1024, "{} bytes", out.stdout.len());
+}

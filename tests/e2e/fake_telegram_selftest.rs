@@ -530,3 +530,157 @@ async fn a_message_from_an_anonymous_admin_carries_the_group_as_sender_chat() {
     );
     assert!(message.from.as_ref().is_some_and(|u| u.is_anonymous()));
 }
+
+#[tokio::test]
+async fn html_is_parsed_into_plain_text_and_entities_and_bad_markup_is_refused() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let chat = ChatId(61);
+
+    let sent = bot
+        .send_message(
+            chat,
+            "🎉 <b>Bold</b> &amp; <a href=\"https://e.org/a\">site</a>",
+        )
+        .parse_mode(ParseMode::Html)
+        .await
+        .expect("valid HTML is sent");
+    assert_eq!(sent.text(), Some("🎉 Bold & site"));
+    let entities = sent.entities().expect("entities");
+    assert_eq!((entities[0].offset, entities[0].length), (3, 4));
+    assert_eq!(entities[0].kind, MessageEntityKind::Bold);
+    assert!(
+        matches!(&entities[1].kind, MessageEntityKind::TextLink { url } if url.as_str() == "https://e.org/a")
+    );
+    let recorded = &fake.sent_messages(61)[0];
+    assert_eq!(recorded.visible_text(), "🎉 Bold & site");
+    assert_eq!(
+        recorded.links(),
+        vec![("site".to_owned(), "https://e.org/a".to_owned())]
+    );
+
+    for bad in ["<b>unclosed", "a <div>b</div>", "1 < 2", "<br>"] {
+        let refused = bot
+            .send_message(chat, bad)
+            .parse_mode(ParseMode::Html)
+            .await;
+        let error = refused.expect_err(bad).to_string();
+        assert!(error.contains("can't parse entities"), "{bad}: {error}");
+    }
+    let long = "é".repeat(4097);
+    let refused = bot.send_message(chat, long).await.expect_err("too long");
+    assert!(refused.to_string().contains("too long"), "{refused}");
+    assert_eq!(fake.sent_messages(61).len(), 1);
+}
+
+#[tokio::test]
+async fn callback_data_outside_1_to_64_bytes_is_refused() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    for data in [String::new(), "x".repeat(65)] {
+        let keyboard =
+            InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Tap", data.clone())]]);
+        let refused = bot
+            .send_message(ChatId(62), "text")
+            .reply_markup(keyboard)
+            .await;
+        let error = refused.expect_err("refused").to_string();
+        assert!(error.contains("BUTTON_DATA_INVALID"), "{error}");
+    }
+    let keyboard =
+        InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Tap", "x".repeat(64))]]);
+    let sent = bot
+        .send_message(ChatId(62), "text")
+        .reply_markup(keyboard)
+        .await;
+    assert!(sent.is_ok(), "64 bytes are fine");
+}
+
+#[tokio::test]
+async fn a_reply_to_a_missing_message_needs_allow_sending_without_reply() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let chat = Chat::private(63);
+    let id = fake.send_text(&chat, &User::new(63, "Ann"), "hello");
+    fake.delete_message(chat.id, id);
+
+    let refused = bot
+        .send_message(ChatId(63), "reply")
+        .reply_parameters(ReplyParameters::new(MessageId(id)))
+        .await;
+    assert!(matches!(
+        refused,
+        Err(RequestError::Api(ApiError::MessageToReplyNotFound))
+    ));
+    let sent = bot
+        .send_message(ChatId(63), "reply")
+        .reply_parameters(ReplyParameters::new(MessageId(id)).allow_sending_without_reply())
+        .await;
+    assert!(sent.is_ok(), "{sent:?}");
+}
+
+#[tokio::test]
+async fn a_migrated_group_answers_with_its_new_id() {
+    let fake = FakeTelegram::start().await;
+    let (group, supergroup) = (Chat::group(-64), Chat::supergroup(-100_064));
+    fake.migrate_chat(&group, &supergroup);
+    let refused = bot(&fake).send_message(ChatId(-64), "hi").await;
+    assert!(
+        matches!(
+            refused,
+            Err(RequestError::MigrateToChatId(ChatId(-100_064)))
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn set_and_delete_webhook_are_recorded_and_polling_conflicts_with_a_webhook() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    bot.set_webhook("https://bot.example.org/tg".parse().expect("a URL"))
+        .secret_token("s3cret".to_owned())
+        .allowed_updates(vec![AllowedUpdate::Message])
+        .await
+        .expect("setWebhook");
+    let webhook = fake.webhook().expect("a webhook is set");
+    assert_eq!(webhook["url"], json!("https://bot.example.org/tg"));
+    assert_eq!(webhook["secret_token"], json!("s3cret"));
+    assert_eq!(webhook["allowed_updates"], json!(["message"]));
+    let info = bot.get_webhook_info().await.expect("getWebhookInfo");
+    assert_eq!(
+        info.url.map(|u| u.to_string()).as_deref(),
+        Some("https://bot.example.org/tg")
+    );
+    let conflict = bot
+        .get_updates()
+        .await
+        .expect_err("no polling with a webhook");
+    assert!(
+        conflict.to_string().contains("webhook is active"),
+        "{conflict}"
+    );
+
+    bot.delete_webhook().await.expect("deleteWebhook");
+    assert!(fake.webhook().is_none());
+    let methods: Vec<String> = fake.webhook_calls().into_iter().map(|(m, _)| m).collect();
+    assert_eq!(methods.len(), 2);
+    assert!(methods[0].eq_ignore_ascii_case("setWebhook"));
+    assert!(methods[1].eq_ignore_ascii_case("deleteWebhook"));
+}
+
+#[tokio::test]
+async fn a_button_press_is_answered_once() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let chat = Chat::private(65);
+    let shown = fake.send_text(&chat, &User::new(65, "Ann"), "pick");
+    let id = fake.press_button(&chat, &User::new(65, "Ann"), shown, "x:1");
+    bot.answer_callback_query(teloxide::types::CallbackQueryId(id.clone()))
+        .await
+        .expect("the first answer");
+    let again = bot
+        .answer_callback_query(teloxide::types::CallbackQueryId(id))
+        .await;
+    assert!(again.is_err(), "a second answer is refused");
+}

@@ -265,11 +265,11 @@ async fn a_page_that_stalls_times_out_with_the_configured_limit() {
 
     assert_eq!(
         reason(&fetcher, &site.url("/slow")).await,
-        "the site did not answer in 250 ms"
+        "the site could not be reached"
     );
     assert_eq!(
         reason(&fetcher, &halfway.url("/")).await,
-        "the site did not answer in 250 ms"
+        "the site could not be reached"
     );
     assert_eq!(halfway.hits(), 1);
 }
@@ -325,6 +325,24 @@ async fn a_closed_port_and_an_unknown_name_read_as_reasons() {
         reason(&fetcher, &unknown).await,
         "the site could not be found"
     );
+}
+
+#[tokio::test]
+async fn only_the_web_ports_are_fetched_in_production() {
+    let site = FakeSite::start().await;
+    site.html("/admin", "<html><p>internal</p></html>").await;
+    let dns = StaticDns::one("news.example", site.addr());
+    let config = FetchConfig {
+        allow_private_addresses: false,
+        ..fetch_config()
+    };
+    let fetcher = Fetcher::with_resolver(config, dns).expect("fetcher");
+    let url = Url::parse(&format!("http://news.example:{}/admin", site.port())).expect("url");
+    assert_eq!(
+        reason(&fetcher, &url).await,
+        "only links on the usual web ports can be read"
+    );
+    assert_eq!(site.hits("/admin").await, 0);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use linkdigest::cache::CacheConfig;
-use linkdigest::digest::{Length, Service};
+use linkdigest::digest::{Length, Requester, Service};
 use linkdigest::fetch::Fetcher;
 use linkdigest::links::NormalizedUrl;
 use linkdigest::summarize::Extractive;
@@ -30,7 +30,7 @@ async fn the_seed_page_digest_has_its_title_and_none_of_the_boilerplate() {
     let site = FakeSite::start().await;
     site.html("/belarus", SEED).await;
     let digest = service()
-        .get(&link(&site, "/belarus"))
+        .get(&link(&site, "/belarus"), Requester::local())
         .await
         .expect("a digest");
     assert_eq!(
@@ -67,7 +67,7 @@ async fn twenty_concurrent_requests_for_one_link_fetch_it_once() {
     site.serve("/belarus", slow).await;
     let service = service();
     let url = link(&site, "/belarus");
-    let digests = join_all((0..20).map(|_| service.get(&url))).await;
+    let digests = join_all((0..20).map(|_| service.get(&url, Requester::local()))).await;
     assert!(
         digests
             .iter()
@@ -82,7 +82,10 @@ async fn a_dead_link_is_not_fetched_again_right_away() {
     let service = service();
     let url = link(&site, "/missing");
     for _ in 0..3 {
-        let err = service.get(&url).await.expect_err("a 404");
+        let err = service
+            .get(&url, Requester::local())
+            .await
+            .expect_err("a 404");
         assert_eq!(err.to_string(), "the page was not found (HTTP 404)");
     }
     assert_eq!(
@@ -113,7 +116,10 @@ async fn a_windows_1251_page_is_summarized_in_russian() {
         ResponseTemplate::new(200).set_body_raw(bytes.into_owned(), "text/html"),
     )
     .await;
-    let digest = service().get(&link(&site, "/ru")).await.expect("a digest");
+    let digest = service()
+        .get(&link(&site, "/ru"), Requester::local())
+        .await
+        .expect("a digest");
     assert_eq!(digest.title, "Новый бюджет");
     assert_eq!(digest.lang.as_deref(), Some("ru"));
     let text = digest.view(Length::Long, false).join(" ");
@@ -133,7 +139,7 @@ async fn a_page_with_only_a_menu_has_no_digest() {
     )
     .await;
     let err = service()
-        .get(&link(&site, "/menu"))
+        .get(&link(&site, "/menu"), Requester::local())
         .await
         .expect_err("no article");
     assert_eq!(err.to_string(), "no article text found on that page");

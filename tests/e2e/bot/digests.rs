@@ -265,3 +265,53 @@ async fn page_text_is_escaped_in_the_reply() {
     );
     bot.stop().await;
 }
+
+/// A paid article's page: JSON-LD marks it not free, and only `teaser` is in front of the wall.
+fn paid_article(teaser: &[&str]) -> String {
+    let paragraphs: String = teaser.iter().map(|p| format!("<p>{p}</p>")).collect();
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Central bank raises rates | Daily Test</title>
+<meta property="og:site_name" content="Daily Test">
+<script type="application/ld+json">{{"@type": "NewsArticle", "headline": "Central bank raises rates",
+ "isAccessibleForFree": false,
+ "hasPart": {{"@type": "WebPageElement", "isAccessibleForFree": false, "cssSelector": ".paid"}}}}</script>
+</head><body><article><h1>Central bank raises rates</h1>{paragraphs}
+<div class="paid">Subscribe to read the rest.</div></article></body></html>"#
+    )
+}
+
+#[tokio::test]
+async fn a_paywalled_teaser_gets_a_preview_digest_and_an_empty_wall_a_reason() {
+    let teaser = paid_article(&[
+        "The central bank raised its main interest rate by half a point on Tuesday, the largest step in a decade.",
+        "Officials said inflation had stayed above target for too long and that further rises were possible this year.",
+    ]);
+    let wall = paid_article(&[]);
+    let site = site(&[("/teaser", teaser), ("/wall", wall)]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let ann = User::new(11, "Ann");
+
+    tg.send_text(&Chat::private(11), &ann, site.url("/teaser").as_str());
+    let reply = &replies(&tg, 11, 1).await[0];
+    assert!(
+        reply
+            .text
+            .contains("· 1 min read\npreview only (paywalled)\n\n• "),
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("half a point"), "{}", reply.text);
+
+    tg.send_text(&Chat::private(11), &ann, site.url("/wall").as_str());
+    let reason = &replies(&tg, 11, 2).await[1];
+    assert!(
+        reason.text.ends_with("that article is behind a paywall."),
+        "{}",
+        reason.text
+    );
+    assert!(reason.buttons.is_empty());
+    bot.stop().await;
+}

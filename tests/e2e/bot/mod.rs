@@ -6,5 +6,6 @@ mod digests;
 mod failures;
 mod groups;
 mod instances;
+mod never_stalls;
 mod restart;
 mod webhook;

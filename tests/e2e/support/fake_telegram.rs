@@ -5,6 +5,13 @@
 //! messages the bot sent. teloxide posts JSON to `/bot{token}/{Method}`; method names match
 //! case-insensitively. Answers use the real API's shapes and error texts, so teloxide maps them
 //! to the same `ApiError`/`RequestError` variants as in production.
+//!
+//! It is as strict as Telegram where the bot can go wrong: `parse_mode=HTML` is parsed by
+//! [`tg_html::parse`] (bad markup is refused, the stored message holds the plain text and its
+//! entities, as Telegram returns it), text over 4096 UTF-16 units or empty is refused, as is
+//! callback data outside 1-64 bytes, a reply to a missing message without
+//! `allow_sending_without_reply`, a send to a group that became a supergroup, a second
+//! answer to one button press, and `getUpdates` while a webhook is set.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
@@ -14,6 +21,8 @@ use axum::extract::{Path, State};
 use axum::{Json, Router, body::Bytes, http::StatusCode, routing::post};
 use regex::Regex;
 use serde_json::{Value, json};
+
+use super::tg_html;
 
 /// The bot's user id, matching the token `123456:TEST` the tests give teloxide.
 pub const BOT_ID: u64 = 123456;
@@ -125,6 +134,11 @@ pub struct SentMessage {
     pub message_id: i32,
     /// The text as the bot sent it, markup included.
     pub text: String,
+    /// The text a user sees: markup parsed away as Telegram does.
+    pub plain_text: String,
+    /// The entities Telegram made of the markup (`type`, `offset`, `length` in UTF-16
+    /// units, `url` of a `text_link`).
+    pub entities: Vec<Value>,
     /// The `parse_mode` of the latest send or edit.
     pub parse_mode: Option<String>,
     /// The message it replies to.
@@ -144,7 +158,22 @@ pub struct SentMessage {
 impl SentMessage {
     /// The text a user sees: markup removed and HTML entities decoded.
     pub fn visible_text(&self) -> String {
-        visible_text(&self.text, self.parse_mode.as_deref())
+        self.plain_text.clone()
+    }
+
+    /// The parts of the visible text that are links (`text_link` entities): (text, url).
+    pub fn links(&self) -> Vec<(String, String)> {
+        let units: Vec<u16> = self.plain_text.encode_utf16().collect();
+        self.entities
+            .iter()
+            .filter(|e| e["type"] == "text_link")
+            .filter_map(|e| {
+                let start = e["offset"].as_u64()? as usize;
+                let end = start + e["length"].as_u64()? as usize;
+                let text = String::from_utf16(units.get(start..end)?).ok()?;
+                Some((text, e["url"].as_str()?.to_owned()))
+            })
+            .collect()
     }
 }
 
@@ -182,6 +211,13 @@ struct Inner {
     members: HashMap<(i64, u64), String>,
     faults: Vec<Fault>,
     calls: Vec<Call>,
+    /// The webhook as the latest setWebhook left it (`url`, `secret_token`,
+    /// `allowed_updates`); `None` after deleteWebhook.
+    webhook: Option<Value>,
+    /// Groups that became supergroups: old id → new id.
+    migrated: HashMap<i64, i64>,
+    /// Button presses queued and not yet answered.
+    open_queries: std::collections::HashSet<String>,
 }
 
 #[derive(Default)]
@@ -258,6 +294,38 @@ impl FakeTelegram {
             .insert((chat_id, user_id), status.into());
     }
 
+    /// Deletes a message, as its author or an admin would; replies to it then need
+    /// `allow_sending_without_reply`.
+    pub fn delete_message(&self, chat_id: i64, message_id: i32) {
+        self.shared.lock().messages.remove(&(chat_id, message_id));
+    }
+
+    /// Makes the group `from` a supergroup `to`: sends to `from` fail with
+    /// `migrate_to_chat_id`, as Telegram answers after the upgrade.
+    pub fn migrate_chat(&self, from: &Chat, to: &Chat) {
+        let mut inner = self.shared.lock();
+        inner.migrated.insert(from.id, to.id);
+        inner.chats.insert(to.id, to.to_json());
+    }
+
+    /// The webhook as the latest setWebhook left it (`url`, `secret_token`,
+    /// `allowed_updates`), or `None` when none is set (never set, or deleted).
+    pub fn webhook(&self) -> Option<Value> {
+        self.shared.lock().webhook.clone()
+    }
+
+    /// The setWebhook and deleteWebhook calls so far, in order: (method, body).
+    pub fn webhook_calls(&self) -> Vec<(String, Value)> {
+        let calls = self.all_calls().into_iter();
+        calls
+            .filter(|c| {
+                c.method.eq_ignore_ascii_case("setWebhook")
+                    || c.method.eq_ignore_ascii_case("deleteWebhook")
+            })
+            .map(|c| (c.method, c.body))
+            .collect()
+    }
+
     /// Queues a text message with the entities Telegram would add; returns its message id.
     pub fn send_text(&self, chat: &Chat, from: &User, text: &str) -> i32 {
         self.send_message_json(text_message(chat, from, text))
@@ -297,6 +365,7 @@ impl FakeTelegram {
         let known = inner.messages.get(&(chat.id, message_id)).cloned();
         let message = known.unwrap_or(inaccessible);
         let id = format!("cq{}", inner.next_update_id + 1);
+        inner.open_queries.insert(id.clone());
         let query = json!({"id": id, "from": from.to_json(), "message": message,
             "chat_instance": format!("ci{}", chat.id), "data": data});
         queue_update(&mut inner, "callback_query", query);
@@ -491,26 +560,13 @@ fn bot_json(inner: &Inner) -> Value {
     json!({"id": BOT_ID, "is_bot": true, "first_name": "Digest", "username": inner.username})
 }
 
-/// The text a user would see (HTML tags stripped, entities decoded), for the length limit.
-fn visible_text(text: &str, parse_mode: Option<&str>) -> String {
-    static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]*>").expect("tag pattern"));
-    if !parse_mode.is_some_and(|m| m.eq_ignore_ascii_case("html")) {
-        return text.to_string();
-    }
-    let stripped = TAG.replace_all(text, "");
-    let decoded = stripped
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"");
-    decoded.replace("&amp;", "&")
-}
-
 fn string(value: &Value) -> Option<String> {
     value.as_str().map(str::to_string)
 }
 
-/// What the bot asked for in a `sendMessage` or `editMessageText` body.
-fn sent_message(chat_id: i64, message_id: i32, body: &Value) -> SentMessage {
+/// What the bot asked for in a `sendMessage` or `editMessageText` body, with the text and
+/// entities Telegram made of it.
+fn sent_message(chat_id: i64, message_id: i32, body: &Value, shown: &Shown) -> SentMessage {
     let rows = body["reply_markup"]["inline_keyboard"]
         .as_array()
         .cloned()
@@ -528,6 +584,8 @@ fn sent_message(chat_id: i64, message_id: i32, body: &Value) -> SentMessage {
         chat_id,
         message_id,
         text: string(&body["text"]).unwrap_or_default(),
+        plain_text: shown.text.clone(),
+        entities: shown.entities.clone(),
         parse_mode: string(&body["parse_mode"]),
         reply_to: reply_target(body),
         buttons: rows.iter().map(row).collect(),
@@ -544,16 +602,104 @@ fn reply_target(body: &Value) -> Option<i32> {
         .map(|id| id as i32)
 }
 
-fn bad_request(description: &str) -> Result<Value, Failure> {
+fn bad_request<T>(description: &str) -> Result<T, Failure> {
     Err(Failure::new(400, &format!("Bad Request: {description}")))
+}
+
+/// A message's text as Telegram shows and returns it.
+struct Shown {
+    text: String,
+    entities: Vec<Value>,
+}
+
+/// Checks and parses the `text` of a sendMessage or editMessageText body as Telegram does.
+fn shown_text(body: &Value) -> Result<Shown, Failure> {
+    let raw = body["text"].as_str().unwrap_or_default();
+    let html = body["parse_mode"]
+        .as_str()
+        .is_some_and(|m| m.eq_ignore_ascii_case("html"));
+    let shown = if html {
+        let parsed = tg_html::parse(raw).or_else(|e| bad_request(&e))?;
+        let entities = parsed.entities.iter().map(tg_html::Entity::to_json);
+        Shown {
+            text: parsed.text,
+            entities: entities.collect(),
+        }
+    } else {
+        let entities = body["entities"].as_array().cloned().unwrap_or_default();
+        Shown {
+            text: raw.to_owned(),
+            entities,
+        }
+    };
+    if shown.text.trim().is_empty() {
+        return bad_request("message text is empty");
+    }
+    if shown.text.encode_utf16().count() > 4096 {
+        return bad_request("message is too long");
+    }
+    Ok(shown)
+}
+
+/// Refuses an inline keyboard with callback data outside 1-64 bytes, as Telegram does.
+fn check_keyboard(body: &Value) -> Result<(), Failure> {
+    let rows = body["reply_markup"]["inline_keyboard"].as_array();
+    let buttons = rows.into_iter().flatten().filter_map(Value::as_array);
+    for button in buttons.flatten() {
+        if let Some(data) = button.get("callback_data") {
+            let size = data.as_str().map_or(0, str::len);
+            if !(1..=64).contains(&size) {
+                return bad_request("BUTTON_DATA_INVALID");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The fields of a `multipart/form-data` body (teloxide sends setWebhook that way) as a JSON
+/// object; values that are JSON (lists, objects) are parsed, the rest kept as strings.
+fn form_fields(content_type: &str, body: &[u8]) -> Option<Value> {
+    let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
+    let body = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in body.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|n| n.split('"').next())
+        else {
+            continue;
+        };
+        let value = value.strip_suffix("\r\n").unwrap_or(value);
+        let parsed = match value.as_bytes().first() {
+            Some(b'[' | b'{') => serde_json::from_str(value).unwrap_or_else(|_| json!(value)),
+            _ => json!(value),
+        };
+        fields.insert(name.to_owned(), parsed);
+    }
+    Some(Value::Object(fields))
 }
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
     Path((_token, method)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> (StatusCode, Json<Value>) {
-    let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| form_fields(&body));
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let form = content_type
+        .starts_with("multipart/form-data")
+        .then(|| form_fields(content_type, &body))
+        .flatten();
+    let body: Value = form
+        .or_else(|| serde_json::from_slice(&body).ok())
+        .unwrap_or_else(|| json!({}));
     let fault = {
         let mut inner = shared.lock();
         let call = Call {
@@ -564,8 +710,13 @@ async fn handle(
         inner.calls.push(call);
         take_fault(&mut inner, &method)
     };
+    let webhook_set = shared.lock().webhook.is_some();
     let outcome = match fault {
         Some(failure) => Err(failure),
+        None if method.eq_ignore_ascii_case("GetUpdates") && webhook_set => Err(Failure::new(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+        )),
         None if method.eq_ignore_ascii_case("GetUpdates") => Ok(get_updates(&shared, &body).await),
         None => answer(&mut shared.lock(), &method.to_ascii_lowercase(), &body),
     };
@@ -578,27 +729,6 @@ async fn handle(
             (code.unwrap_or(StatusCode::BAD_REQUEST), Json(error))
         }
     }
-}
-
-/// The text fields of a multipart form (setWebhook is sent as one) as a JSON object;
-/// `{}` when the body is neither JSON nor a form.
-fn form_fields(body: &[u8]) -> Value {
-    let body = String::from_utf8_lossy(body);
-    let mut fields = serde_json::Map::new();
-    for part in body.split("\r\n--") {
-        let Some((head, value)) = part.split_once("\r\n\r\n") else {
-            continue;
-        };
-        let name = head
-            .split("name=\"")
-            .nth(1)
-            .and_then(|n| n.split('"').next());
-        if let Some(name) = name {
-            let value = value.strip_suffix("\r\n").unwrap_or(value);
-            fields.insert(name.to_owned(), json!(value));
-        }
-    }
-    Value::Object(fields)
 }
 
 fn take_fault(inner: &mut Inner, method: &str) -> Option<Failure> {
@@ -659,7 +789,39 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failur
             "can_read_all_group_messages": inner.reads_all_group_messages,
             "supports_inline_queries": false, "has_main_web_app": false})),
         "getwebhookinfo" => {
-            Ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+            let url = inner
+                .webhook
+                .as_ref()
+                .map_or(json!(""), |w| w["url"].clone());
+            Ok(json!({"url": url, "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        "setwebhook" => {
+            if body["url"].as_str().is_none_or(str::is_empty) {
+                return bad_request("bad webhook: An HTTPS URL must be provided for webhook");
+            }
+            let fields = ["url", "secret_token", "allowed_updates"];
+            let webhook = fields.map(|f| (f.to_owned(), body[f].clone()));
+            inner.webhook = Some(Value::Object(webhook.into_iter().collect()));
+            Ok(json!(true))
+        }
+        "deletewebhook" => {
+            inner.webhook = None;
+            Ok(json!(true))
+        }
+        "answercallbackquery" => {
+            let id = body["callback_query_id"].as_str().unwrap_or_default();
+            if !inner.open_queries.remove(id) {
+                return bad_request(
+                    "query is too old and response timeout expired or query ID is invalid",
+                );
+            }
+            if body["text"]
+                .as_str()
+                .is_some_and(|t| t.chars().count() > 200)
+            {
+                return bad_request("MESSAGE_TOO_LONG");
+            }
+            Ok(json!(true))
         }
         "getchatmember" => Ok(chat_member(inner, body)),
         "sendmessage" => send_message(inner, body),
@@ -702,15 +864,23 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
     let Some(chat_id) = body["chat_id"].as_i64() else {
         return bad_request("chat not found");
     };
-    let visible = visible_text(
-        body["text"].as_str().unwrap_or_default(),
-        body["parse_mode"].as_str(),
-    );
-    if visible.trim().is_empty() {
-        return bad_request("message text is empty");
+    if let Some(&to) = inner.migrated.get(&chat_id) {
+        let mut failure = Failure::new(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+        );
+        failure.0["parameters"] = json!({"migrate_to_chat_id": to});
+        return Err(failure);
     }
-    if visible.encode_utf16().count() > 4096 {
-        return bad_request("message is too long");
+    let shown = shown_text(body)?;
+    check_keyboard(body)?;
+    let without_reply = body["reply_parameters"]["allow_sending_without_reply"] == json!(true)
+        || body["allow_sending_without_reply"] == json!(true);
+    if let Some(target) = reply_target(body)
+        && !inner.messages.contains_key(&(chat_id, target))
+        && !without_reply
+    {
+        return bad_request("message to be replied not found");
     }
     let reply_to = reply_target(body);
     let message_id = next_message_id(inner, chat_id);
@@ -720,7 +890,10 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
         .cloned()
         .unwrap_or_else(|| chat_for(chat_id));
     let mut message = json!({"message_id": message_id, "date": unix_now(), "chat": chat,
-        "from": bot_json(inner), "text": body["text"]});
+        "from": bot_json(inner), "text": shown.text});
+    if !shown.entities.is_empty() {
+        message["entities"] = json!(shown.entities);
+    }
     for field in ["message_thread_id", "reply_markup", "link_preview_options"] {
         if !body[field].is_null() {
             message[field] = body[field].clone();
@@ -733,21 +906,30 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
     inner
         .messages
         .insert((chat_id, message_id), message.clone());
-    inner.sent.push(sent_message(chat_id, message_id, body));
+    inner
+        .sent
+        .push(sent_message(chat_id, message_id, body, &shown));
     Ok(message)
 }
 
 fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
     let chat_id = body["chat_id"].as_i64().unwrap_or(0);
     let message_id = body["message_id"].as_i64().unwrap_or(0) as i32;
+    let shown = shown_text(body)?;
+    check_keyboard(body)?;
     let Some(stored) = inner.messages.get_mut(&(chat_id, message_id)) else {
         return bad_request("message to edit not found");
     };
     if stored["from"]["id"] != json!(BOT_ID) {
         return bad_request("message can't be edited");
     }
-    // Telegram compares what the user sees: the text and the keyboard (none when omitted).
-    if stored["text"] == body["text"] && stored["reply_markup"] == body["reply_markup"] {
+    let entities = (!shown.entities.is_empty()).then(|| json!(shown.entities));
+    // Telegram compares what the user sees: the text, its entities and the keyboard (none
+    // when omitted).
+    if stored["text"] == json!(shown.text)
+        && stored.get("entities") == entities.as_ref()
+        && stored["reply_markup"] == body["reply_markup"]
+    {
         return bad_request(
             "message is not modified: specified new message content and reply markup are \
              exactly the same as a current content and reply markup of the message",
@@ -756,7 +938,11 @@ fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Failure> 
     let fields = stored
         .as_object_mut()
         .expect("a stored message is an object");
-    fields.insert("text".into(), body["text"].clone());
+    fields.insert("text".into(), json!(shown.text));
+    match entities {
+        Some(entities) => fields.insert("entities".into(), entities),
+        None => fields.remove("entities"),
+    };
     fields.insert("edit_date".into(), json!(unix_now()));
     match &body["reply_markup"] {
         Value::Null => fields.remove("reply_markup"),
@@ -774,7 +960,7 @@ fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Failure> 
             message_thread_id: thread,
             edits: edits + 1,
             sent_at: sent.sent_at,
-            ..sent_message(chat_id, message_id, body)
+            ..sent_message(chat_id, message_id, body, &shown)
         };
     }
     Ok(message)

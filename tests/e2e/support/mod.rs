@@ -2,11 +2,14 @@
 // Each test module uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod autolink;
 pub mod bot;
 pub mod fake_site;
 pub mod fake_telegram;
+pub mod hostile;
 pub mod pages;
 pub mod redis;
+pub mod tg_html;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,10 +30,12 @@ pub fn fetch_config() -> FetchConfig {
     }
 }
 
-/// [`fetch_config`] with the SSRF guard on, as in production.
+/// [`fetch_config`] with the SSRF guard on, as in production, but any port allowed (the fake
+/// site listens on a random one), so the guard's own reason shows.
 pub fn guarded_fetch_config() -> FetchConfig {
     FetchConfig {
         allow_private_addresses: false,
+        allowed_ports: (1..=u16::MAX).collect(),
         ..fetch_config()
     }
 }

@@ -1,0 +1,167 @@
+//! Button presses: Expand/Collapse under a digest, and the settings choices. Every press is
+//! answered (a refused chat, a gone digest and a failed store included), off the dispatcher.
+
+use std::sync::Arc;
+
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardMarkup, MessageEntityKind};
+
+use super::HandlerResult;
+use super::settings::{self, Asker, Changed, NOT_SAVED, ONLY_ADMINS};
+use crate::bot::outbound::Outgoing;
+use crate::bot::{App, keyboards};
+use crate::digest::Digest;
+use crate::links::NormalizedUrl;
+use crate::render::{self, Callback};
+use crate::settings::ChatSettings;
+
+/// The answer to a press in a chat the allow-list refuses.
+pub const NOT_AVAILABLE: &str = "Not available here.";
+
+/// Handles a button press; every press is answered, even when the digest is gone.
+pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult {
+    let chat_allowed = q
+        .regular_message()
+        .is_none_or(|msg| app.chat_allowed(msg.chat.id));
+    if !chat_allowed {
+        app.outbox
+            .answer_callback(&bot, q.id, Some(NOT_AVAILABLE.to_owned()));
+        return Ok(());
+    }
+    let action = q.data.as_deref().and_then(Callback::parse);
+    let Some((action, msg)) = action.zip(q.regular_message().cloned()) else {
+        let gone = "This button no longer works.".to_owned();
+        app.outbox.answer_callback(&bot, q.id, Some(gone));
+        return Ok(());
+    };
+    let (key, expanded) = match action {
+        Callback::Expand(key) => (key, true),
+        Callback::Collapse(key) => (key, false),
+        Callback::SetLength(length) => {
+            let view = Choice {
+                done: format!("Digests in this chat are now {length}."),
+                text: format!("Digest length in this chat: {length}."),
+                keyboard: keyboards::lengths(length),
+            };
+            set(&bot, &app, q, &msg, move |s| s.length = length, view).await;
+            return Ok(());
+        }
+        Callback::SetMode(mode) => {
+            let view = Choice {
+                done: format!("Mode is now {mode}."),
+                text: format!("Mode in this chat: {mode}."),
+                keyboard: keyboards::modes(mode),
+            };
+            set(&bot, &app, q, &msg, move |s| s.mode = mode, view).await;
+            return Ok(());
+        }
+    };
+    // Answered at once: a digest made again can take seconds.
+    app.outbox.answer_callback(&bot, q.id, None);
+    let (worker, bot_) = (Arc::clone(&app), bot.clone());
+    app.work.push("expand or collapse", async move {
+        toggle(&bot_, &worker, &msg, &key, expanded).await;
+    });
+    Ok(())
+}
+
+/// Puts the edit of a digest message into its expanded or collapsed form, at the chat's
+/// length, in the chat's outbox.
+async fn toggle(bot: &Bot, app: &App, msg: &Message, key: &str, expanded: bool) {
+    let Some(digest) = find_digest(app, msg, key).await else {
+        tracing::info!(
+            chat = msg.chat.id.0,
+            key,
+            "digest gone and its link unknown"
+        );
+        return;
+    };
+    let length = match app.store.settings(msg.chat.id.0).await {
+        Ok(settings) => settings.length,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the settings; using the default length");
+            Default::default()
+        }
+    };
+    let html = render::digest(&digest, &digest.view(length, expanded));
+    let keyboard = if expanded {
+        keyboards::collapse(key)
+    } else {
+        keyboards::expand(key)
+    };
+    app.outbox
+        .send(bot, Outgoing::edit(msg.chat.id, msg.id, html, keyboard));
+}
+
+/// The digest behind a button: from the store, else made again from the message's link.
+async fn find_digest(app: &App, msg: &Message, key: &str) -> Option<Digest> {
+    match app.store.digest(key).await {
+        Ok(Some((_, digest))) => return Some(digest),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not read a stored digest"),
+    }
+    let url = source_link(msg)?;
+    // The message is the bot's own, so its chat stands for the requester.
+    let who = crate::digest::Requester::new(msg.chat.id.0, msg.chat.id.0);
+    match app.digests.get(&url, who).await {
+        Ok(digest) => {
+            if let Err(e) = app.store.save_digest(key, url.as_str(), &digest).await {
+                tracing::warn!(error = %e, "could not persist a digest");
+            }
+            Some(digest.as_ref().clone())
+        }
+        Err(e) => {
+            tracing::info!(url = %crate::fetch::guard::loggable(url.url()), reason = %e, "digest could not be made again");
+            None
+        }
+    }
+}
+
+/// The source link of a digest message: the site name under the title links to it.
+fn source_link(msg: &Message) -> Option<NormalizedUrl> {
+    msg.entities()?.iter().find_map(|e| match &e.kind {
+        MessageEntityKind::TextLink { url } => NormalizedUrl::parse(url.as_str()).ok(),
+        _ => None,
+    })
+}
+
+/// What a settings message shows once a choice is made.
+struct Choice {
+    /// The short confirmation in the button's pop-up.
+    done: String,
+    /// The settings message's new text.
+    text: String,
+    /// Its buttons, the new choice ticked.
+    keyboard: InlineKeyboardMarkup,
+}
+
+/// Changes a setting from a button if the presser may, answering the press either way.
+async fn set(
+    bot: &Bot,
+    app: &Arc<App>,
+    q: CallbackQuery,
+    msg: &Message,
+    update: impl FnOnce(&mut ChatSettings) + Send + 'static,
+    view: Choice,
+) {
+    let from = q.from.clone();
+    let asker = Asker {
+        chat: &msg.chat,
+        user: Some(&from),
+        sender_chat: None,
+    };
+    let (bot_, chat, message) = (bot.clone(), msg.chat.id, msg.id);
+    let answer = move |app: &App, outcome: Changed| {
+        let text = match outcome {
+            Changed::Saved => view.done,
+            Changed::NotAllowed => ONLY_ADMINS.to_owned(),
+            Changed::NotSaved => NOT_SAVED.to_owned(),
+        };
+        app.outbox.answer_callback(&bot_, q.id, Some(text));
+        if matches!(outcome, Changed::Saved) {
+            let edit = Outgoing::edit(chat, message, render::notice(&view.text), view.keyboard);
+            app.outbox.send(&bot_, edit);
+        }
+    };
+    settings::change(app, bot, asker, update, answer).await;
+}

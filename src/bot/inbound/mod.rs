@@ -1,0 +1,55 @@
+//! The inbound side: the handler tree and the handlers for messages, commands and button
+//! presses. Handlers decide and hand on; they never wait for pacing, a slot or Telegram
+//! (replies go to the outbox, slow work to the work queue, admin look-ups to a task).
+
+mod callbacks;
+mod commands;
+mod messages;
+mod settings;
+
+use std::sync::Arc;
+
+use teloxide::dispatching::UpdateFilterExt;
+use teloxide::prelude::*;
+use teloxide::types::Me;
+
+use super::App;
+
+pub use commands::Command;
+
+/// The error type of handlers; the dispatcher logs it.
+type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// The handler tree: commands, then other messages, then button presses.
+pub fn schema() -> teloxide::dispatching::UpdateHandler<Box<dyn std::error::Error + Send + Sync>> {
+    let received = |_: Update| metrics::counter!(crate::ops::UPDATES).increment(1);
+    let messages = Update::filter_message()
+        .filter(|msg: Message, app: Arc<App>| app.chat_allowed(msg.chat.id))
+        .branch(
+            dptree::entry()
+                .filter_command::<Command>()
+                .endpoint(commands::handle),
+        )
+        .branch(dptree::endpoint(messages::handle));
+    let buttons = Update::filter_callback_query().endpoint(callbacks::handle);
+    dptree::entry()
+        .inspect(received)
+        .branch(messages)
+        .branch(buttons)
+}
+
+/// A message the bot should ignore: its own, other bots', and service messages from
+/// channels; an anonymous admin (the chat itself as sender) is not ignored.
+fn from_a_bot(msg: &Message, me: &Me) -> bool {
+    if msg
+        .sender_chat
+        .as_ref()
+        .is_some_and(|c| c.id == msg.chat.id)
+    {
+        return false;
+    }
+    msg.from
+        .as_ref()
+        .is_some_and(|user| user.is_bot || user.id == me.id)
+        || msg.via_bot.is_some()
+}

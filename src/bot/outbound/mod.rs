@@ -1,0 +1,10 @@
+//! The outbound side: every reply, edit and button answer leaves through here, off the
+//! dispatcher. Replies and edits wait in their chat's bounded outbox for a paced slot;
+//! a 429 holds up only its own send.
+
+mod outbox;
+mod pacing;
+mod telegram;
+
+pub use outbox::{Outbox, Outgoing};
+pub use telegram::Typing;

@@ -1,0 +1,189 @@
+//! The requests themselves: replies, edits, button answers, "typing…", and what to do when
+//! Telegram says no.
+
+use std::time::Duration;
+
+use teloxide::prelude::*;
+use teloxide::types::{
+    CallbackQueryId, ChatAction, LinkPreviewOptions, ParseMode, ReplyParameters,
+};
+use teloxide::{ApiError, RequestError};
+use tokio::task::JoinHandle;
+
+use super::outbox::What;
+
+/// How many times a request is retried after Telegram asks us to wait (HTTP 429).
+const RETRIES_AFTER_429: usize = 5;
+
+/// Runs `request`, waiting and retrying when Telegram answers 429 `retry_after`.
+pub async fn with_retry<T, Fut>(mut request: impl FnMut() -> Fut) -> Result<T, RequestError>
+where
+    Fut: Future<Output = Result<T, RequestError>>,
+{
+    for _ in 0..RETRIES_AFTER_429 {
+        match request().await {
+            Err(RequestError::RetryAfter(wait)) => {
+                tracing::warn!(seconds = wait.seconds(), "Telegram asked us to slow down");
+                tokio::time::sleep(wait.duration()).await;
+            }
+            other => return other,
+        }
+    }
+    request().await
+}
+
+fn no_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    }
+}
+
+/// How a delivery ended.
+pub enum Sent {
+    /// Telegram took it (an unchanged edit counts).
+    Done,
+    /// Telegram refused it for good; logged.
+    Failed,
+    /// The group became a supergroup with this id; nothing was sent.
+    Moved(ChatId),
+}
+
+/// Sends a reply or edit to `chat` as Telegram's limits allow, retrying after a 429.
+pub(super) async fn deliver(bot: &Bot, chat: ChatId, what: &What) -> Sent {
+    send(bot, chat, what, true).await
+}
+
+/// Like [`deliver`], but a reply goes out as a plain message: after a migration the
+/// replied-to message and the forum topic belong to the old chat.
+pub(super) async fn deliver_unthreaded(bot: &Bot, chat: ChatId, what: &What) -> Sent {
+    send(bot, chat, what, false).await
+}
+
+async fn send(bot: &Bot, chat: ChatId, what: &What, as_reply: bool) -> Sent {
+    let result = match what {
+        What::Reply {
+            to,
+            thread,
+            html,
+            keyboard,
+        } => with_retry(|| {
+            let mut request = bot
+                .send_message(chat, html)
+                .parse_mode(ParseMode::Html)
+                .link_preview_options(no_preview());
+            if as_reply {
+                // A reply to a message deleted meanwhile is still worth sending.
+                request = request
+                    .reply_parameters(ReplyParameters::new(*to).allow_sending_without_reply());
+                if let Some(thread) = thread {
+                    request = request.message_thread_id(*thread);
+                }
+            }
+            if let Some(keyboard) = keyboard.clone() {
+                request = request.reply_markup(keyboard);
+            }
+            request.into_future()
+        })
+        .await
+        .map(drop),
+        What::Edit {
+            message,
+            html,
+            keyboard,
+        } => match with_retry(|| {
+            bot.edit_message_text(chat, *message, html)
+                .parse_mode(ParseMode::Html)
+                .link_preview_options(no_preview())
+                .reply_markup(keyboard.clone())
+                .into_future()
+        })
+        .await
+        {
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => Sent::Done,
+        Err(RequestError::MigrateToChatId(to)) if as_reply => Sent::Moved(to),
+        Err(e) => {
+            let what = match what {
+                What::Reply { .. } => "reply",
+                What::Edit { .. } => "edit",
+            };
+            log_dropped(what, chat, &e);
+            Sent::Failed
+        }
+    }
+}
+
+/// Answers a button press (with a pop-up text when given); a failure is only logged.
+pub async fn answer_callback(bot: &Bot, id: CallbackQueryId, text: Option<&str>) {
+    let result = with_retry(|| {
+        let mut request = bot.answer_callback_query(id.clone());
+        if let Some(text) = text {
+            request = request.text(text);
+        }
+        request.into_future()
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not answer a button press");
+    }
+}
+
+/// Logs a request that failed for good: the chat is gone, the message deleted or too old.
+fn log_dropped(what: &str, chat: ChatId, error: &RequestError) {
+    let gone = matches!(
+        error,
+        RequestError::Api(
+            ApiError::BotBlocked
+                | ApiError::BotKicked
+                | ApiError::BotKickedFromSupergroup
+                | ApiError::ChatNotFound
+                | ApiError::MessageToReplyNotFound
+                | ApiError::MessageToEditNotFound
+                | ApiError::MessageCantBeEdited
+        ) | RequestError::MigrateToChatId(_)
+    );
+    if gone {
+        tracing::info!(chat = chat.0, error = %error, "{what} dropped: the chat or message is gone");
+    } else {
+        tracing::warn!(chat = chat.0, error = %error, "{what} failed");
+    }
+}
+
+/// Shows "typing…" in a chat until dropped, repeating it as Telegram clears it after ~5 s.
+pub struct Typing(JoinHandle<()>);
+
+impl Typing {
+    /// Starts showing "typing…" in the chat (and forum topic) of `msg`.
+    pub fn start(bot: &Bot, msg: &Message, every: Duration) -> Self {
+        let bot = bot.clone();
+        let chat = msg.chat.id;
+        let thread = msg.thread_id.filter(|_| msg.is_topic_message);
+        Typing(tokio::spawn(async move {
+            loop {
+                let mut action = bot.send_chat_action(chat, ChatAction::Typing);
+                if let Some(thread) = thread {
+                    action = action.message_thread_id(thread);
+                }
+                if let Err(e) = action.await {
+                    tracing::debug!(chat = chat.0, error = %e, "typing indicator failed");
+                    return;
+                }
+                tokio::time::sleep(every).await;
+            }
+        }))
+    }
+}
+
+impl Drop for Typing {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

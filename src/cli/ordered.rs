@@ -1,0 +1,504 @@
+//! Streams lines through a pool of worker threads and writes the results in input order.
+//!
+//! The reader takes a slot in a fixed window before it reads a line, and the writer frees the
+//! slot once that line's result is written: at most `window` lines are held anywhere at once,
+//! however uneven the work, so memory is bounded by the window and never by the input. Work
+//! that waits on the network returns a future for the tokio runtime, which hands its CPU part
+//! back to the pool with [`Pool::run`].
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use tokio::runtime::Handle;
+
+/// A line's result still to come: it waits on the network, then prints this string.
+pub type Later = Pin<Box<dyn Future<Output = String> + Send>>;
+
+/// What a line turned into.
+pub enum Step {
+    /// The output line, made on the worker.
+    Done(String),
+    /// A future that finishes the line on the runtime.
+    Later(Later),
+}
+
+/// The work done on each non-blank input line.
+pub trait LineWork: Send + Sync + 'static {
+    /// Turns input line `number` (1-based) into its output line, now or after waiting.
+    fn line(&self, number: usize, raw: String, pool: &Pool) -> Step;
+
+    /// The output line of a line that could not be processed, saying `why`.
+    fn failed(&self, number: usize, why: &str) -> String;
+}
+
+/// How many threads and how many lines in flight.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Worker threads for the CPU work.
+    pub workers: usize,
+    /// Lines read but not yet written, at most.
+    pub window: usize,
+    /// Longer input lines are skipped with an error line instead of being held in memory.
+    pub max_line_bytes: usize,
+}
+
+/// A job for a worker thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The worker threads' queue; [`Pool::run`] gives them CPU work from async code.
+#[derive(Clone)]
+pub struct Pool {
+    jobs: Sender<Job>,
+}
+
+/// The work panicked; the panic message went to stderr.
+#[derive(Debug)]
+pub struct Panicked;
+
+impl Pool {
+    /// Runs `work` on a worker thread and waits for its result without blocking the runtime.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Panicked> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(catch_unwind(AssertUnwindSafe(work)));
+        });
+        self.jobs.send(job).map_err(|_| Panicked)?;
+        match rx.await {
+            Ok(Ok(value)) => Ok(value),
+            _ => Err(Panicked),
+        }
+    }
+}
+
+/// A counting semaphore over the lines in flight; closing it stops the reader.
+struct Window {
+    state: Mutex<(usize, bool)>,
+    freed: Condvar,
+    size: usize,
+}
+
+impl Window {
+    fn new(size: usize) -> Self {
+        Window {
+            state: Mutex::new((0, false)),
+            freed: Condvar::new(),
+            size: size.max(1),
+        }
+    }
+
+    /// Waits for a free slot; `false` once the window is closed.
+    fn acquire(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.0 >= self.size && !state.1 {
+            state = self
+                .freed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if state.1 {
+            return false;
+        }
+        state.0 += 1;
+        true
+    }
+
+    fn release(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 = state.0.saturating_sub(1);
+        self.freed.notify_one();
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.freed.notify_all();
+    }
+}
+
+/// Runs `work` over every non-blank line of `input` and writes one line per input line to
+/// `output`, in input order; returns when the input ends and every result is written.
+pub fn run<W: LineWork>(
+    input: impl BufRead + Send,
+    mut output: impl Write,
+    work: Arc<W>,
+    options: Options,
+    runtime: Handle,
+) -> io::Result<()> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Mutex::new(queue);
+    let (done, results) = mpsc::channel::<(usize, String)>();
+    let window = Window::new(options.window);
+    std::thread::scope(|scope| {
+        for _ in 0..options.workers.max(1) {
+            scope.spawn(|| work_until_closed(&queue));
+        }
+        let reader = {
+            let (window, work) = (&window, Arc::clone(&work));
+            let pool = Pool { jobs };
+            scope.spawn(move || read(input, options, window, &work, &pool, &done, &runtime))
+        };
+        let written = write_in_order(&results, &mut output, &window);
+        if written.is_err() {
+            window.close();
+        }
+        drop(results);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the reader stopped")));
+        written.and(read)
+    })
+}
+
+/// A worker: runs jobs until every sender of the queue is gone.
+fn work_until_closed(queue: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+/// The reader: one slot of the window per line, then the line goes to the pool.
+fn read<W: LineWork>(
+    mut input: impl BufRead,
+    options: Options,
+    window: &Window,
+    work: &Arc<W>,
+    pool: &Pool,
+    done: &Sender<(usize, String)>,
+    runtime: &Handle,
+) -> io::Result<()> {
+    let mut number = 0;
+    let mut seq = 0;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = io::Read::take(input.by_ref(), options.max_line_bytes as u64 + 1)
+            .read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let too_long = buf.last() != Some(&b'\n') && n > options.max_line_bytes;
+        if too_long {
+            input.skip_until(b'\n')?;
+        } else if buf.trim_ascii().is_empty() {
+            continue;
+        }
+        if !window.acquire() {
+            return Ok(());
+        }
+        if too_long {
+            let why = format!("is longer than {} bytes", options.max_line_bytes);
+            let _ = done.send((seq, work.failed(number, &why)));
+        } else {
+            let raw = match String::from_utf8(std::mem::take(&mut buf)) {
+                Ok(raw) => raw,
+                Err(_) => {
+                    let _ = done.send((seq, work.failed(number, "is not UTF-8")));
+                    seq += 1;
+                    continue;
+                }
+            };
+            let job = line_job(number, seq, raw, work, pool, done, runtime);
+            if pool.jobs.send(job).is_err() {
+                return Ok(());
+            }
+        }
+        seq += 1;
+    }
+}
+
+/// The job of one line: its work on a worker, or on the runtime when it must wait.
+fn line_job<W: LineWork>(
+    number: usize,
+    seq: usize,
+    raw: String,
+    work: &Arc<W>,
+    pool: &Pool,
+    done: &Sender<(usize, String)>,
+    runtime: &Handle,
+) -> Job {
+    let (work, pool, done, runtime) = (
+        Arc::clone(work),
+        pool.clone(),
+        done.clone(),
+        runtime.clone(),
+    );
+    Box::new(
+        move || match catch_unwind(AssertUnwindSafe(|| work.line(number, raw, &pool))) {
+            Ok(Step::Done(out)) => {
+                let _ = done.send((seq, out));
+            }
+            Ok(Step::Later(future)) => {
+                let task = runtime.spawn(future);
+                runtime.spawn(async move {
+                    let out = task
+                        .await
+                        .unwrap_or_else(|_| work.failed(number, "could not be processed"));
+                    let _ = done.send((seq, out));
+                });
+            }
+            Err(_) => {
+                let _ = done.send((seq, work.failed(number, "could not be processed")));
+            }
+        },
+    )
+}
+
+/// The writer: holds early results until the lines before them are written; flushes
+/// whenever it has to wait, so a slow stream still shows each result as soon as it can.
+fn write_in_order(
+    results: &Receiver<(usize, String)>,
+    output: &mut impl Write,
+    window: &Window,
+) -> io::Result<()> {
+    let mut early = BTreeMap::new();
+    let mut next = 0;
+    loop {
+        let (seq, line) = match results.try_recv() {
+            Ok(result) => result,
+            Err(TryRecvError::Empty) => {
+                output.flush()?;
+                match results.recv() {
+                    Ok(result) => result,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        early.insert(seq, line);
+        while let Some(line) = early.remove(&next) {
+            output.write_all(line.as_bytes())?;
+            output.write_all(b"\n")?;
+            next += 1;
+            window.release();
+        }
+    }
+    output.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// Echoes each line; a line `sleep N` waits N ms first, `panic` panics, and `fetch N`
+    /// waits N ms on the runtime, then upper-cases its line on the pool.
+    struct Echo;
+
+    impl LineWork for Echo {
+        fn line(&self, _number: usize, raw: String, pool: &Pool) -> Step {
+            let raw = raw.trim_end().to_owned();
+            if let Some(ms) = raw.strip_prefix("sleep ") {
+                std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
+            }
+            if raw == "panic" {
+                panic!("a bad line");
+            }
+            if let Some(ms) = raw.strip_prefix("fetch ") {
+                let ms = ms.parse().unwrap_or(0);
+                let pool = pool.clone();
+                return Step::Later(Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    pool.run(move || raw.to_uppercase())
+                        .await
+                        .unwrap_or_default()
+                }));
+            }
+            Step::Done(raw)
+        }
+
+        fn failed(&self, number: usize, why: &str) -> String {
+            format!("line {number} {why}")
+        }
+    }
+
+    fn options(window: usize) -> Options {
+        Options {
+            workers: 3,
+            window,
+            max_line_bytes: 64,
+        }
+    }
+
+    fn run_echo(input: &str, options: Options) -> String {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let mut out = Vec::new();
+        run(
+            input.as_bytes(),
+            &mut out,
+            Arc::new(Echo),
+            options,
+            runtime.handle().clone(),
+        )
+        .expect("run");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn uneven_work_comes_out_in_input_order() {
+        let input = ["sleep 60", "a", "fetch 30", "sleep 20", "b", "fetch 1", "c"].join("\n");
+        let out = run_echo(&input, options(4));
+        assert_eq!(
+            out, "sleep 60\na\nFETCH 30\nsleep 20\nb\nFETCH 1\nc\n",
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_panicking_or_overlong_line_in_the_middle_gets_its_error_and_the_rest_goes_on() {
+        let long = "x".repeat(200);
+        let input = format!("a\npanic\n\n{long}\nb\nfetch 5\n");
+        let out = run_echo(&input, options(2));
+        assert_eq!(
+            out,
+            "a\nline 2 could not be processed\nline 4 is longer than 64 bytes\nb\nFETCH 5\n"
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_gets_its_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let mut out = Vec::new();
+        let input: &[u8] = b"a\n\xff\xfe\nb\n";
+        run(
+            input,
+            &mut out,
+            Arc::new(Echo),
+            options(2),
+            runtime.handle().clone(),
+        )
+        .expect("run");
+        assert_eq!(out, b"a\nline 2 is not UTF-8\nb\n");
+    }
+
+    /// Hands out `total` lines one at a time and records how far it ran ahead of the writer.
+    struct CountingInput {
+        total: usize,
+        read: Arc<AtomicUsize>,
+        written: Arc<AtomicUsize>,
+        most_ahead: Arc<AtomicUsize>,
+        line: Vec<u8>,
+        pos: usize,
+    }
+
+    impl io::Read for CountingInput {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let available = self.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            self.consume(n);
+            Ok(n)
+        }
+    }
+
+    impl BufRead for CountingInput {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if self.pos == self.line.len() {
+                let read = self.read.load(Ordering::SeqCst);
+                if read == self.total {
+                    return Ok(&[]);
+                }
+                let ahead = read + 1 - self.written.load(Ordering::SeqCst);
+                self.most_ahead.fetch_max(ahead, Ordering::SeqCst);
+                self.read.store(read + 1, Ordering::SeqCst);
+                self.line = format!("{read}\n").into_bytes();
+                self.pos = 0;
+            }
+            Ok(&self.line[self.pos..])
+        }
+
+        fn consume(&mut self, n: usize) {
+            self.pos += n;
+        }
+    }
+
+    /// A slow consumer: counts the lines written.
+    struct SlowOutput(Arc<AtomicUsize>);
+
+    impl Write for SlowOutput {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let lines = buf.iter().filter(|&&b| b == b'\n').count();
+            if lines > 0 {
+                std::thread::sleep(Duration::from_micros(200));
+                self.0.fetch_add(lines, Ordering::SeqCst);
+            }
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_reader_never_runs_more_than_the_window_ahead_of_the_writer() {
+        let (read, written, most_ahead) = Default::default();
+        let input = CountingInput {
+            total: 3_000,
+            read: Arc::clone(&read),
+            written: Arc::clone(&written),
+            most_ahead: Arc::clone(&most_ahead),
+            line: Vec::new(),
+            pos: 0,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let window = 8;
+        run(
+            input,
+            SlowOutput(Arc::clone(&written)),
+            Arc::new(Echo),
+            options(window),
+            runtime.handle().clone(),
+        )
+        .expect("run");
+        assert_eq!(written.load(Ordering::SeqCst), 3_000);
+        // The line being read is one past the window's lines in flight.
+        let ahead = most_ahead.load(Ordering::SeqCst);
+        assert!(ahead <= window + 1, "the reader ran {ahead} lines ahead");
+    }
+
+    #[test]
+    fn a_closed_output_stops_the_reader() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let input = "a\n".repeat(100_000);
+        let err = run(
+            input.as_bytes(),
+            Closed,
+            Arc::new(Echo),
+            options(4),
+            runtime.handle().clone(),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+}
