@@ -187,6 +187,43 @@ async fn the_same_link_posted_through_two_instances_gets_one_digest() {
 }
 
 #[tokio::test]
+async fn a_persons_command_allowance_holds_across_instances() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let config = BotConfig {
+        user_commands_per_minute: 2,
+        chat_commands_per_minute: 0,
+        ..bot_config()
+    };
+    let [(one, at_one), (two, at_two)] = two_instances(&tg, &redis, &dir, config).await;
+    let chat = Chat::private(61);
+    let ann = User::new(61, "Ann");
+    post_update(at_one, SECRET, 1, text_message(&chat, &ann, "/help")).await;
+    replies(&tg, chat.id, 1).await;
+    post_update(at_two, SECRET, 2, text_message(&chat, &ann, "/settings")).await;
+    replies(&tg, chat.id, 2).await;
+    // The third command is over the allowance both instances share: no reply. The link
+    // after it has an allowance of its own, and its digest comes after the command's turn.
+    post_update(at_one, SECRET, 3, text_message(&chat, &ann, "/mode")).await;
+    let link = site.url("/council");
+    post_update(at_one, SECRET, 4, text_message(&chat, &ann, link.as_str())).await;
+    let sent = replies(&tg, chat.id, 3).await;
+    assert!(sent[2].text.contains("City council"), "{sent:#?}");
+    one.stop().await;
+    two.stop().await;
+    let answered: Vec<_> = tg
+        .sent_messages(chat.id)
+        .iter()
+        .map(|m| m.reply_to)
+        .collect();
+    assert_eq!(answered, [Some(1), Some(2), Some(4)]);
+}
+
+#[tokio::test]
 async fn a_groups_pacing_holds_across_instances() {
     let Some(redis) = RedisServer::start() else {
         return;
