@@ -12,6 +12,7 @@ use thiserror::Error;
 use url::Url;
 
 use crate::bot::BotConfig;
+use crate::bot::webhook::WebhookLimits;
 use crate::cache::CacheConfig;
 use crate::digest::WorkLimits;
 use crate::fetch::FetchConfig;
@@ -62,8 +63,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The secret token Telegram sends with every webhook request.
     pub webhook_secret: Option<String>,
-    /// Where `/healthz` and `/metrics` are served in polling mode, if anywhere.
+    /// Where `/healthz` and `/metrics` are served: in polling mode, if anywhere; in webhook
+    /// mode, instead of the webhook's listener.
     pub metrics_listen: Option<SocketAddr>,
+    /// Queue, connection, body and time limits of the webhook's web server.
+    pub webhook_limits: WebhookLimits,
     /// Redis shared by several instances (`redis://host:6379/0`); one instance alone when `None`.
     pub redis_url: Option<String>,
 }
@@ -87,6 +91,7 @@ impl Default for Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
             webhook_secret: None,
             metrics_listen: None,
+            webhook_limits: WebhookLimits::default(),
             redis_url: None,
         }
     }
@@ -248,6 +253,20 @@ impl Config {
         }
         config.metrics_listen = env.addr("LINKDIGEST_METRICS_LISTEN")?;
         config.webhook_secret = env.get("LINKDIGEST_WEBHOOK_SECRET");
+        config.webhook_limits.queue =
+            env.number("LINKDIGEST_WEBHOOK_QUEUE", config.webhook_limits.queue)?;
+        let connections = env.positive(
+            "LINKDIGEST_WEBHOOK_MAX_CONNECTIONS",
+            u32::from(config.webhook_limits.max_connections),
+        )?;
+        config.webhook_limits.max_connections = u8::try_from(connections)
+            .ok()
+            .filter(|n| *n <= 100)
+            .ok_or(ConfigError::Invalid {
+                name: "LINKDIGEST_WEBHOOK_MAX_CONNECTIONS",
+                value: connections.to_string(),
+                expected: "a whole number from 1 to 100",
+            })?;
         config.redis_url = env.get("LINKDIGEST_REDIS_URL");
         if let Some(secret) = &config.webhook_secret {
             let valid = secret.len() <= 256
@@ -650,6 +669,18 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(c.webhook_secret.as_deref(), Some("s3cret_-token"));
         assert_eq!(c.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(c.webhook_limits, WebhookLimits::default());
+        let c = config(&[
+            ("LINKDIGEST_WEBHOOK_QUEUE", "50"),
+            ("LINKDIGEST_WEBHOOK_MAX_CONNECTIONS", "100"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.webhook_limits.queue, c.webhook_limits.max_connections),
+            (50, 100)
+        );
+        assert!(config(&[("LINKDIGEST_WEBHOOK_MAX_CONNECTIONS", "101")]).is_err());
+        assert!(config(&[("LINKDIGEST_WEBHOOK_QUEUE", "0")]).is_err());
         assert_eq!(config(&[]).unwrap().listen, "0.0.0.0:8443".parse().unwrap());
         assert!(config(&[("LINKDIGEST_WEBHOOK_SECRET", "has spaces")]).is_err());
         assert!(config(&[("LINKDIGEST_LISTEN", "8443")]).is_err());

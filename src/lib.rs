@@ -20,7 +20,9 @@
 //! - [`settings`] and [`store`]: per-chat settings and persisted digests in SQLite.
 //! - [`bot`]: the Telegram bot (the only module that knows teloxide).
 //! - [`ops`]: `/healthz` and `/metrics` for operators.
-//! - [`shared`]: Redis, so several instances share one cache and one set of settings.
+//! - [`perkey`]: per-key state that expires (limits, repeat marks, send windows), local or
+//!   in Redis.
+//! - [`shared`]: Redis, so several instances share one cache, settings and per-key state.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -35,6 +37,7 @@ pub mod lang;
 pub mod links;
 pub mod ops;
 pub mod pdf;
+pub mod perkey;
 pub mod render;
 pub mod settings;
 pub mod shared;

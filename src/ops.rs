@@ -16,6 +16,9 @@ pub const CACHE_HITS: &str = "linkdigest_cache_hits_total";
 pub const CACHE_MISSES: &str = "linkdigest_cache_misses_total";
 /// Links that could not be digested, labelled by `kind` (timeout, pdf, not_found…).
 pub const FETCH_ERRORS: &str = "linkdigest_fetch_errors_total";
+/// Webhook requests refused, labelled by `reason` (secret, too_large, body, timeout,
+/// overloaded).
+pub const WEBHOOK_REFUSED: &str = "linkdigest_webhook_refused_total";
 /// Seconds to fetch a page.
 pub const FETCH_SECONDS: &str = "linkdigest_fetch_seconds";
 /// Seconds to extract and summarize a page.

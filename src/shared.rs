@@ -1,35 +1,57 @@
 //! Redis, for several instances behind one load balancer: the digest cache, single-flight
-//! locks and chat settings they share. Every call degrades to "not shared" on a Redis error,
-//! so an outage slows the bots down (each fetches for itself) but never stops a reply.
+//! locks, chat settings, and (through [`SharedState`]) link allowances, repeat marks and
+//! send windows. Every call degrades to "not shared" on a Redis error, so an outage makes
+//! each instance work alone (each fetches for itself) but never stops a reply.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::digest::Digest;
+use crate::perkey::{Local, PerKey};
 use crate::settings::ChatSettings;
 
 /// How long one Redis call may take before it counts as a failure.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// How long a single-flight lock lives unless its holder extends it: a holder that dies
+/// frees the link this long after; a live one extends it every third of it.
+pub const LOCK_LEASE: Duration = Duration::from_secs(30);
+
+/// Deletes the lock only when it still holds the caller's token.
+const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+    return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// Extends the lock only when it still holds the caller's token.
+const EXTEND: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+
 /// The outcome of asking for a single-flight lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lock {
-    /// This instance holds the lock: it fetches.
-    Acquired,
+    /// This instance holds the lock: it fetches, then releases it.
+    Acquired(Held),
     /// Another instance is fetching: wait for its digest.
     Busy,
     /// Redis did not answer: fetch locally.
     Unavailable,
 }
 
+/// A single-flight lock this instance holds: its key and the unique token that proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    key: String,
+    token: String,
+}
+
 /// A connection to the shared Redis; cheap to clone.
 #[derive(Clone)]
 pub struct Shared {
     conn: ConnectionManager,
-    degraded: std::sync::Arc<AtomicBool>,
+    degraded: Arc<AtomicBool>,
 }
 
 /// Redis could not be reached at start.
@@ -58,13 +80,15 @@ impl Shared {
         match result {
             Ok(value) => {
                 if self.degraded.swap(false, Ordering::Relaxed) {
-                    tracing::info!("Redis is back: cache and settings are shared again");
+                    tracing::info!(
+                        "Redis is back: cache, settings, limits and pacing are shared again"
+                    );
                 }
                 Some(value)
             }
             Err(e) => {
                 if !self.degraded.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "Redis failed: caching locally until it is back");
+                    tracing::warn!(error = %e, "Redis failed: this instance works alone (its own cache, limits and pacing) until it is back");
                 }
                 None
             }
@@ -88,28 +112,85 @@ impl Shared {
         self.note(stored);
     }
 
-    /// Asks to be the one instance fetching `key`, for at most `ttl`.
-    pub async fn lock(&self, key: &str, ttl: Duration) -> Lock {
-        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+    /// Runs a Lua script atomically in Redis (`EVAL`); `None` when Redis failed.
+    pub async fn eval<T: redis::FromRedisValue>(
+        &self,
+        script: &str,
+        keys: &[&str],
+        args: &[String],
+    ) -> Option<T> {
+        let answer = redis::cmd("EVAL")
+            .arg(script)
+            .arg(keys.len())
+            .arg(keys)
+            .arg(args)
+            .query_async(&mut self.conn.clone())
+            .await;
+        self.note(answer)
+    }
+
+    /// Asks to be the one instance fetching `key`, for `lease` unless extended. The lock
+    /// holds a token unique to this call, so only its holder can release or extend it.
+    pub async fn lock(&self, key: &str, lease: Duration) -> Lock {
+        let held = Held {
+            key: lock_key(key),
+            token: unique_token(),
+        };
         let answer: redis::RedisResult<Option<String>> = redis::cmd("SET")
-            .arg(lock_key(key))
-            .arg("1")
+            .arg(&held.key)
+            .arg(&held.token)
             .arg("NX")
             .arg("PX")
-            .arg(millis)
+            .arg(millis(lease))
             .query_async(&mut self.conn.clone())
             .await;
         match self.note(answer) {
-            Some(Some(_)) => Lock::Acquired,
+            Some(Some(_)) => Lock::Acquired(held),
             Some(None) => Lock::Busy,
             None => Lock::Unavailable,
         }
     }
 
-    /// Releases the lock on `key` once its digest (or failure) is known.
-    pub async fn unlock(&self, key: &str) {
-        let deleted: redis::RedisResult<()> = self.conn.clone().del(lock_key(key)).await;
-        self.note(deleted);
+    /// Releases a lock this instance holds (compare-and-delete); true when it was still
+    /// ours. A lock that expired and was taken by another instance is left alone.
+    pub async fn unlock(&self, held: &Held) -> bool {
+        let deleted: Option<i64> = self
+            .eval(RELEASE, &[&held.key], std::slice::from_ref(&held.token))
+            .await;
+        deleted == Some(1)
+    }
+
+    /// Extends a lock this instance still holds to `lease` from now; false when it is no
+    /// longer ours (it expired) or Redis failed.
+    pub async fn extend(&self, held: &Held, lease: Duration) -> bool {
+        let args = [held.token.clone(), millis(lease).to_string()];
+        let extended: Option<i64> = self.eval(EXTEND, &[&held.key], &args).await;
+        extended == Some(1)
+    }
+
+    /// Runs `work` while holding `held`, extending the lease every third of it so slow work
+    /// (a slow site, an LLM with retries) never outlives its lock; releases it after.
+    pub async fn while_locked<T>(
+        &self,
+        held: &Held,
+        lease: Duration,
+        work: impl Future<Output = T>,
+    ) -> T {
+        tokio::pin!(work);
+        let mut ours = true;
+        let result = loop {
+            tokio::select! {
+                result = &mut work => break result,
+                () = tokio::time::sleep(lease / 3), if ours => {
+                    ours = self.extend(held, lease).await;
+                    if !ours {
+                        tracing::warn!("a single-flight lock was lost before its work was done");
+                    }
+                }
+            }
+        };
+        self.unlock(held).await;
+        result
     }
 
     /// The chat's settings as any instance saved them; `None` when unknown or unreachable.
@@ -157,6 +238,29 @@ impl Shared {
     }
 }
 
+/// A lock token no other call of any instance will draw.
+fn unique_token() -> String {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut random = [0u8; 16];
+    if getrandom::fill(&mut random).is_err() {
+        // No OS randomness: the process id, time and counter still tell instances apart.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        random[..16].copy_from_slice(&nanos.to_le_bytes());
+    }
+    let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{call}-{random}", std::process::id())
+}
+
+/// Milliseconds for `PX`/`PEXPIRE`, at least 1.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
 fn digest_key(key: &str) -> String {
     format!("linkdigest:digest:{key}")
 }
@@ -167,4 +271,130 @@ fn lock_key(key: &str) -> String {
 
 fn settings_key(chat: i64) -> String {
     format!("linkdigest:settings:{chat}")
+}
+
+/// Takes `ARGV[1]` tokens from every bucket in KEYS (capacity `ARGV[2+i]`, refilled over
+/// `ARGV[2]` ms), or from none; the same token bucket as [`crate::perkey::Local`].
+const TAKE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local count, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local left = {}
+for i, key in ipairs(KEYS) do
+  local capacity = tonumber(ARGV[2 + i])
+  local tokens = capacity
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  if state[1] then
+    local elapsed = math.max(0, now - tonumber(state[2]))
+    tokens = math.min(capacity, tonumber(state[1]) + elapsed * capacity / window)
+  end
+  if tokens + 1e-9 < count then return 0 end
+  left[i] = tokens
+end
+for i, key in ipairs(KEYS) do
+  redis.call('HSET', key, 'tokens', tostring(left[i] - count), 'at', tostring(now))
+  redis.call('PEXPIRE', key, window)
+end
+return 1
+";
+
+/// Reserves the next send slot of KEYS[1] (its `next` field, and its last slots in KEYS[2]):
+/// `ARGV[1]` ms gap, at most `ARGV[2]` slots in `ARGV[3]` ms; returns the wait in ms.
+const RESERVE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local gap, limit, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+if limit > 0 then
+  local n = redis.call('LLEN', KEYS[2])
+  if n >= limit then
+    slot = math.max(slot, tonumber(redis.call('LINDEX', KEYS[2], n - limit)) + window)
+  end
+  redis.call('RPUSH', KEYS[2], tostring(slot))
+  redis.call('LTRIM', KEYS[2], -limit, -1)
+  redis.call('PEXPIRE', KEYS[2], slot - now + window)
+end
+redis.call('SET', KEYS[1], tostring(slot + gap), 'PX', slot - now + gap + 1)
+return slot - now
+";
+
+/// [`PerKey`] in Redis, so every instance counts against the same allowances, marks and
+/// windows; each call falls back to this instance's own [`Local`] state while Redis fails.
+pub struct SharedState {
+    redis: Shared,
+    local: Local,
+}
+
+impl SharedState {
+    /// Keeps per-key state in `redis`.
+    pub fn new(redis: Shared) -> Self {
+        SharedState {
+            redis,
+            local: Local::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl PerKey for SharedState {
+    async fn take(&self, buckets: &[(&str, u32)], count: u32, window: Duration) -> bool {
+        let buckets: Vec<(String, u32)> = buckets
+            .iter()
+            .filter(|(_, capacity)| *capacity > 0)
+            .map(|(key, capacity)| (state_key(key), *capacity))
+            .collect();
+        if buckets.is_empty() {
+            return true;
+        }
+        let keys: Vec<&str> = buckets.iter().map(|(key, _)| key.as_str()).collect();
+        let mut args = vec![count.to_string(), millis(window).to_string()];
+        args.extend(buckets.iter().map(|(_, capacity)| capacity.to_string()));
+        match self.redis.eval::<i64>(TAKE, &keys, &args).await {
+            Some(taken) => taken == 1,
+            None => {
+                let local: Vec<(&str, u32)> =
+                    buckets.iter().map(|(k, c)| (k.as_str(), *c)).collect();
+                self.local.take(&local, count, window).await
+            }
+        }
+    }
+
+    async fn mark(&self, key: &str, window: Duration) -> bool {
+        let answer: redis::RedisResult<Option<String>> = redis::cmd("SET")
+            .arg(state_key(key))
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(window))
+            .query_async(&mut self.redis.conn.clone())
+            .await;
+        match self.redis.note(answer) {
+            Some(set) => set.is_some(),
+            None => self.local.mark(key, window).await,
+        }
+    }
+
+    async fn unmark(&self, key: &str) {
+        let deleted: redis::RedisResult<()> = self.redis.conn.clone().del(state_key(key)).await;
+        if self.redis.note(deleted).is_none() {
+            self.local.unmark(key).await;
+        }
+    }
+
+    async fn reserve(&self, key: &str, gap: Duration, limit: u32, window: Duration) -> Duration {
+        let key = state_key(key);
+        let keys = [key.as_str(), &format!("{key}:recent")];
+        let args = [
+            millis(gap).to_string(),
+            limit.to_string(),
+            millis(window).to_string(),
+        ];
+        // Without Redis the caller's own local slots pace this instance alone.
+        let wait: Option<u64> = self.redis.eval(RESERVE, &keys, &args).await;
+        Duration::from_millis(wait.unwrap_or(0))
+    }
+}
+
+fn state_key(key: &str) -> String {
+    format!("linkdigest:state:{key}")
 }

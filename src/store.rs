@@ -112,6 +112,11 @@ impl Store {
         self
     }
 
+    /// The Redis this store shares settings through, if any.
+    pub fn shared(&self) -> Option<&Shared> {
+        self.shared.as_ref()
+    }
+
     /// Runs `query` on the connection in a blocking worker.
     async fn with<T: Send + 'static>(
         &self,

@@ -1,129 +1,127 @@
-//! Per-user and per-chat limits on links answered, so nobody can spend the bot on their own.
+//! Per-user and per-chat limits on links and commands answered, so nobody can spend the bot
+//! on their own. The allowances live in [`PerKey`] state: this process's memory, or Redis when several
+//! instances answer for one bot.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::Duration;
 
-use dashmap::DashMap;
+use crate::perkey::PerKey;
 
-/// A token bucket per id: `per_minute` links a minute, with bursts up to the same number.
-pub struct RateLimiter {
-    per_minute: u32,
-    buckets: DashMap<i64, Bucket>,
+/// Allowances of one kind (links, commands) per sender and per chat: a token bucket each,
+/// `per_window` refilled evenly over `window`, with bursts up to the same number.
+pub struct Limits {
+    state: Arc<dyn PerKey>,
+    kind: &'static str,
+    per_user: u32,
+    per_chat: u32,
+    window: Duration,
 }
 
-#[derive(Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-impl RateLimiter {
-    /// Allows `per_minute` links a minute per id; 0 turns the limit off.
-    pub fn new(per_minute: u32) -> Self {
-        RateLimiter {
-            per_minute,
-            buckets: DashMap::new(),
+impl Limits {
+    /// Allows `per_user` of `kind` (a key prefix: "link", "command") per sender and
+    /// `per_chat` per chat in each `window`; 0 turns a limit off.
+    pub fn new(
+        state: Arc<dyn PerKey>,
+        kind: &'static str,
+        per_user: u32,
+        per_chat: u32,
+        window: Duration,
+    ) -> Self {
+        Limits {
+            state,
+            kind,
+            per_user,
+            per_chat,
+            window,
         }
     }
 
-    /// Takes `count` from both allowances, or from neither when either has too few left.
-    pub fn allow_both(a: (&RateLimiter, i64), b: (&RateLimiter, i64), count: usize) -> bool {
-        let now = Instant::now();
-        let enough = a.0.left_at(a.1, now) + 1e-9 >= count as f64
-            && b.0.left_at(b.1, now) + 1e-9 >= count as f64;
-        enough && a.0.allow_at(a.1, count, now) && b.0.allow_at(b.1, count, now)
+    /// Takes `count` from the sender's allowance alone (an inline message has no chat), or
+    /// nothing when too few are left.
+    pub async fn allow_sender(&self, sender: i64, count: usize) -> bool {
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        let user_key = format!("limit:{}:user:{sender}", self.kind);
+        let buckets = [(user_key.as_str(), self.per_user)];
+        self.state.take(&buckets, count, self.window).await
     }
 
-    /// Takes `count` from the id's allowance, or nothing when it has too few left.
-    pub fn allow(&self, id: i64, count: usize) -> bool {
-        self.allow_at(id, count, Instant::now())
-    }
-
-    /// Links the id may still have answered now.
-    fn left_at(&self, id: i64, now: Instant) -> f64 {
-        if self.per_minute == 0 {
-            return f64::INFINITY;
-        }
-        let capacity = f64::from(self.per_minute);
-        self.buckets.get(&id).map_or(capacity, |b| {
-            let refill = now.saturating_duration_since(b.at).as_secs_f64() * capacity / 60.0;
-            (b.tokens + refill).min(capacity)
-        })
-    }
-
-    /// Takes `count` links from the id's allowance at `now`; false (and nothing taken) when
-    /// it has fewer left.
-    fn allow_at(&self, id: i64, count: usize, now: Instant) -> bool {
-        if self.per_minute == 0 {
-            return true;
-        }
-        let capacity = f64::from(self.per_minute);
-        let rate = capacity / 60.0;
-        if self.buckets.len() > 100_000 {
-            // Full buckets hold no information; drop them to bound memory.
-            self.buckets
-                .retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < capacity);
-        }
-        let mut bucket = self.buckets.entry(id).or_insert(Bucket {
-            tokens: capacity,
-            at: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
-        bucket.at = now;
-        let wanted = count as f64;
-        if bucket.tokens + 1e-9 < wanted {
-            return false;
-        }
-        bucket.tokens -= wanted;
-        true
+    /// Takes `count` from both the sender's and the chat's allowance, or from neither
+    /// when either has too few left.
+    pub async fn allow(&self, sender: i64, chat: i64, count: usize) -> bool {
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        let user_key = format!("limit:{}:user:{sender}", self.kind);
+        let chat_key = format!("limit:{}:chat:{chat}", self.kind);
+        let buckets = [
+            (user_key.as_str(), self.per_user),
+            (chat_key.as_str(), self.per_chat),
+        ];
+        self.state.take(&buckets, count, self.window).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use crate::perkey::Local;
 
-    #[test]
-    fn a_burst_is_allowed_up_to_the_limit_then_refused() {
-        let limiter = RateLimiter::new(5);
-        let now = Instant::now();
-        assert!(limiter.allow_at(1, 3, now));
-        assert!(limiter.allow_at(1, 2, now));
-        assert!(!limiter.allow_at(1, 1, now));
-        assert!(limiter.allow_at(2, 5, now), "ids are separate");
+    fn limits(per_user: u32, per_chat: u32, window: Duration) -> Limits {
+        Limits::new(
+            Arc::new(Local::default()),
+            "link",
+            per_user,
+            per_chat,
+            window,
+        )
     }
 
-    #[test]
-    fn the_allowance_refills_over_a_minute() {
-        let limiter = RateLimiter::new(6);
-        let start = Instant::now();
-        assert!(limiter.allow_at(1, 6, start));
-        assert!(!limiter.allow_at(1, 1, start + Duration::from_secs(5)));
-        assert!(limiter.allow_at(1, 1, start + Duration::from_secs(11)));
-        assert!(limiter.allow_at(1, 5, start + Duration::from_secs(120)));
-    }
-
-    #[test]
-    fn a_refusal_by_one_limit_takes_nothing_from_the_other() {
-        let (users, chats) = (RateLimiter::new(5), RateLimiter::new(2));
-        assert!(RateLimiter::allow_both((&users, 1), (&chats, 9), 2));
-        assert!(!RateLimiter::allow_both((&users, 1), (&chats, 9), 2));
+    #[tokio::test]
+    async fn a_refusal_by_one_limit_takes_nothing_from_the_other() {
+        let limits = limits(5, 2, Duration::from_secs(60));
+        assert!(limits.allow(1, 9, 2).await);
+        assert!(!limits.allow(1, 9, 2).await);
+        assert!(limits.allow(1, 8, 2).await, "user 1 still has 3");
+        assert!(!limits.allow(1, 7, 2).await);
         assert!(
-            RateLimiter::allow_both((&users, 1), (&chats, 8), 2),
-            "user 1 still has 3"
-        );
-        assert!(!RateLimiter::allow_both((&users, 1), (&chats, 7), 2));
-        assert!(
-            RateLimiter::allow_both((&users, 2), (&chats, 7), 2),
+            limits.allow(2, 7, 2).await,
             "chat 7 lost nothing to user 1's refusal"
         );
     }
 
-    #[test]
-    fn zero_means_no_limit() {
-        let limiter = RateLimiter::new(0);
-        let other = RateLimiter::new(0);
-        assert!((0..1000).all(|_| RateLimiter::allow_both((&limiter, 1), (&other, 1), 3)));
+    #[tokio::test]
+    async fn a_sender_is_not_a_chat_with_the_same_id() {
+        let limits = limits(1, 1, Duration::from_secs(60));
+        assert!(limits.allow(5, 6, 1).await);
+        assert!(limits.allow(6, 5, 1).await);
+    }
+
+    #[tokio::test]
+    async fn kinds_have_allowances_of_their_own() {
+        let state: Arc<dyn PerKey> = Arc::new(Local::default());
+        let window = Duration::from_secs(60);
+        let links = Limits::new(Arc::clone(&state), "link", 1, 1, window);
+        let commands = Limits::new(state, "command", 1, 1, window);
+        assert!(links.allow(1, 1, 1).await);
+        assert!(
+            commands.allow(1, 1, 1).await,
+            "links took nothing from commands"
+        );
+        assert!(!commands.allow(1, 1, 1).await);
+    }
+
+    #[tokio::test]
+    async fn the_allowance_comes_back_after_its_window() {
+        let limits = limits(2, 0, Duration::from_millis(100));
+        assert!(limits.allow(1, 1, 2).await);
+        assert!(!limits.allow(1, 1, 1).await);
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert!(limits.allow(1, 1, 2).await);
+    }
+
+    #[tokio::test]
+    async fn zero_means_no_limit() {
+        let limits = limits(0, 0, Duration::from_secs(60));
+        for _ in 0..1000 {
+            assert!(limits.allow(1, 1, 3).await);
+        }
     }
 }

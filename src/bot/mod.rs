@@ -2,9 +2,11 @@
 //!
 //! - `inbound/`: the handler tree and the handlers for messages, commands and buttons; they
 //!   decide and hand on, never waiting for pacing, a slot or Telegram;
-//! - `work`: slow work (fetch, summarize) beside the dispatcher, in a bounded queue;
+//! - `work`: beside the dispatcher, each chat's lane for the checks that may ask Redis
+//!   (limits, repeat marks), and slow work (fetch, summarize) in a bounded queue;
 //! - `outbound/`: every chat's bounded outbox, pacing, 429 retries and the requests;
-//! - `app`: the state they share; `admins`, `limits`, `recent`: per-key state they consult.
+//! - `app`: the state they share; `admins`, `limits`, `recent`: per-key state they consult;
+//! - `webhook`: the webhook's own web server, in front of the dispatcher.
 //!
 //! Updates from one chat are handled in order; chats are handled concurrently.
 
@@ -15,6 +17,7 @@ mod keyboards;
 mod limits;
 mod outbound;
 mod recent;
+pub mod webhook;
 mod work;
 
 use std::sync::Arc;
@@ -22,7 +25,7 @@ use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::AllowedUpdate;
-use teloxide::update_listeners::{AsUpdateStream, Polling, UpdateListener, webhooks};
+use teloxide::update_listeners::{AsUpdateStream, Polling, UpdateListener};
 use teloxide::utils::command::BotCommands;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -47,16 +50,10 @@ pub enum Updates {
         /// Where to serve `/healthz` and `/metrics`, if anywhere.
         ops: Option<TcpListener>,
     },
-    /// Telegram posts each update to `url`, which reaches `listener` (directly or through a
-    /// load balancer); `/healthz` and `/metrics` are served there too.
-    Webhook {
-        /// The public HTTPS address registered with setWebhook; its path is served.
-        url: url::Url,
-        /// Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`; other requests get 401.
-        secret: String,
-        /// The bound socket the web server accepts on.
-        listener: TcpListener,
-    },
+    /// Telegram posts each update to the webhook's URL, which reaches its listener
+    /// (directly or through a load balancer); `/healthz` and `/metrics` are served there
+    /// too unless the webhook names a listener of their own.
+    Webhook(webhook::Webhook),
 }
 
 /// The kinds of update the bot asks Telegram for (polling and setWebhook alike); inline
@@ -203,23 +200,14 @@ pub async fn run(
             }
             dispatched?;
         }
-        Updates::Webhook {
-            url,
-            secret,
-            listener: tcp,
-        } => {
-            let options = webhooks::Options::new(tcp.local_addr()?, url).secret_token(secret);
-            let (listener, stopped, router) = webhooks::axum_to_router(bot, options).await?;
-            let router = router.merge(crate::ops::router(metrics));
-            let server = tokio::spawn(async move {
-                axum::serve(tcp, router)
-                    .with_graceful_shutdown(stopped)
-                    .await
-            });
+        Updates::Webhook(webhook) => {
+            let ops = crate::ops::router(metrics);
+            let (listener, servers) =
+                webhook::start(&bot, webhook, ops, allowed_updates(app.config.inline)).await?;
             dispatcher
                 .try_dispatch_with_listener(listener, errors)
                 .await?;
-            log_server_end(server.await);
+            servers.finish().await;
         }
     }
     // Every update taken from Telegram is answered before the bot exits.

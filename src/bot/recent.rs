@@ -1,75 +1,63 @@
-//! Links recently answered in each group, so a repost gets no second digest.
+//! Links recently answered in each group, so a repost gets no second digest. The marks live
+//! in [`PerKey`] state: this process's memory, or Redis when several instances answer for
+//! one bot (then a link posted through two instances at once is still answered once).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use dashmap::DashMap;
-
-/// How many marks between sweeps of expired entries.
-const SWEEP_EVERY: usize = 1024;
+use crate::perkey::PerKey;
 
 /// Remembers (chat, link) pairs for a time window.
 pub struct RecentLinks {
+    state: Arc<dyn PerKey>,
     window: Duration,
-    seen: DashMap<(i64, String), Instant>,
-    marks: AtomicUsize,
 }
 
 impl RecentLinks {
     /// Remembers each link for `window`.
-    pub fn new(window: Duration) -> Self {
-        RecentLinks {
-            window,
-            seen: DashMap::new(),
-            marks: AtomicUsize::new(0),
-        }
+    pub fn new(state: Arc<dyn PerKey>, window: Duration) -> Self {
+        RecentLinks { state, window }
     }
 
     /// Marks the link as posted in the chat; true when it was not posted there recently.
-    pub fn first_time(&self, chat: i64, key: &str) -> bool {
-        let now = Instant::now();
-        if self.marks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.seen
-                .retain(|_, at| now.duration_since(*at) < self.window);
-        }
-        let mut fresh = true;
-        self.seen
-            .entry((chat, key.to_owned()))
-            .and_modify(|at| {
-                if now.duration_since(*at) < self.window {
-                    fresh = false;
-                } else {
-                    *at = now;
-                }
-            })
-            .or_insert(now);
-        fresh
+    pub async fn first_time(&self, chat: i64, key: &str) -> bool {
+        self.state.mark(&mark_key(chat, key), self.window).await
     }
 
-    /// Forgets the link in the chat (its digest failed), so a repost is tried again.
-    pub fn forget(&self, chat: i64, key: &str) {
-        self.seen.remove(&(chat, key.to_owned()));
+    /// Forgets the link in the chat (its digest or its reply failed), so a repost is tried
+    /// again.
+    pub async fn forget(&self, chat: i64, key: &str) {
+        self.state.unmark(&mark_key(chat, key)).await;
     }
+}
+
+fn mark_key(chat: i64, key: &str) -> String {
+    format!("recent:{chat}:{key}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::perkey::Local;
 
-    #[test]
-    fn a_repost_within_the_window_is_not_new() {
-        let recent = RecentLinks::new(Duration::from_secs(60));
-        assert!(recent.first_time(1, "k"));
-        assert!(!recent.first_time(1, "k"));
-        assert!(recent.first_time(2, "k"), "other chats are separate");
-        recent.forget(1, "k");
-        assert!(recent.first_time(1, "k"));
+    fn recent(window: Duration) -> RecentLinks {
+        RecentLinks::new(Arc::new(Local::default()), window)
     }
 
-    #[test]
-    fn entries_expire_after_the_window() {
-        let recent = RecentLinks::new(Duration::ZERO);
-        assert!(recent.first_time(1, "k"));
-        assert!(recent.first_time(1, "k"));
+    #[tokio::test]
+    async fn a_repost_within_the_window_is_not_new() {
+        let recent = recent(Duration::from_secs(60));
+        assert!(recent.first_time(1, "k").await);
+        assert!(!recent.first_time(1, "k").await);
+        assert!(recent.first_time(2, "k").await, "other chats are separate");
+        recent.forget(1, "k").await;
+        assert!(recent.first_time(1, "k").await);
+    }
+
+    #[tokio::test]
+    async fn entries_expire_after_the_window() {
+        let recent = recent(Duration::ZERO);
+        assert!(recent.first_time(1, "k").await);
+        assert!(recent.first_time(1, "k").await);
     }
 }

@@ -1,8 +1,13 @@
-//! Slow work (fetching, summarizing) beside the dispatcher: a fixed number of slots and a
-//! bounded queue in front of them. Pushing never waits; a full queue drops the job (logged).
+//! Work beside the dispatcher. Slow work (fetching, summarizing) gets a fixed number of slots
+//! and a bounded queue in front of them; the checks that decide on an update (limits, repeat
+//! marks, which may ask Redis) run in its chat's lane, one after another, so a chat's answers
+//! keep their order. Pushing never waits; a full queue drops the job (logged).
 
+use std::collections::HashMap;
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -96,10 +101,110 @@ async fn run(inner: Arc<Inner>, mut slot: OwnedSemaphorePermit) {
     }
 }
 
+/// Short jobs in per-chat lanes: one chat's jobs run one after another, in the order pushed;
+/// chats run concurrently. At most `capacity` jobs wait across all lanes.
+pub struct Lanes {
+    inner: Arc<LanesInner>,
+}
+
+struct LanesInner {
+    capacity: usize,
+    waiting: AtomicUsize,
+    /// Waiting jobs per chat; a chat has an entry exactly while its lane task runs.
+    chats: Mutex<HashMap<i64, VecDeque<Job>>>,
+    tasks: TaskTracker,
+}
+
+impl LanesInner {
+    fn chats(&self) -> MutexGuard<'_, HashMap<i64, VecDeque<Job>>> {
+        // A poisoned lock only means a panic elsewhere; the lanes themselves are intact.
+        self.chats
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Lanes {
+    /// Lanes holding at most `capacity` waiting jobs in all.
+    pub fn new(capacity: usize) -> Self {
+        Lanes {
+            inner: Arc::new(LanesInner {
+                capacity: capacity.max(1),
+                waiting: AtomicUsize::new(0),
+                chats: Mutex::new(HashMap::new()),
+                tasks: TaskTracker::new(),
+            }),
+        }
+    }
+
+    /// Runs `job` after the jobs pushed before it for `chat`; false (and the job dropped,
+    /// logged as `what`) when the lanes are full. Never waits.
+    pub fn push(
+        &self,
+        chat: i64,
+        what: &'static str,
+        job: impl Future<Output = ()> + Send + 'static,
+    ) -> bool {
+        let inner = &self.inner;
+        if inner.waiting.fetch_add(1, Ordering::SeqCst) >= inner.capacity {
+            inner.waiting.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!(
+                chat,
+                what,
+                "update dropped: too many are waiting for their chat's turn"
+            );
+            return false;
+        }
+        let start = match inner.chats().entry(chat) {
+            Entry::Occupied(mut lane) => {
+                lane.get_mut().push_back(Box::pin(job));
+                false
+            }
+            Entry::Vacant(lane) => {
+                lane.insert(VecDeque::from([Box::pin(job) as Job]));
+                true
+            }
+        };
+        if start {
+            inner.tasks.spawn(run_lane(Arc::clone(inner), chat));
+        }
+        true
+    }
+
+    /// Waits until every job pushed so far has run.
+    pub async fn close(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+}
+
+/// Runs a chat's jobs in order until its lane is empty, each in its own task so a panic
+/// stays in its job.
+async fn run_lane(inner: Arc<LanesInner>, chat: i64) {
+    loop {
+        let next = {
+            let mut chats = inner.chats();
+            match chats.get_mut(&chat).map(VecDeque::pop_front) {
+                Some(Some(job)) => job,
+                // Removed under the same lock a push takes: a later job starts a new lane.
+                Some(None) => {
+                    chats.remove(&chat);
+                    return;
+                }
+                None => return,
+            }
+        };
+        let job = next;
+        inner.waiting.fetch_sub(1, Ordering::SeqCst);
+        if let Err(e) = inner.tasks.spawn(job).await {
+            tracing::error!(chat, error = %e, "a job panicked");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     #[tokio::test]
@@ -135,6 +240,52 @@ mod tests {
         assert!(!queue.push("c", async {}), "the queue holds two");
         gate.notify_one();
         queue.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_chats_jobs_run_in_order_beside_other_chats() {
+        let lanes = Lanes::new(100);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let (blocker, seen) = (gate.clone(), order.clone());
+        assert!(lanes.push(1, "slow", async move {
+            blocker.notified().await;
+            seen.lock().unwrap().push("1a");
+        }));
+        for (chat, name) in [(1, "1b"), (2, "2a"), (1, "1c")] {
+            let seen = order.clone();
+            assert!(lanes.push(chat, "test", async move {
+                seen.lock().unwrap().push(name);
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["2a"],
+            "chat 2 did not wait for chat 1"
+        );
+        gate.notify_one();
+        lanes.close().await;
+        assert_eq!(*order.lock().unwrap(), ["2a", "1a", "1b", "1c"]);
+    }
+
+    #[tokio::test]
+    async fn full_lanes_drop_the_job_and_a_panic_stays_in_its_job() {
+        let lanes = Lanes::new(2);
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let blocker = gate.clone();
+        assert!(lanes.push(1, "block", async move { blocker.notified().await }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let done = Arc::new(AtomicUsize::new(0));
+        assert!(lanes.push(1, "boom", async { panic!("boom") }));
+        let counted = done.clone();
+        assert!(lanes.push(2, "after", async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert!(!lanes.push(3, "c", async {}), "two wait already");
+        gate.notify_one();
+        lanes.close().await;
+        assert_eq!(done.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

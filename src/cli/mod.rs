@@ -7,6 +7,7 @@ mod ordered;
 mod run;
 mod selection;
 mod summarize;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,19 @@ pub enum Command {
     Summarize(SummarizeArgs),
     /// Print the cleaned article text that the summarizer reads.
     Extract(ExtractArgs),
+    /// Look at or remove the bot's webhook with Telegram (needs TELOXIDE_TOKEN).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+/// What `linkdigest webhook` does.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Print the webhook Telegram has registered and its delivery state.
+    Info,
+    /// Remove the webhook, e.g. when every instance goes away or before polling elsewhere;
+    /// updates wait at Telegram until a bot asks for them.
+    Delete,
 }
 
 impl Command {
@@ -41,7 +55,7 @@ impl Command {
     pub fn default_log_level(&self) -> &'static str {
         match self {
             Command::Run(_) => "info",
-            Command::Summarize(_) | Command::Extract(_) => "warn",
+            Command::Summarize(_) | Command::Extract(_) | Command::Webhook(_) => "warn",
         }
     }
 }
@@ -141,5 +155,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&config, args).await,
         Command::Summarize(args) => summarize::run(&config, args).await,
         Command::Extract(args) => extract::run(&config, args).await,
+        Command::Webhook(command) => webhook::run(&config, command).await,
     }
 }

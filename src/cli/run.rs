@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use std::net::SocketAddr;
 
+use linkdigest::bot::webhook::Webhook;
 use linkdigest::bot::{self, App, Updates};
 use tokio::net::TcpListener;
 
@@ -51,11 +52,11 @@ async fn updates(config: &Config, args: RunArgs) -> anyhow::Result<Updates> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))
     };
+    let ops = match config.metrics_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
     let Some(url) = args.webhook.or_else(|| config.webhook_url.clone()) else {
-        let ops = match config.metrics_listen {
-            Some(addr) => Some(bind(addr).await?),
-            None => None,
-        };
         return Ok(Updates::Polling { ops });
     };
     let secret = config.webhook_secret.clone().context(
@@ -63,12 +64,14 @@ async fn updates(config: &Config, args: RunArgs) -> anyhow::Result<Updates> {
          (1-256 characters of A-Z, a-z, 0-9, _ and -), the same on every instance",
     )?;
     let listener = bind(args.listen.unwrap_or(config.listen)).await?;
-    tracing::info!(url = %url, listen = %listener.local_addr()?, "receiving updates by webhook");
-    Ok(Updates::Webhook {
+    tracing::info!(listen = %listener.local_addr()?, "receiving updates by webhook");
+    Ok(Updates::Webhook(Webhook {
         url,
         secret,
         listener,
-    })
+        ops,
+        limits: config.webhook_limits.clone(),
+    }))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -16,7 +16,7 @@ use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
 use crate::ops;
 use crate::pdf::{self, PdfError, PdfLimits};
-use crate::shared::{Lock, Shared};
+use crate::shared::{LOCK_LEASE, Lock, Shared};
 use crate::summarize::openai::OpenAi;
 use crate::summarize::{Extractive, Summarizer};
 
@@ -106,8 +106,9 @@ pub struct Service {
     pdf_limits: PdfLimits,
 }
 
-/// How long one instance may hold the shared lock on a link: longer than any fetch.
-const SHARED_LOCK: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long an instance waits for another's digest of a link before fetching it itself;
+/// the holder extends its lock while it works, so this is only the patience of the others.
+const SHARED_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// How often an instance waiting on another's fetch looks for the digest.
 const SHARED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -276,16 +277,18 @@ impl Service {
         if let Some(digest) = shared.digest(key).await {
             return Ok(digest);
         }
-        let deadline = tokio::time::Instant::now() + SHARED_LOCK;
+        let deadline = tokio::time::Instant::now() + SHARED_WAIT;
         loop {
-            match shared.lock(key, SHARED_LOCK).await {
-                Lock::Acquired => {
-                    let digest = self.fetch_and_digest(url, who).await;
-                    if let Ok(digest) = &digest {
-                        shared.put_digest(key, digest, self.ttl).await;
-                    }
-                    shared.unlock(key).await;
-                    return digest;
+            match shared.lock(key, LOCK_LEASE).await {
+                Lock::Acquired(held) => {
+                    let work = async {
+                        let digest = self.fetch_and_digest(url, who).await;
+                        if let Ok(digest) = &digest {
+                            shared.put_digest(key, digest, self.ttl).await;
+                        }
+                        digest
+                    };
+                    return shared.while_locked(&held, LOCK_LEASE, work).await;
                 }
                 Lock::Busy if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(SHARED_POLL).await;

@@ -39,11 +39,24 @@ pub enum Command {
 }
 
 /// Answers a command; a command someone typed always gets an answer, in groups too, unless
-/// the person or the chat is over the command limit (then it is dropped and logged).
+/// the person or the chat is over the command limit (then it is dropped and logged). The
+/// limit check (Redis, when shared) and the answer run in the chat's lane.
 pub async fn handle(bot: Bot, msg: Message, cmd: Command, me: Me, app: Arc<App>) -> HandlerResult {
-    if from_a_bot(&msg, &me) || !app.command_within_limits(&msg) {
+    if from_a_bot(&msg, &me) {
         return Ok(());
     }
+    let lane = Arc::clone(&app);
+    app.lanes.push(msg.chat.id.0, "command", async move {
+        if lane.command_within_limits(&msg).await {
+            answer(bot, msg, cmd, me, lane).await;
+        }
+    });
+    Ok(())
+}
+
+/// Answers a command within the limit: replies go to the outbox, summaries to the work
+/// queue, admin look-ups to a task of their own.
+async fn answer(bot: Bot, msg: Message, cmd: Command, me: Me, app: Arc<App>) {
     let chat = msg.chat.id.0;
     let reply = |kind: &str, text: String, keyboard: Option<InlineKeyboardMarkup>| {
         let item = Outgoing::reply(&msg, text, keyboard).coalescing(kind);
@@ -102,7 +115,6 @@ pub async fn handle(bot: Bot, msg: Message, cmd: Command, me: Me, app: Arc<App>)
             reply("settings", text, None);
         }
     }
-    Ok(())
 }
 
 /// Applies `update` to the chat's settings if the sender may, then replies `done` (or why
@@ -149,7 +161,7 @@ async fn summarize(bot: &Bot, msg: &Message, app: &Arc<App>, arg: &str) {
         } else {
             "I found no web link in that. Send /summarize with an http or https link."
         })
-    } else if !app.within_limits(msg, urls.len()) {
+    } else if !app.within_limits(msg, urls.len()).await {
         Some(messages::SLOW_DOWN)
     } else {
         None

@@ -164,26 +164,28 @@ pub fn button(bot: Bot, q: CallbackQuery, inline_id: String, app: Arc<App>) {
     });
 }
 
-/// Counts a fetch against the person's allowance and queues it; the inline message shows
-/// why when it cannot start.
+/// Queues the fetch; in the queue it is counted against the person's allowance (with Redis
+/// that is a network call, so never in the handler). The inline message shows why when it
+/// cannot start.
 fn start(bot: &Bot, app: &Arc<App>, user: i64, inline_id: String, url: NormalizedUrl) {
-    let key = url.key();
-    let refuse = |app: &App, id: String, why: &str| {
-        let retry = keyboards::summarize(&key);
-        let edit = Outgoing::edit_inline(user, id, placeholder_html(&url, why), Some(retry));
-        app.outbox.send(bot, edit);
-    };
-    if !app.inline_within_limits(user) {
-        refuse(app, inline_id, SLOW_DOWN);
-        return;
-    }
     let (worker, bot_, id, url_) = (Arc::clone(app), bot.clone(), inline_id.clone(), url.clone());
     let queued = app.work.push("inline link", async move {
+        if !worker.inline_within_limits(user).await {
+            refuse(&bot_, &worker, user, id, &url_, SLOW_DOWN);
+            return;
+        }
         make(&bot_, &worker, user, id, &url_).await;
     });
     if !queued {
-        refuse(app, inline_id, BUSY);
+        refuse(bot, app, user, inline_id, &url, BUSY);
     }
+}
+
+/// Edits the placeholder to say why its digest did not start, keeping its Summarize button.
+fn refuse(bot: &Bot, app: &App, user: i64, inline_id: String, url: &NormalizedUrl, why: &str) {
+    let retry = keyboards::summarize(&url.key());
+    let edit = Outgoing::edit_inline(user, inline_id, placeholder_html(url, why), Some(retry));
+    app.outbox.send(bot, edit);
 }
 
 /// Makes the digest and edits the inline message into it, or into the reason it failed.

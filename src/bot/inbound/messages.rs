@@ -14,7 +14,9 @@ use crate::links::{self, Entity, EntityKind, NormalizedUrl};
 use crate::settings::Mode;
 use crate::{ops, render};
 
-/// Answers an ordinary message: a digest for each new link, as the chat's mode allows.
+/// Answers an ordinary message: a digest for each new link, as the chat's mode allows. The
+/// checks that may ask the store or Redis run in the chat's lane, after the chat's earlier
+/// updates.
 pub async fn handle(bot: Bot, msg: Message, me: Me, app: Arc<App>) -> HandlerResult {
     if let Some(to) = msg.migrate_to_chat_id() {
         app.store.migrate_chat(msg.chat.id.0, to.0).await?;
@@ -33,6 +35,24 @@ pub async fn handle(bot: Bot, msg: Message, me: Me, app: Arc<App>) -> HandlerRes
     if urls.is_empty() {
         return Ok(());
     }
+    let lane = Arc::clone(&app);
+    app.lanes.push(msg.chat.id.0, "links", async move {
+        if let Err(e) = decide(bot, msg, me, lane, urls).await {
+            tracing::warn!(error = %e, "could not answer a message");
+        }
+    });
+    Ok(())
+}
+
+/// The part of [`handle`] run in the chat's lane: the mode, the repeat check and the limits
+/// (each may ask the store or Redis), then the links go to the work queue.
+async fn decide(
+    bot: Bot,
+    msg: Message,
+    me: Me,
+    app: Arc<App>,
+    urls: Vec<NormalizedUrl>,
+) -> HandlerResult {
     let settings = app.store.settings(msg.chat.id.0).await?;
     match settings.mode {
         Mode::Off => return Ok(()),
@@ -44,20 +64,24 @@ pub async fn handle(bot: Bot, msg: Message, me: Me, app: Arc<App>) -> HandlerRes
         urls
     } else {
         // In a group the first digest of a link is still there; don't post it again.
-        urls.into_iter()
-            .filter(|u| app.recent.first_time(chat, &u.key()))
-            .collect()
+        let mut fresh = Vec::with_capacity(urls.len());
+        for url in urls {
+            if app.recent.first_time(chat, &url.key()).await {
+                fresh.push(url);
+            }
+        }
+        fresh
     };
     if urls.is_empty() {
         return Ok(());
     }
-    let forget = |app: &App, urls: &[NormalizedUrl]| {
+    let forget = async |app: &App, urls: &[NormalizedUrl]| {
         for url in urls {
-            app.recent.forget(chat, &url.key());
+            app.recent.forget(chat, &url.key()).await;
         }
     };
-    if !app.within_limits(&msg, urls.len()) {
-        forget(&app, &urls);
+    if !app.within_limits(&msg, urls.len()).await {
+        forget(&app, &urls).await;
         if msg.chat.is_private() {
             let item = Outgoing::reply(&msg, SLOW_DOWN, None).coalescing("slow down");
             app.outbox.send(&bot, item);
@@ -78,7 +102,7 @@ pub async fn handle(bot: Bot, msg: Message, me: Me, app: Arc<App>) -> HandlerRes
         .await;
     });
     if !queued {
-        forget(&app, &urls);
+        forget(&app, &urls).await;
         if announce_failures {
             let item = Outgoing::reply(&msg, BUSY, None).coalescing("busy");
             app.outbox.send(&bot, item);
@@ -134,15 +158,16 @@ pub async fn answer(
                         if sent {
                             metrics::counter!(ops::DIGESTS).increment(1);
                         } else {
-                            // Not in the chat after all: a repost should be answered.
-                            worker.recent.forget(chat, &key);
+                            // Not in the chat after all: a repost should be answered. The
+                            // mark may live in Redis, so it is removed off the outbox.
+                            tokio::spawn(async move { worker.recent.forget(chat, &key).await });
                         }
                     });
                 app.outbox.send(bot, item);
             }
             Err(e) => {
                 tracing::info!(url = %crate::fetch::guard::loggable(url.url()), chat, kind = e.kind(), reason = %e, "no digest");
-                app.recent.forget(chat, &key);
+                app.recent.forget(chat, &key).await;
                 if announce_failures {
                     let text = format!("Couldn't summarize {}: {e}.", short_link(url));
                     app.outbox

@@ -1,6 +1,7 @@
 //! The inbound side: the handler tree and the handlers for messages, commands and button
-//! presses. Handlers decide and hand on; they never wait for pacing, a slot or Telegram
-//! (replies go to the outbox, slow work to the work queue, admin look-ups to a task).
+//! presses. Handlers decide and hand on; they never wait for pacing, a slot, Telegram or
+//! Redis (the checks of limits and repeats run in the chat's lane, replies go to the outbox,
+//! slow work to the work queue, admin look-ups to a task).
 
 mod callbacks;
 mod commands;

@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use super::pacing::Pacer;
 use super::telegram::{self, Sent};
 use crate::bot::BotConfig;
+use crate::perkey::PerKey;
 
 /// What to do once a reply was sent (true) or given up (false).
 type Done = Box<dyn FnOnce(bool) + Send + Sync>;
@@ -190,15 +191,17 @@ struct Inner {
 const MAX_MOVED: usize = 100_000;
 
 impl Outbox {
-    /// Outboxes holding `outbox_per_chat` items each, paced to the configured limits.
-    pub fn new(config: &BotConfig) -> Self {
+    /// Outboxes holding `outbox_per_chat` items each, paced to the configured limits; with
+    /// `shared` (Redis), each chat's send windows count every instance's sends.
+    pub fn new(config: &BotConfig, shared: Option<Arc<dyn PerKey>>) -> Self {
         Outbox {
             inner: Arc::new(Inner {
                 pacer: Pacer::new(
                     config.sends_per_second,
                     config.sends_per_second_per_chat,
                     config.sends_per_minute_per_chat,
-                ),
+                )
+                .windowed(config.sends_window, shared),
                 per_chat: config.outbox_per_chat.max(1),
                 chats: DashMap::new(),
                 moved: DashMap::new(),

@@ -3,10 +3,12 @@
 //! chat holds up only that send (see `telegram::with_retry`), not the whole bot.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+
+use crate::perkey::PerKey;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -20,6 +22,9 @@ pub struct Pacer {
     group_per_minute: usize,
     next_overall: Mutex<Instant>,
     chats: DashMap<i64, ChatSlots>,
+    window: Duration,
+    /// Chat windows shared with other instances (Redis), reserved before the local slot.
+    shared: Option<Arc<dyn PerKey>>,
 }
 
 struct ChatSlots {
@@ -39,12 +44,34 @@ impl Pacer {
             group_per_minute: per_minute_per_group.max(1) as usize,
             next_overall: Mutex::new(Instant::now()),
             chats: DashMap::new(),
+            window: MINUTE,
+            shared: None,
         }
+    }
+
+    /// Counts a group's sends in `window` instead of a minute, and reserves each chat's
+    /// slot in `shared` (every instance's sends) before this instance's own.
+    pub fn windowed(mut self, window: Duration, shared: Option<Arc<dyn PerKey>>) -> Self {
+        self.window = window;
+        self.shared = shared;
+        self
     }
 
     /// Waits until a message may be sent to `chat`: first its chat's turn, then the bot's,
     /// so a group waiting out its minute never holds up other chats.
     pub async fn wait(&self, chat: i64) {
+        if let Some(shared) = &self.shared {
+            let limit = if chat < 0 {
+                self.group_per_minute as u32
+            } else {
+                0
+            };
+            let key = format!("pace:{chat}");
+            let wait = shared
+                .reserve(&key, self.chat_gap, limit, self.window)
+                .await;
+            tokio::time::sleep(wait).await;
+        }
         let slot = self.reserve_chat(chat, Instant::now());
         tokio::time::sleep_until(slot.into()).await;
         let slot = self.reserve_overall(Instant::now());
@@ -74,7 +101,7 @@ impl Pacer {
     /// groups) per-minute limits.
     fn reserve_chat(&self, chat: i64, now: Instant) -> Instant {
         if self.chats.len() > MAX_CHATS {
-            self.chats.retain(|_, c| c.next + MINUTE > now);
+            self.chats.retain(|_, c| c.next + self.window > now);
         }
         let mut slots = self.chats.entry(chat).or_insert_with(|| ChatSlots {
             next: now,
@@ -84,7 +111,7 @@ impl Pacer {
         let group = chat < 0;
         if group && slots.recent.len() >= self.group_per_minute {
             let oldest_counted = slots.recent[slots.recent.len() - self.group_per_minute];
-            slot = slot.max(oldest_counted + MINUTE);
+            slot = slot.max(oldest_counted + self.window);
         }
         slots.next = slot + self.chat_gap;
         if group {

@@ -1,9 +1,13 @@
 //! Several instances behind one load balancer, sharing a real Redis.
 
-use linkdigest::shared::Shared;
+use std::time::Duration;
+
+use linkdigest::bot::BotConfig;
+use linkdigest::shared::{Lock, Shared};
+use serde_json::json;
 use tempfile::TempDir;
 
-use crate::support::bot::{TestBot, post_update, replies, site};
+use crate::support::bot::{PATIENCE, TestBot, bot_config, post_update, replies, site};
 use crate::support::fake_telegram::{Chat, FakeTelegram, User, text_message};
 use crate::support::pages;
 use crate::support::redis::RedisServer;
@@ -116,5 +120,337 @@ async fn losing_redis_degrades_to_local_caching_without_losing_a_reply() {
     let digest_b = sent.iter().any(|m| m.text.contains("/b\">Daily Test</a>"));
     assert!(digest_b, "the link was answered without Redis: {sent:#?}");
     assert!(sent.iter().any(|m| m.text.contains("Length: medium")));
+    bot.stop().await;
+}
+
+/// Two instances on one Redis, each with its own database, with `config`.
+async fn two_instances(
+    tg: &FakeTelegram,
+    redis: &RedisServer,
+    dir: &TempDir,
+    config: BotConfig,
+) -> [(TestBot, std::net::SocketAddr); 2] {
+    let mut started = Vec::new();
+    for name in ["1.db", "2.db"] {
+        let shared = Shared::connect(&redis.url).await.expect("redis");
+        let db = dir.path().join(name);
+        started.push(
+            TestBot::start_instance_with(tg, &db, SECRET, Some(shared), config.clone()).await,
+        );
+    }
+    let second = started.pop().expect("two");
+    let first = started.pop().expect("two");
+    [first, second]
+}
+
+#[tokio::test]
+async fn the_same_link_posted_through_two_instances_gets_one_digest() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let [(one, at_one), (two, at_two)] = two_instances(&tg, &redis, &dir, bot_config()).await;
+    let group = Chat::supergroup(-100_700);
+    let (ann, bob) = (User::new(71, "Ann"), User::new(72, "Bob"));
+    let link = site.url("/council");
+
+    // Both members post the link at once; the load balancer sends one to each instance.
+    tokio::join!(
+        post_update(at_one, SECRET, 1, text_message(&group, &ann, link.as_str())),
+        post_update(at_two, SECRET, 2, text_message(&group, &bob, link.as_str())),
+    );
+    assert!(
+        replies(&tg, group.id, 1).await[0]
+            .text
+            .contains("City council")
+    );
+    // A later link through the second instance shows it has worked through its queue.
+    let other = site.url("/council?page=2");
+    post_update(
+        at_two,
+        SECRET,
+        3,
+        text_message(&group, &bob, other.as_str()),
+    )
+    .await;
+    replies(&tg, group.id, 2).await;
+    one.stop().await;
+    two.stop().await;
+    let digests_of_link: Vec<_> = tg
+        .sent_messages(group.id)
+        .into_iter()
+        .filter(|m| m.reply_to == Some(1) || m.reply_to == Some(2))
+        .collect();
+    assert_eq!(digests_of_link.len(), 1, "{digests_of_link:#?}");
+}
+
+#[tokio::test]
+async fn a_persons_command_allowance_holds_across_instances() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let config = BotConfig {
+        user_commands_per_minute: 2,
+        chat_commands_per_minute: 0,
+        ..bot_config()
+    };
+    let [(one, at_one), (two, at_two)] = two_instances(&tg, &redis, &dir, config).await;
+    let chat = Chat::private(61);
+    let ann = User::new(61, "Ann");
+    post_update(at_one, SECRET, 1, text_message(&chat, &ann, "/help")).await;
+    replies(&tg, chat.id, 1).await;
+    post_update(at_two, SECRET, 2, text_message(&chat, &ann, "/settings")).await;
+    replies(&tg, chat.id, 2).await;
+    // The third command is over the allowance both instances share: no reply. The link
+    // after it has an allowance of its own, and its digest comes after the command's turn.
+    post_update(at_one, SECRET, 3, text_message(&chat, &ann, "/mode")).await;
+    let link = site.url("/council");
+    post_update(at_one, SECRET, 4, text_message(&chat, &ann, link.as_str())).await;
+    let sent = replies(&tg, chat.id, 3).await;
+    assert!(sent[2].text.contains("City council"), "{sent:#?}");
+    one.stop().await;
+    two.stop().await;
+    let answered: Vec<_> = tg
+        .sent_messages(chat.id)
+        .iter()
+        .map(|m| m.reply_to)
+        .collect();
+    assert_eq!(answered, [Some(1), Some(2), Some(4)]);
+}
+
+#[tokio::test]
+async fn a_groups_pacing_holds_across_instances() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let paths: Vec<String> = (0..6).map(|i| format!("/news{i}")).collect();
+    let pages: Vec<(&str, String)> = paths
+        .iter()
+        .map(|p| (p.as_str(), pages::council_article()))
+        .collect();
+    let site = site(&pages).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let window = Duration::from_millis(600);
+    let config = BotConfig {
+        sends_per_minute_per_chat: 2,
+        sends_window: window,
+        user_links_per_minute: 0,
+        chat_links_per_minute: 0,
+        ..bot_config()
+    };
+    let instances = two_instances(&tg, &redis, &dir, config).await;
+    let group = Chat::supergroup(-100_800);
+    let ann = User::new(81, "Ann");
+    for (i, path) in paths.iter().enumerate() {
+        let (_, addr) = &instances[i % 2];
+        let message = text_message(&group, &ann, site.url(path).as_str());
+        post_update(*addr, SECRET, i as i64 + 1, message).await;
+    }
+    let sent = replies(&tg, group.id, paths.len()).await;
+    let mut times: Vec<_> = sent.iter().map(|m| m.sent_at).collect();
+    times.sort();
+    // At most 2 sends in any window, whichever instance sent them (a little slack for the
+    // way from the instance to the fake).
+    for (i, later) in times.iter().enumerate().skip(2) {
+        let gap = *later - times[i - 2];
+        assert!(
+            gap >= window - Duration::from_millis(50),
+            "sends {} and {i} only {gap:?} apart",
+            i - 2
+        );
+    }
+    for (bot, _) in instances {
+        bot.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_expired_lock_cannot_be_released_or_extended_by_its_old_holder() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (one, two) = (
+        Shared::connect(&redis.url).await.expect("redis"),
+        Shared::connect(&redis.url).await.expect("redis"),
+    );
+    let lease = Duration::from_millis(100);
+    let Lock::Acquired(old) = one.lock("link", lease).await else {
+        panic!("the first lock is free");
+    };
+    assert_eq!(two.lock("link", lease).await, Lock::Busy);
+    tokio::time::sleep(lease * 2).await;
+    let Lock::Acquired(new) = two.lock("link", Duration::from_secs(30)).await else {
+        panic!("an expired lock is free again");
+    };
+    assert!(
+        !one.unlock(&old).await,
+        "the old holder released the new lock"
+    );
+    assert!(
+        !one.extend(&old, lease).await,
+        "the old holder extended the new lock"
+    );
+    assert_eq!(
+        one.lock("link", lease).await,
+        Lock::Busy,
+        "the new lock is intact"
+    );
+    assert!(two.unlock(&new).await);
+    assert!(matches!(one.lock("link", lease).await, Lock::Acquired(_)));
+}
+
+#[tokio::test]
+async fn a_lock_is_kept_while_slow_work_runs() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (one, two) = (
+        Shared::connect(&redis.url).await.expect("redis"),
+        Shared::connect(&redis.url).await.expect("redis"),
+    );
+    let lease = Duration::from_millis(150);
+    let Lock::Acquired(held) = one.lock("slow", lease).await else {
+        panic!("the lock is free");
+    };
+    let work = async {
+        tokio::time::sleep(lease * 4).await;
+        two.lock("slow", lease).await
+    };
+    let during = one.while_locked(&held, lease, work).await;
+    assert_eq!(during, Lock::Busy, "the lock expired while its work ran");
+    assert!(
+        matches!(two.lock("slow", lease).await, Lock::Acquired(_)),
+        "released after the work"
+    );
+}
+
+#[tokio::test]
+async fn stopping_one_webhook_instance_leaves_the_webhook_to_the_others() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let [(one, _), (two, at_two)] = two_instances(&tg, &redis, &dir, bot_config()).await;
+    let registered = tg.wait_for("SetWebhook", 2, PATIENCE).await;
+    for call in &registered {
+        assert_eq!(call["secret_token"], SECRET, "{call}");
+        assert_eq!(
+            call["allowed_updates"],
+            serde_json::json!(["message", "callback_query"]),
+            "{call}"
+        );
+    }
+
+    one.stop().await;
+    assert!(
+        tg.calls("DeleteWebhook").is_empty(),
+        "a rolling stop must not cut off the other instances"
+    );
+    let ann = User::new(91, "Ann");
+    let link = site.url("/council");
+    post_update(
+        at_two,
+        SECRET,
+        1,
+        text_message(&Chat::private(91), &ann, link.as_str()),
+    )
+    .await;
+    assert!(replies(&tg, 91, 1).await[0].text.contains("City council"));
+    two.stop().await;
+    assert!(tg.calls("DeleteWebhook").is_empty());
+}
+
+#[tokio::test]
+async fn the_webhook_checks_the_secret_before_the_body_and_bounds_the_body() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let (bot, addr) = TestBot::start_webhook(&tg, &dir.path().join("db"), SECRET).await;
+    let http = reqwest::Client::new();
+    let post = |secret: Option<&str>, body: Vec<u8>| {
+        let mut request = http
+            .post(format!("http://{addr}/tg"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(secret) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        request.send()
+    };
+    let message = text_message(&Chat::private(95), &User::new(95, "Ann"), "/help");
+    let mut message = message;
+    message["message_id"] = json!(1);
+    message["date"] = json!(1_700_000_000);
+    let update = serde_json::to_vec(&json!({"update_id": 1, "message": message})).unwrap();
+    // Two megabytes of an update: more than Telegram ever sends.
+    let mut huge = json!({"update_id": 2, "message": message});
+    huge["message"]["text"] = json!("x".repeat(2 * 1024 * 1024));
+    let huge = serde_json::to_vec(&huge).unwrap();
+
+    let status = |r: reqwest::Result<reqwest::Response>| r.expect("an answer").status().as_u16();
+    assert_eq!(status(post(None, update.clone()).await), 401);
+    assert_eq!(status(post(Some("wrong"), update.clone()).await), 401);
+    assert_eq!(
+        status(post(None, huge.clone()).await),
+        401,
+        "the secret is checked first"
+    );
+    assert_eq!(status(post(Some(SECRET), huge).await), 413);
+    assert_eq!(
+        status(post(Some(SECRET), b"{not json".to_vec()).await),
+        200,
+        "not resent for ever"
+    );
+    assert_eq!(status(post(Some(SECRET), update).await), 200);
+    assert!(!replies(&tg, 95, 1).await[0].text.is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn webhook_delete_removes_the_webhook_on_purpose() {
+    let tg = FakeTelegram::start().await;
+    let api = tg.url().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_linkdigest"))
+            .args(["webhook", "delete"])
+            .env("TELOXIDE_TOKEN", "123456:TEST")
+            .env("TELOXIDE_API_URL", api)
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("webhook deleted"), "{stdout}");
+    assert_eq!(tg.calls("DeleteWebhook").len(), 1);
+}
+
+#[tokio::test]
+async fn metrics_move_to_their_own_listener_when_one_is_given() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let (bot, addr, ops) =
+        TestBot::start_webhook_with_ops(&tg, &dir.path().join("db"), SECRET).await;
+    let message = text_message(&Chat::private(97), &User::new(97, "Ann"), "/help");
+    post_update(addr, SECRET, 1, message).await;
+    replies(&tg, 97, 1).await;
+    let get = |at: std::net::SocketAddr, path: &str| reqwest::get(format!("http://{at}{path}"));
+    let health = get(ops, "/healthz").await.unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok\n");
+    let metrics = get(ops, "/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("linkdigest_updates_total"), "{metrics}");
+    assert_eq!(
+        get(addr, "/metrics").await.unwrap().status(),
+        404,
+        "not on the webhook"
+    );
     bot.stop().await;
 }

@@ -54,5 +54,6 @@ async fn updates_posted_with_the_secret_are_answered_and_others_refused() {
     assert!(metrics.contains("linkdigest_updates_total"), "{metrics}");
     assert!(metrics.contains("linkdigest_digests_total"), "{metrics}");
     bot.stop().await;
-    tg.wait_for("DeleteWebhook", 1, PATIENCE).await;
+    // A rolling stop: the other instances behind the URL keep receiving updates.
+    assert!(tg.calls("DeleteWebhook").is_empty());
 }

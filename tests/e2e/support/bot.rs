@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use linkdigest::bot::webhook::{Webhook, WebhookLimits};
 use linkdigest::bot::{self, App, BotConfig, RunError, Updates};
 use linkdigest::cache::CacheConfig;
 use linkdigest::digest::Service;
@@ -74,15 +75,52 @@ impl TestBot {
         secret: &str,
         shared: Option<Shared>,
     ) -> (Self, SocketAddr) {
+        Self::start_instance_with(tg, db, secret, shared, bot_config()).await
+    }
+
+    /// [`TestBot::start_instance`] with the given Telegram-side settings.
+    pub async fn start_instance_with(
+        tg: &FakeTelegram,
+        db: &Path,
+        secret: &str,
+        shared: Option<Shared>,
+        config: BotConfig,
+    ) -> (Self, SocketAddr) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
-        let updates = Updates::Webhook {
+        let updates = Updates::Webhook(Webhook {
             url: format!("http://{addr}/tg").parse().expect("a URL"),
             secret: secret.to_owned(),
             listener,
-        };
-        let bot = Self::start_receiving(tg, db, bot_config(), updates, shared).await;
+            ops: None,
+            limits: WebhookLimits::default(),
+        });
+        let bot = Self::start_receiving(tg, db, config, updates, shared).await;
         (bot, addr)
+    }
+
+    /// Starts the bot in webhook mode with `/healthz` and `/metrics` on a listener of their
+    /// own; returns it, the webhook's address and the operations address.
+    pub async fn start_webhook_with_ops(
+        tg: &FakeTelegram,
+        db: &Path,
+        secret: &str,
+    ) -> (Self, SocketAddr, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let ops = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (addr, ops_addr) = (
+            listener.local_addr().expect("address"),
+            ops.local_addr().expect("address"),
+        );
+        let updates = Updates::Webhook(Webhook {
+            url: format!("http://{addr}/tg").parse().expect("a URL"),
+            secret: secret.to_owned(),
+            listener,
+            ops: Some(ops),
+            limits: WebhookLimits::default(),
+        });
+        let bot = Self::start_receiving(tg, db, bot_config(), updates, None).await;
+        (bot, addr, ops_addr)
     }
 
     async fn start_receiving(
