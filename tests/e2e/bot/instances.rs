@@ -344,7 +344,12 @@ async fn stopping_one_webhook_instance_leaves_the_webhook_to_the_others() {
         assert_eq!(call["secret_token"], SECRET, "{call}");
         assert_eq!(
             call["allowed_updates"],
-            serde_json::json!(["message", "callback_query"]),
+            serde_json::json!([
+                "message",
+                "callback_query",
+                "inline_query",
+                "chosen_inline_result"
+            ]),
             "{call}"
         );
     }
