@@ -163,18 +163,16 @@ async fn fetch_article(
         let _permit = fetches.acquire().await?;
         fetcher.get(url.url()).await?
     };
-    let article = pool
-        .run(move || match page.kind {
-            PageKind::Html => Ok(extract::article(&page.text, Some(&page.url))?),
-            PageKind::PlainText => Ok(extract::plain_text(&page.text, None)?),
-            PageKind::Pdf => {
-                let deadline = Instant::now() + pdf_time;
-                Ok(pdf::read(&page.bytes, &pdf_limits, deadline)?.article)
-            }
-        })
-        .await
-        .map_err(|_| anyhow::anyhow!("the page could not be processed"))?;
-    article
+    pool.run(move || match page.kind {
+        PageKind::Html => Ok(extract::article(&page.text, Some(&page.url))?),
+        PageKind::PlainText => Ok(extract::plain_text(&page.text, None)?),
+        PageKind::Pdf => {
+            let deadline = Instant::now() + pdf_time;
+            Ok(pdf::read(&page.bytes, &pdf_limits, deadline)?.article)
+        }
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("the page could not be processed"))?
 }
 
 fn article_json(id: Value, article: Result<Article, ExtractError>) -> String {
