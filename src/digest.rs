@@ -61,8 +61,11 @@ impl Digest {
     pub fn new(article: &Article, summary: Summary, page_url: Option<&Url>) -> Self {
         let url = page_url
             .map(Url::to_string)
+            .filter(|u| u.len() <= MAX_URL_BYTES)
             .or_else(|| article.canonical_url.clone())
-            .filter(|u| u.len() <= MAX_URL_BYTES);
+            .filter(|u| u.len() <= MAX_URL_BYTES)
+            .or_else(|| page_url.map(|u| u.origin().ascii_serialization()))
+            .filter(|u| u.len() <= MAX_URL_BYTES && u != "null");
         let host = url
             .as_deref()
             .and_then(|u| Url::parse(u).ok())
@@ -277,6 +280,23 @@ mod tests {
         assert_eq!(cut.chars().count(), 50);
         assert!(cut.ends_with('…'));
         assert_eq!(truncate_at_word("short", 50), "short");
+    }
+
+    #[test]
+    fn a_page_url_too_long_to_store_still_leaves_a_source_link() {
+        let long =
+            Url::parse(&format!("https://news.example.org/a?{}", "q".repeat(3000))).expect("url");
+        let article = Article {
+            canonical_url: Some("https://news.example.org/story".into()),
+            ..Article::default()
+        };
+        let summary = Summary {
+            sentences: vec![sentence("One.", 0)],
+        };
+        let d = Digest::new(&article, summary.clone(), Some(&long));
+        assert_eq!(d.url.as_deref(), Some("https://news.example.org/story"));
+        let d = Digest::new(&Article::default(), summary, Some(&long));
+        assert_eq!(d.url.as_deref(), Some("https://news.example.org"));
     }
 
     #[test]

@@ -201,7 +201,7 @@ impl App {
 
 /// Who sent a message, for limits: the sender chat (anonymous admins, channels), else the
 /// user, else the chat.
-fn sender_of(msg: &Message) -> i64 {
+pub(super) fn sender_of(msg: &Message) -> i64 {
     msg.sender_chat
         .as_ref()
         .map(|c| c.id.0)

@@ -7,6 +7,7 @@ use teloxide::prelude::*;
 use teloxide::types::{Me, MessageEntity, MessageEntityKind};
 
 use super::{HandlerResult, from_a_bot};
+use crate::bot::app::sender_of;
 use crate::bot::outbound::{Outgoing, Typing};
 use crate::bot::{App, keyboards};
 use crate::digest::Length;
@@ -137,10 +138,9 @@ pub async fn answer(
         .iter()
         .any(|url| app.digests.cached(url).is_none())
         .then(|| Typing::start(bot, msg, app.config.typing_interval));
-    let who = crate::digest::Requester::new(
-        msg.from.as_ref().map_or(msg.chat.id.0, |u| u.id.0 as i64),
-        msg.chat.id.0,
-    );
+    // Anonymous admins and channel posts share one user id across all groups; their sender
+    // chat keeps one group's links from queueing behind another's.
+    let who = crate::digest::Requester::new(sender_of(msg), msg.chat.id.0);
     let results = join_all(urls.iter().map(|url| app.digests.get(url, who))).await;
     drop(typing);
     let chat = msg.chat.id.0;
