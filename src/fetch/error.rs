@@ -62,6 +62,9 @@ pub enum FetchError {
     /// The body (after decompression) exceeds the configured limit in bytes.
     #[error("the page is larger than {}", human_bytes(*.0))]
     TooLarge(usize),
+    /// Too many large pages are being downloaded at once: the bytes in flight are spent.
+    #[error("too many large pages are being read right now, try again in a minute")]
+    Busy,
     /// The site sent a response that could not be read (bad compression, broken framing).
     #[error("the site sent a broken response")]
     BrokenResponse {
@@ -91,6 +94,7 @@ impl FetchError {
             Self::Status(_) => "http_status",
             Self::UnsupportedContent(_) => "content_type",
             Self::TooLarge(_) => "too_large",
+            Self::Busy => "busy",
             Self::BrokenResponse { .. } => "broken_response",
             Self::Client(_) => "client",
         }
@@ -357,6 +361,7 @@ mod tests {
             FetchError::ServerError(500),
             FetchError::Status(429),
             FetchError::TooLarge(1),
+            FetchError::Busy,
             FetchError::TooManyRedirects,
             FetchError::Timeout(Duration::from_secs(1)),
         ];

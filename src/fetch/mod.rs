@@ -112,6 +112,9 @@ pub struct Fetcher {
     in_flight: Arc<tokio::sync::Semaphore>,
 }
 
+/// Room every fetch waits for before reading its body: most pages fit in it.
+const FIRST_ROOM_KIB: u32 = 256;
+
 /// The unit of [`Fetcher::in_flight`].
 const KIB: usize = 1024;
 
@@ -247,20 +250,33 @@ impl Fetcher {
             return Err(FetchError::TooLarge(limit(kind)));
         }
         let mut body = Vec::new();
-        // Room for this body among all bodies in flight, held until the fetch returns.
-        let mut room = Vec::new();
+        // Room for this body among all bodies in flight, held until the fetch returns. The
+        // first part is waited for while holding nothing; beyond it a fetch never waits while
+        // holding room (every fetch could then hold some and wait for more): it takes room
+        // at once or gives up as busy.
+        let shutting_down = |_| FetchError::Client("the fetcher is shutting down".into());
+        let mut room = vec![
+            Arc::clone(&self.in_flight)
+                .acquire_many_owned(FIRST_ROOM_KIB)
+                .await
+                .map_err(shutting_down)?,
+        ];
+        let mut held = FIRST_ROOM_KIB as usize * KIB;
         while let Some(chunk) = response.chunk().await.map_err(network_error)? {
             trace.bytes += chunk.len();
             if body.len() + chunk.len() > limit(kind) {
                 return Err(FetchError::TooLarge(limit(kind)));
             }
-            let kib = u32::try_from(chunk.len().div_ceil(KIB)).unwrap_or(u32::MAX);
-            room.push(
-                Arc::clone(&self.in_flight)
-                    .acquire_many_owned(kib)
-                    .await
-                    .map_err(|_| FetchError::Client("the fetcher is shutting down".into()))?,
-            );
+            let wanted = (body.len() + chunk.len()).saturating_sub(held);
+            if wanted > 0 {
+                let kib = u32::try_from(wanted.div_ceil(KIB)).unwrap_or(u32::MAX);
+                room.push(
+                    Arc::clone(&self.in_flight)
+                        .try_acquire_many_owned(kib)
+                        .map_err(|_| FetchError::Busy)?,
+                );
+                held += kib as usize * KIB;
+            }
             body.extend_from_slice(&chunk);
             // Sniff as soon as the head is in, so a mislabelled video is not downloaded whole.
             if kind.is_none() && body.len() >= content_type::SNIFF_BYTES {
