@@ -59,8 +59,13 @@ pub async fn change(
         answer(app, Changed::NotAllowed);
         return;
     };
+    // A look-up that cannot start is still answered: "could not save, try again".
+    let Some(slot) = app.outbox.background_slot("admin check") else {
+        answer(app, Changed::NotSaved);
+        return;
+    };
     let (worker, bot) = (Arc::clone(app), bot.clone());
-    app.outbox.in_background("admin check", async move {
+    slot.spawn(async move {
         let allowed = worker.admins.look_up(&bot, chat, user).await;
         let outcome = apply(&worker, chat, allowed, update).await;
         answer(&worker, outcome);

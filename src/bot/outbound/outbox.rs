@@ -14,7 +14,7 @@ use teloxide::types::{
     CallbackQueryId, InlineKeyboardMarkup, InlineQueryId, InlineQueryResult,
     InlineQueryResultsButton, MessageId, ThreadId,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 
 use super::pacing::Pacer;
@@ -183,8 +183,29 @@ struct Inner {
     chats: DashMap<Lane, VecDeque<Outgoing>>,
     /// Groups that became supergroups: old id → new id.
     moved: DashMap<i64, ChatId>,
+    /// Admin look-ups and other short calls in flight.
     calls: Arc<Semaphore>,
+    /// Button answers in flight: a pool of their own, so look-ups never crowd them out.
+    answers: Arc<Semaphore>,
     tasks: TaskTracker,
+}
+
+/// A place among the background calls, taken before the work is handed over, so that a
+/// refusal can still be answered by the caller.
+pub struct BackgroundSlot {
+    permit: OwnedSemaphorePermit,
+    tasks: TaskTracker,
+}
+
+impl BackgroundSlot {
+    /// Runs `job` in its own task, holding the place until it ends.
+    pub fn spawn(self, job: impl Future<Output = ()> + Send + 'static) {
+        let permit = self.permit;
+        self.tasks.spawn(async move {
+            job.await;
+            drop(permit);
+        });
+    }
 }
 
 /// Migrations remembered; a group migrates once, so this only guards against abuse.
@@ -206,6 +227,7 @@ impl Outbox {
                 chats: DashMap::new(),
                 moved: DashMap::new(),
                 calls: Arc::new(Semaphore::new(config.max_background_calls.max(1))),
+                answers: Arc::new(Semaphore::new(config.max_background_calls.max(1))),
                 tasks: TaskTracker::new(),
             }),
         }
@@ -264,7 +286,15 @@ impl Outbox {
     /// Answers a button press in the background (answers are not paced per chat).
     pub fn answer_callback(&self, bot: &Bot, id: CallbackQueryId, text: Option<String>) {
         let bot = bot.clone();
-        self.in_background("button answer", async move {
+        let Ok(permit) = Arc::clone(&self.inner.answers).try_acquire_owned() else {
+            tracing::warn!("button answer dropped: too many answers to Telegram in flight");
+            return;
+        };
+        let slot = BackgroundSlot {
+            permit,
+            tasks: self.inner.tasks.clone(),
+        };
+        slot.spawn(async move {
             telegram::answer_callback(&bot, id, text.as_deref()).await;
         });
     }
@@ -276,15 +306,26 @@ impl Outbox {
         what: &'static str,
         job: impl Future<Output = ()> + Send + 'static,
     ) -> bool {
+        match self.background_slot(what) {
+            Some(slot) => {
+                slot.spawn(job);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A place for a short background call, or `None` (logged as `what`) when too many are
+    /// in flight. Never waits.
+    pub fn background_slot(&self, what: &'static str) -> Option<BackgroundSlot> {
         let Ok(permit) = Arc::clone(&self.inner.calls).try_acquire_owned() else {
             tracing::warn!(what, "dropped: too many calls to Telegram in flight");
-            return false;
+            return None;
         };
-        self.inner.tasks.spawn(async move {
-            job.await;
-            drop(permit);
-        });
-        true
+        Some(BackgroundSlot {
+            permit,
+            tasks: self.inner.tasks.clone(),
+        })
     }
 
     /// Waits until every outbox is empty and every background call has ended.
