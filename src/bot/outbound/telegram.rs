@@ -157,7 +157,13 @@ async fn send(bot: &Bot, chat: ChatId, what: &What, as_reply: bool) -> Sent {
     };
     match result {
         Ok(()) => Sent::Done,
-        Err(RequestError::MigrateToChatId(to)) if as_reply => Sent::Moved(to),
+        // Only a new message can follow the group to its new id: an edit's message id means
+        // nothing there.
+        Err(RequestError::MigrateToChatId(to))
+            if as_reply && matches!(what, What::Reply { .. }) =>
+        {
+            Sent::Moved(to)
+        }
         Err(e) => {
             let what = match what {
                 What::Reply { .. } => "reply",
