@@ -3,11 +3,13 @@
 //! this process on 127.0.0.1, twice: idle, then while one group sends 300 `/settings` in a
 //! burst. Prints the latency of links in 20 other chats (n = 200 replies each run), the ratio
 //! flooded p99 / idle p99 (target <= 1.5) and each run's peak RSS (target: within 10 MB).
-//! Never run in CI.
+//! `--mode polling` (the default): the bot long-polls the fake. `--mode webhook`: the bot runs
+//! with `--webhook URL --listen 127.0.0.1:PORT` and the fake POSTs each update to it with the
+//! secret header, as Telegram does. Never run in CI.
 //!
 //! ```sh
-//! cargo build --release
-//! cargo run --release --example flood -- [--mode polling] [--bot PATH]
+//! cargo build --release --bins --examples
+//! cargo run --release --example flood -- [--mode polling|webhook] [--bot PATH]
 //! ```
 
 #[allow(dead_code)]
@@ -50,7 +52,20 @@ const FLOOD: usize = 300;
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Polling,
+    Webhook,
 }
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Polling => "polling",
+            Mode::Webhook => "webhook",
+        }
+    }
+}
+
+/// The secret token the bot and the fake's deliveries share in webhook mode.
+const SECRET: &str = "flood-secret";
 
 /// What one run measured.
 struct Run {
@@ -70,7 +85,8 @@ async fn main() {
         std::process::exit(2);
     }
     println!(
-        "flood, polling: links in {CHATS} chats ({ROUNDS} rounds, n = {}), idle and while one group sends {FLOOD} /settings",
+        "flood, {}: links in {CHATS} chats ({ROUNDS} rounds, n = {}), idle and while one group sends {FLOOD} /settings",
+        mode.name(),
         CHATS * ROUNDS
     );
     let idle = run(&binary, mode, false).await;
@@ -120,7 +136,7 @@ async fn run(binary: &Path, mode: Mode, flood: bool) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("bot.log");
     // Production pacing and limits; only the fake site's address needs allowing.
-    let env: Vec<(String, String)> = [
+    let mut env: Vec<(String, String)> = [
         ("TELOXIDE_TOKEN", "123456:FLOOD".to_owned()),
         ("TELOXIDE_API_URL", fake.url().to_string()),
         ("LINKDIGEST_ALLOW_PRIVATE_ADDRESSES", "true".into()),
@@ -133,10 +149,27 @@ async fn run(binary: &Path, mode: Mode, flood: bool) -> Run {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let bot = match mode {
-        Mode::Polling => BotProcess::start(binary, dir.path(), &log, &env),
+    let (bot, delivery) = match mode {
+        Mode::Polling => {
+            let bot = BotProcess::start(binary, dir.path(), &log, &env);
+            wait_for_polling(&fake).await;
+            (bot, None)
+        }
+        Mode::Webhook => {
+            let listen = free_port().await;
+            env.push(("LINKDIGEST_WEBHOOK_SECRET".into(), SECRET.into()));
+            let args = [
+                "--webhook".to_owned(),
+                format!("http://{listen}/tg"),
+                "--listen".to_owned(),
+                listen.to_string(),
+            ];
+            let bot = BotProcess::start_with_args(binary, &args, dir.path(), &log, &env);
+            fake.wait_for("SetWebhook", 1, Duration::from_secs(20))
+                .await;
+            (bot, Some(fake.deliver_to_webhook()))
+        }
     };
-    wait_for_polling(&fake).await;
 
     let chats: Vec<(Chat, User)> = (0..CHATS)
         .map(|c| {
@@ -194,6 +227,9 @@ async fn run(binary: &Path, mode: Mode, flood: bool) -> Run {
         );
     }
     let flood_answers = fake.sent_messages(group.id).len();
+    if let Some(delivery) = delivery {
+        delivery.abort();
+    }
     bot.terminate();
     let (peak_mib, _, clean) = bot.wait(Duration::from_secs(30)).await;
     if !clean {
@@ -233,6 +269,15 @@ async fn wait_for_polling(fake: &FakeTelegram) {
     }
 }
 
+/// A free local address for the bot's webhook listener (free when asked; the bot binds it
+/// right after).
+async fn free_port() -> std::net::SocketAddr {
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free local port");
+    probe.local_addr().expect("a bound address")
+}
+
 /// The `q` quantile of `values` (nearest rank); zero when empty.
 fn quantile(values: &[Duration], q: f64) -> Duration {
     let mut sorted = values.to_vec();
@@ -250,13 +295,10 @@ fn args() -> (Mode, PathBuf) {
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--mode", Some(m)) if m == "polling" => mode = Mode::Polling,
-            ("--mode", Some(m)) => {
-                eprintln!("mode {m}: only polling is measured so far (webhook mode: to come)");
-                std::process::exit(2);
-            }
+            ("--mode", Some(m)) if m == "webhook" => mode = Mode::Webhook,
             ("--bot", Some(path)) => binary = PathBuf::from(path),
             _ => {
-                eprintln!("usage: flood [--mode polling] [--bot PATH]");
+                eprintln!("usage: flood [--mode polling|webhook] [--bot PATH]");
                 std::process::exit(2);
             }
         }

@@ -17,6 +17,17 @@ impl BotProcess {
     /// Starts `binary run` in `dir` (no `.env` there) with `env` on top of a clean set of
     /// settings, logging to `log`.
     pub fn start(binary: &Path, dir: &Path, log: &Path, env: &[(String, String)]) -> Self {
+        Self::start_with_args(binary, &[], dir, log, env)
+    }
+
+    /// [`BotProcess::start`] with `args` after `run` (e.g. `--webhook URL --listen ADDR`).
+    pub fn start_with_args(
+        binary: &Path,
+        args: &[String],
+        dir: &Path,
+        log: &Path,
+        env: &[(String, String)],
+    ) -> Self {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -25,6 +36,7 @@ impl BotProcess {
         let mut command = Command::new(binary);
         command
             .arg("run")
+            .args(args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

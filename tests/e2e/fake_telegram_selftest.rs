@@ -784,3 +784,69 @@ async fn inline_queries_are_answered_once_with_valid_results_then_sent_and_edite
 fn chosen_offset(updates: &[Update]) -> i32 {
     updates.last().map_or(0, |u| u.id.as_offset())
 }
+
+#[tokio::test]
+async fn queued_updates_are_posted_to_the_webhook_with_the_secret_and_resent_when_refused() {
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::{HeaderMap, StatusCode};
+
+    type Received = Arc<Mutex<Vec<(Option<String>, serde_json::Value)>>>;
+    let received: Received = Arc::default();
+    let record = {
+        let received = received.clone();
+        move |headers: HeaderMap, axum::Json(update): axum::Json<serde_json::Value>| async move {
+            let secret = headers
+                .get("x-telegram-bot-api-secret-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let mut received = received.lock().unwrap();
+            received.push((secret, update));
+            // The first delivery is refused, as by a bot busy restarting.
+            if received.len() == 1 {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            }
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route("/tg", axum::routing::post(record));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let fake = FakeTelegram::start().await;
+    let delivery = fake.deliver_to_webhook();
+    let (chat, ann) = (Chat::private(66), User::new(66, "Ann"));
+    // Queued before any webhook: it waits for one.
+    fake.send_text(&chat, &ann, "before");
+    bot(&fake)
+        .set_webhook(format!("http://{addr}/tg").parse().unwrap())
+        .secret_token("s3cret".to_owned())
+        .allowed_updates(vec![AllowedUpdate::Message])
+        .await
+        .expect("setWebhook");
+    fake.push_update("edited_message", text_message(&chat, &ann, "not asked for"));
+    fake.send_text(&chat, &ann, "after");
+
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while received.lock().unwrap().len() < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    delivery.abort();
+    server.abort();
+    let received = received.lock().unwrap().clone();
+    let mut texts: Vec<&str> = received
+        .iter()
+        .map(|(_, u)| u["message"]["text"].as_str().unwrap_or("(not a message)"))
+        .collect();
+    // Several connections at once: the resent update may come after a later one.
+    texts.sort();
+    assert_eq!(texts, ["after", "before", "before"], "{received:#?}");
+    assert!(
+        received
+            .iter()
+            .all(|(secret, _)| secret.as_deref() == Some("s3cret"))
+    );
+}

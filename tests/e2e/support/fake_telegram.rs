@@ -219,7 +219,7 @@ struct Inner {
     faults: Vec<Fault>,
     calls: Vec<Call>,
     /// The webhook as the latest setWebhook left it (`url`, `secret_token`,
-    /// `allowed_updates`); `None` after deleteWebhook.
+    /// `allowed_updates`, `max_connections`); `None` after deleteWebhook.
     webhook: Option<Value>,
     /// Groups that became supergroups: old id → new id.
     migrated: HashMap<i64, i64>,
@@ -327,7 +327,7 @@ impl FakeTelegram {
     }
 
     /// The webhook as the latest setWebhook left it (`url`, `secret_token`,
-    /// `allowed_updates`), or `None` when none is set (never set, or deleted).
+    /// `allowed_updates`, `max_connections`), or `None` when none is set (never set, or deleted).
     pub fn webhook(&self) -> Option<Value> {
         self.shared.lock().webhook.clone()
     }
@@ -592,6 +592,80 @@ impl FakeTelegram {
     /// The highest `offset` the bot has passed to `getUpdates` (0 before any).
     pub fn acknowledged_offset(&self) -> i64 {
         self.shared.lock().acknowledged
+    }
+
+    /// Delivers queued updates to the webhook the bot registered, as Telegram does: each one
+    /// POSTed as JSON to its URL with `X-Telegram-Bot-Api-Secret-Token`, at most the webhook's
+    /// `max_connections` (default 40) at once, kinds not in its `allowed_updates` dropped, and
+    /// an update the bot does not answer with 2xx sent again (up to 10 tries). Updates wait
+    /// while no webhook is set. Runs until the returned task is aborted.
+    pub fn deliver_to_webhook(&self) -> tokio::task::JoinHandle<()> {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut connections: Option<(u64, Arc<tokio::sync::Semaphore>)> = None;
+            loop {
+                // Created before looking at the queue, so an update pushed in between wakes us.
+                let notified = shared.new_update.notified();
+                let due = {
+                    let mut inner = shared.lock();
+                    inner.webhook.clone().map(|webhook| {
+                        let updates = std::mem::take(&mut inner.updates);
+                        (webhook, updates)
+                    })
+                };
+                let Some((webhook, updates)) = due.filter(|(_, u)| !u.is_empty()) else {
+                    // setWebhook does not notify: look again soon in any case.
+                    let _ = tokio::time::timeout(Duration::from_millis(20), notified).await;
+                    continue;
+                };
+                let max = webhook["max_connections"]
+                    .as_u64()
+                    .or_else(|| webhook["max_connections"].as_str()?.parse().ok())
+                    .unwrap_or(40)
+                    .clamp(1, 100);
+                let permits = match &connections {
+                    Some((n, permits)) if *n == max => permits.clone(),
+                    _ => {
+                        let permits = Arc::new(tokio::sync::Semaphore::new(max as usize));
+                        connections = Some((max, permits.clone()));
+                        permits
+                    }
+                };
+                let url = webhook["url"].as_str().unwrap_or_default().to_owned();
+                let secret = webhook["secret_token"].as_str().map(str::to_owned);
+                let allowed: Vec<String> = webhook["allowed_updates"]
+                    .as_array()
+                    .map(|kinds| {
+                        let kinds = kinds.iter().filter_map(Value::as_str);
+                        kinds.map(str::to_owned).collect()
+                    })
+                    .unwrap_or_default();
+                for update in updates {
+                    if !allowed.is_empty() && !allowed.iter().any(|k| update.get(k).is_some()) {
+                        continue;
+                    }
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let (http, url, secret) = (http.clone(), url.clone(), secret.clone());
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        for _ in 0..10 {
+                            let mut request = http.post(&url).json(&update);
+                            if let Some(secret) = &secret {
+                                request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+                            }
+                            let sent = request.send().await;
+                            if sent.is_ok_and(|r| r.status().is_success()) {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    });
+                }
+            }
+        })
     }
 }
 
@@ -935,7 +1009,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failur
             if body["url"].as_str().is_none_or(str::is_empty) {
                 return bad_request("bad webhook: An HTTPS URL must be provided for webhook");
             }
-            let fields = ["url", "secret_token", "allowed_updates"];
+            let fields = ["url", "secret_token", "allowed_updates", "max_connections"];
             let webhook = fields.map(|f| (f.to_owned(), body[f].clone()));
             inner.webhook = Some(Value::Object(webhook.into_iter().collect()));
             Ok(json!(true))
