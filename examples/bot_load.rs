@@ -259,22 +259,15 @@ async fn run(plan: &Plan, binary: &Path) -> Outcome {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("bot.log");
-    let mut env: Vec<(String, String)> = [
-        ("TELOXIDE_TOKEN", "123456:LOAD".to_string()),
-        ("TELOXIDE_API_URL", fake.url().to_string()),
-        ("LINKDIGEST_ALLOW_PRIVATE_ADDRESSES", "true".into()),
-        (
-            "LINKDIGEST_DB",
-            dir.path().join("load.db").display().to_string(),
-        ),
-        ("LINKDIGEST_SENDS_PER_SECOND", "2000".into()),
-        ("LINKDIGEST_SENDS_PER_SECOND_PER_CHAT", "100".into()),
-        ("LINKDIGEST_SENDS_PER_MINUTE_PER_CHAT", "1000".into()),
-        ("RUST_LOG", "info".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let mut env = process::base_env(fake.url().as_str(), dir.path(), "123456:LOAD", "info");
+    env.extend(
+        [
+            ("LINKDIGEST_SENDS_PER_SECOND", "2000"),
+            ("LINKDIGEST_SENDS_PER_SECOND_PER_CHAT", "100"),
+            ("LINKDIGEST_SENDS_PER_MINUTE_PER_CHAT", "1000"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
     env.extend(plan.env.iter().cloned());
 
     let mut bot = BotProcess::start(binary, dir.path(), &log, &env);

@@ -136,19 +136,7 @@ async fn run(binary: &Path, mode: Mode, flood: bool) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("bot.log");
     // Production pacing and limits; only the fake site's address needs allowing.
-    let mut env: Vec<(String, String)> = [
-        ("TELOXIDE_TOKEN", "123456:FLOOD".to_owned()),
-        ("TELOXIDE_API_URL", fake.url().to_string()),
-        ("LINKDIGEST_ALLOW_PRIVATE_ADDRESSES", "true".into()),
-        (
-            "LINKDIGEST_DB",
-            dir.path().join("flood.db").display().to_string(),
-        ),
-        ("RUST_LOG", "warn".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let mut env = process::base_env(fake.url().as_str(), dir.path(), "123456:FLOOD", "warn");
     let (bot, delivery) = match mode {
         Mode::Polling => {
             let bot = BotProcess::start(binary, dir.path(), &log, &env);

@@ -125,3 +125,18 @@ fn vm_hwm_kib(status: &Path) -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// The settings every measured bot starts with: its token, the fake Bot API, a database in
+/// `dir`, the fake site's loopback address allowed, and `log_level`; callers add their own.
+pub fn base_env(api_url: &str, dir: &Path, token: &str, log_level: &str) -> Vec<(String, String)> {
+    [
+        ("TELOXIDE_TOKEN", token.to_owned()),
+        ("TELOXIDE_API_URL", api_url.to_owned()),
+        ("LINKDIGEST_ALLOW_PRIVATE_ADDRESSES", "true".to_owned()),
+        ("LINKDIGEST_DB", dir.join("bot.db").display().to_string()),
+        ("RUST_LOG", log_level.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
