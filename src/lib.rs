@@ -16,19 +16,21 @@
 //! - [`summarize`]: the `Summarizer` trait and the built-in extractive summarizer.
 //! - [`cache`]: the concurrent cache with TTL, capacity bound and single-flight loads.
 //! - [`digest`]: the pipeline service that ties the above together, and the `Digest` type.
-//! - [`render`]: a digest as Telegram HTML, and the callback data of its buttons.
+//! - [`render`]: a digest as Telegram HTML.
+//! - [`callback_data`]: the short data behind the bot's buttons, without teloxide.
 //! - [`settings`] and [`store`]: per-chat settings and persisted digests in SQLite.
 //! - [`bot`]: the Telegram bot (the only module that knows teloxide).
 //! - [`ops`]: `/healthz` and `/metrics` for operators.
 //! - [`perkey`]: per-key state that expires (limits, repeat marks, send windows), local or
 //!   in Redis.
-//! - [`shared`]: Redis, so several instances share one cache, settings and per-key state.
+//! - [`redis_state`]: Redis, so several instances share one cache, settings and per-key state.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bot;
 pub mod budget;
 pub mod cache;
+pub mod callback_data;
 pub mod config;
 pub mod digest;
 pub mod extract;
@@ -38,8 +40,8 @@ pub mod links;
 pub mod ops;
 pub mod pdf;
 pub mod perkey;
+pub mod redis_state;
 pub mod render;
 pub mod settings;
-pub mod shared;
 pub mod store;
 pub mod summarize;

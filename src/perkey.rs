@@ -1,6 +1,6 @@
 //! Per-key state that expires (link allowances, "already answered here" marks, send
 //! windows): one small trait, [`PerKey`], with a local backend for one instance and a Redis
-//! backend ([`crate::shared::SharedState`]) that makes several instances one bot.
+//! backend ([`crate::redis_state::RedisPerKey`]) that makes several instances one bot.
 //!
 //! Both backends keep the same window semantics: an allowance is a token bucket of
 //! `capacity` refilled evenly over its window; a mark lives for its window; a send slot comes

@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use thiserror::Error;
 
 use crate::digest::Digest;
+use crate::redis_state::RedisState;
 use crate::settings::ChatSettings;
-use crate::shared::Shared;
 
 /// How many digests the store keeps, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub struct Store {
     conn: Arc<Mutex<Connection>>,
     limits: StoreLimits,
     saves: Arc<AtomicUsize>,
-    shared: Option<Shared>,
+    shared: Option<RedisState>,
 }
 
 /// Digests saved between two prunes: pruning walks the age index, so not on every save.
@@ -107,13 +107,13 @@ impl Store {
 
     /// Keeps chat settings in Redis too, so every instance sees the same; this database stays
     /// the fallback when Redis is unreachable.
-    pub fn with_shared(mut self, shared: Shared) -> Self {
+    pub fn with_shared(mut self, shared: RedisState) -> Self {
         self.shared = Some(shared);
         self
     }
 
     /// The Redis this store shares settings through, if any.
-    pub fn shared(&self) -> Option<&Shared> {
+    pub fn shared(&self) -> Option<&RedisState> {
         self.shared.as_ref()
     }
 

@@ -15,7 +15,7 @@ use super::recent::RecentLinks;
 use super::work::{Lanes, WorkQueue};
 use crate::digest::Service;
 use crate::perkey::{Local, PerKey};
-use crate::shared::SharedState;
+use crate::redis_state::RedisPerKey;
 use crate::store::Store;
 
 /// Settings of the Telegram side.
@@ -110,7 +110,7 @@ impl App {
     /// repeat marks and send windows are shared with the other instances.
     pub fn new(digests: Arc<Service>, store: Store, config: BotConfig) -> Self {
         let state: Arc<dyn PerKey> = match store.shared() {
-            Some(redis) => Arc::new(SharedState::new(redis.clone())),
+            Some(redis) => Arc::new(RedisPerKey::new(redis.clone())),
             None => Arc::new(Local::default()),
         };
         let shared_windows = store.shared().is_some().then(|| Arc::clone(&state));

@@ -2,8 +2,8 @@
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
+use crate::callback_data::Callback;
 use crate::digest::Length;
-use crate::render::Callback;
 use crate::settings::Mode;
 
 fn one_button(label: &str, callback: Callback) -> InlineKeyboardMarkup {

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use super::RunArgs;
 use linkdigest::config::Config;
 use linkdigest::digest::Service;
-use linkdigest::shared::Shared;
+use linkdigest::redis_state::RedisState;
 use linkdigest::store::Store;
 
 /// Starts the bot (long polling, or a webhook when one is configured) and runs it until a
@@ -27,7 +27,7 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut digests = Service::new(config)?;
     if let Some(url) = &config.redis_url {
         // Redis down at start: run alone rather than not at all (restart to share again).
-        match Shared::connect(url).await {
+        match RedisState::connect(url).await {
             Ok(shared) => {
                 tracing::info!("sharing the cache and chat settings through Redis");
                 store = store.with_shared(shared.clone());

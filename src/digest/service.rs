@@ -16,7 +16,7 @@ use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
 use crate::ops;
 use crate::pdf::{self, PdfError, PdfLimits};
-use crate::shared::{LOCK_LEASE, Lock, Shared};
+use crate::redis_state::{LOCK_LEASE, Lock, RedisState};
 use crate::summarize::openai::OpenAi;
 use crate::summarize::{Extractive, Summarizer};
 
@@ -102,7 +102,7 @@ pub struct Service {
     fetches: Arc<Admission>,
     cpu: Arc<Admission>,
     cpu_deadline: Duration,
-    shared: Option<Shared>,
+    shared: Option<RedisState>,
     pdf_limits: PdfLimits,
 }
 
@@ -164,7 +164,7 @@ impl Service {
 
     /// Shares digests and fetch locks with other instances through Redis; the local cache
     /// stays the first level.
-    pub fn with_shared(mut self, shared: Shared) -> Self {
+    pub fn with_shared(mut self, shared: RedisState) -> Self {
         self.shared = Some(shared);
         self
     }

@@ -10,9 +10,10 @@ use super::settings::{self, Asker, Changed, NOT_SAVED, ONLY_ADMINS};
 use super::{HandlerResult, inline};
 use crate::bot::outbound::Outgoing;
 use crate::bot::{App, keyboards};
+use crate::callback_data::Callback;
 use crate::digest::Digest;
 use crate::links::NormalizedUrl;
-use crate::render::{self, Callback};
+use crate::render;
 use crate::settings::ChatSettings;
 
 /// The answer to a press in a chat the allow-list refuses.

@@ -21,10 +21,11 @@ use super::callbacks::NOT_AVAILABLE;
 use super::messages::{BUSY, SLOW_DOWN, short_link};
 use crate::bot::outbound::{InlineAnswer, Outgoing, no_preview};
 use crate::bot::{App, keyboards};
+use crate::callback_data::Callback;
 use crate::digest::{Digest, Length, Requester};
 use crate::links::{self, NormalizedUrl};
 use crate::ops;
-use crate::render::{self, Callback};
+use crate::render;
 
 /// The label of the button above an empty answer, shown while the query holds no link.
 pub const TYPE_A_LINK: &str = "Type or paste a link to summarize";

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use linkdigest::bot::BotConfig;
-use linkdigest::shared::{Lock, Shared};
+use linkdigest::redis_state::{Lock, RedisState};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -22,7 +22,7 @@ async fn two_instances_share_digests_and_settings() {
     let site = site(&[("/council", pages::council_article())]).await;
     let tg = FakeTelegram::start().await;
     let dir = TempDir::new().unwrap();
-    let shared = || async { Some(Shared::connect(&redis.url).await.expect("redis")) };
+    let shared = || async { Some(RedisState::connect(&redis.url).await.expect("redis")) };
     let (one, at_one) =
         TestBot::start_instance(&tg, &dir.path().join("1.db"), SECRET, shared().await).await;
     let (two, at_two) =
@@ -87,7 +87,7 @@ async fn losing_redis_degrades_to_local_caching_without_losing_a_reply() {
     .await;
     let tg = FakeTelegram::start().await;
     let dir = TempDir::new().unwrap();
-    let shared = Shared::connect(&redis.url).await.expect("redis");
+    let shared = RedisState::connect(&redis.url).await.expect("redis");
     let (bot, addr) =
         TestBot::start_instance(&tg, &dir.path().join("db"), SECRET, Some(shared)).await;
     let ann = User::new(41, "Ann");
@@ -132,7 +132,7 @@ async fn two_instances(
 ) -> [(TestBot, std::net::SocketAddr); 2] {
     let mut started = Vec::new();
     for name in ["1.db", "2.db"] {
-        let shared = Shared::connect(&redis.url).await.expect("redis");
+        let shared = RedisState::connect(&redis.url).await.expect("redis");
         let db = dir.path().join(name);
         started.push(
             TestBot::start_instance_with(tg, &db, SECRET, Some(shared), config.clone()).await,
@@ -276,8 +276,8 @@ async fn an_expired_lock_cannot_be_released_or_extended_by_its_old_holder() {
         return;
     };
     let (one, two) = (
-        Shared::connect(&redis.url).await.expect("redis"),
-        Shared::connect(&redis.url).await.expect("redis"),
+        RedisState::connect(&redis.url).await.expect("redis"),
+        RedisState::connect(&redis.url).await.expect("redis"),
     );
     let lease = Duration::from_millis(100);
     let Lock::Acquired(old) = one.lock("link", lease).await else {
@@ -311,8 +311,8 @@ async fn a_lock_is_kept_while_slow_work_runs() {
         return;
     };
     let (one, two) = (
-        Shared::connect(&redis.url).await.expect("redis"),
-        Shared::connect(&redis.url).await.expect("redis"),
+        RedisState::connect(&redis.url).await.expect("redis"),
+        RedisState::connect(&redis.url).await.expect("redis"),
     );
     let lease = Duration::from_millis(150);
     let Lock::Acquired(held) = one.lock("slow", lease).await else {

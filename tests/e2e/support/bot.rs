@@ -10,7 +10,7 @@ use linkdigest::bot::{self, App, BotConfig, RunError, Updates};
 use linkdigest::cache::CacheConfig;
 use linkdigest::digest::Service;
 use linkdigest::fetch::{FetchConfig, Fetcher};
-use linkdigest::shared::Shared;
+use linkdigest::redis_state::RedisState;
 use linkdigest::store::{Store, StoreLimits};
 use linkdigest::summarize::Extractive;
 use serde_json::{Value, json};
@@ -73,7 +73,7 @@ impl TestBot {
         tg: &FakeTelegram,
         db: &Path,
         secret: &str,
-        shared: Option<Shared>,
+        shared: Option<RedisState>,
     ) -> (Self, SocketAddr) {
         Self::start_instance_with(tg, db, secret, shared, bot_config()).await
     }
@@ -83,7 +83,7 @@ impl TestBot {
         tg: &FakeTelegram,
         db: &Path,
         secret: &str,
-        shared: Option<Shared>,
+        shared: Option<RedisState>,
         config: BotConfig,
     ) -> (Self, SocketAddr) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -128,7 +128,7 @@ impl TestBot {
         db: &Path,
         config: BotConfig,
         updates: Updates,
-        shared: Option<Shared>,
+        shared: Option<RedisState>,
     ) -> Self {
         let mut store = Store::open(db, StoreLimits::default()).expect("open the database");
         let mut digests = Service::from_parts(

@@ -1,5 +1,5 @@
 //! Redis, for several instances behind one load balancer: the digest cache, single-flight
-//! locks, chat settings, and (through [`SharedState`]) link allowances, repeat marks and
+//! locks, chat settings, and (through [`RedisPerKey`]) link allowances, repeat marks and
 //! send windows. Every call degrades to "not shared" on a Redis error, so an outage makes
 //! each instance work alone (each fetches for itself) but never stops a reply.
 
@@ -49,7 +49,7 @@ pub struct Held {
 
 /// A connection to the shared Redis; cheap to clone.
 #[derive(Clone)]
-pub struct Shared {
+pub struct RedisState {
     conn: ConnectionManager,
     degraded: Arc<AtomicBool>,
 }
@@ -59,7 +59,7 @@ pub struct Shared {
 #[error("cannot connect to Redis: {0}")]
 pub struct ConnectError(#[from] redis::RedisError);
 
-impl Shared {
+impl RedisState {
     /// Connects to the Redis at `url` (e.g. `redis://127.0.0.1:6379/0`); reconnects by itself
     /// after an outage.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
@@ -69,7 +69,7 @@ impl Shared {
             .set_response_timeout(RESPONSE_TIMEOUT)
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Shared {
+        Ok(RedisState {
             conn,
             degraded: Default::default(),
         })
@@ -320,15 +320,15 @@ return slot - now
 
 /// [`PerKey`] in Redis, so every instance counts against the same allowances, marks and
 /// windows; each call falls back to this instance's own [`Local`] state while Redis fails.
-pub struct SharedState {
-    redis: Shared,
+pub struct RedisPerKey {
+    redis: RedisState,
     local: Local,
 }
 
-impl SharedState {
+impl RedisPerKey {
     /// Keeps per-key state in `redis`.
-    pub fn new(redis: Shared) -> Self {
-        SharedState {
+    pub fn new(redis: RedisState) -> Self {
+        RedisPerKey {
             redis,
             local: Local::default(),
         }
@@ -336,7 +336,7 @@ impl SharedState {
 }
 
 #[async_trait::async_trait]
-impl PerKey for SharedState {
+impl PerKey for RedisPerKey {
     async fn take(&self, buckets: &[(&str, u32)], count: u32, window: Duration) -> bool {
         let buckets: Vec<(String, u32)> = buckets
             .iter()
