@@ -4,37 +4,12 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-/// How long entries live and how many the cache holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CacheConfig {
-    /// How long a loaded value stays fresh.
-    pub ttl: Duration,
-    /// How long a failed load is remembered before the key is tried again.
-    pub failure_ttl: Duration,
-    /// The most entries (values and failures) kept at once.
-    pub capacity: usize,
-    /// The most bytes of values kept at once, as their [`Weight`] counts them.
-    pub max_bytes: usize,
-}
-
-impl Default for CacheConfig {
-    /// A day for values, a minute for failures, ten thousand entries in 32 MiB (a digest is
-    /// at most 16 KiB, so the bot stays well under 100 MB however large the pages).
-    fn default() -> Self {
-        Self {
-            ttl: Duration::from_secs(24 * 60 * 60),
-            failure_ttl: Duration::from_secs(60),
-            capacity: 10_000,
-            max_bytes: 32 * 1024 * 1024,
-        }
-    }
-}
+pub use crate::config::CacheConfig;
 
 /// How many bytes a cached value holds, roughly: what the cache's byte bound counts.
 pub trait Weight {
@@ -255,6 +230,7 @@ impl<V, E> Drop for Flight<'_, V, E> {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
     use tokio::task::JoinSet;
 
     fn cache(ttl: u64, failure_ttl: u64, capacity: usize) -> Arc<Cache<String, String>> {

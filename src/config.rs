@@ -1,7 +1,9 @@
 //! Settings from the environment or `.env`, validated once at start.
 //!
 //! Only the binary reads the environment; everything else receives a [`Config`] (tests build
-//! one directly), so every timeout and limit can be shortened in tests.
+//! one directly), so every timeout and limit can be shortened in tests. Each part's settings
+//! struct is defined here (in `sections`) and imported by that part: `config` imports none of
+//! the parts it configures.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -11,14 +13,12 @@ use std::time::Duration;
 use thiserror::Error;
 use url::Url;
 
-use crate::bot::BotConfig;
-use crate::bot::webhook::WebhookLimits;
-use crate::cache::CacheConfig;
-use crate::digest::WorkLimits;
-use crate::fetch::FetchConfig;
-use crate::pdf::PdfLimits;
-use crate::store::StoreLimits;
-use crate::summarize::openai::OpenAiConfig;
+mod sections;
+
+pub use sections::{
+    BotConfig, CacheConfig, DEFAULT_CONCURRENT_FETCHES, FetchConfig, OpenAiConfig, PdfLimits,
+    SlotLimits, StoreLimits, WebhookLimits, WorkLimits,
+};
 
 /// Which summarizer writes the digests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,7 +78,7 @@ impl Default for Config {
             fetch: FetchConfig::default(),
             cache: CacheConfig::default(),
             pdf: PdfLimits::default(),
-            max_concurrent_fetches: crate::digest::DEFAULT_CONCURRENT_FETCHES,
+            max_concurrent_fetches: DEFAULT_CONCURRENT_FETCHES,
             work: WorkLimits::default(),
             summarizer: SummarizerKind::Extractive,
             openai: OpenAiConfig::default(),

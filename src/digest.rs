@@ -7,6 +7,7 @@ pub mod admission;
 mod length;
 mod service;
 
+pub use crate::truncate::truncate_at_word;
 pub use admission::Requester;
 pub use length::{Length, LengthSpec, UnknownLength};
 pub use service::{DEFAULT_CONCURRENT_FETCHES, DigestError, Service, WorkLimits};
@@ -166,26 +167,6 @@ impl crate::cache::Weight for Digest {
     fn weight(&self) -> usize {
         self.size_bytes()
     }
-}
-
-/// Cuts `text` to at most `max_chars` characters at a word boundary, ending with "…".
-pub fn truncate_at_word(text: &str, max_chars: usize) -> String {
-    if text.chars().count() <= max_chars {
-        return text.to_owned();
-    }
-    let budget = max_chars.saturating_sub(1);
-    let cut = text
-        .char_indices()
-        .nth(budget)
-        .map_or(text.len(), |(i, _)| i);
-    let head = &text[..cut];
-    // Prefer the last space; a text without spaces (CJK) is cut at the character.
-    let head = match head.rfind(char::is_whitespace) {
-        Some(i) if i > cut / 2 => &head[..i],
-        _ => head,
-    };
-    let head = head.trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—".contains(c));
-    format!("{head}…")
 }
 
 #[cfg(test)]

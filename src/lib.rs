@@ -13,6 +13,7 @@
 //! - [`extract`]: the article's main text and metadata, without menus and teasers.
 //! - [`pdf`]: PDF papers and reports as articles, read page by page within limits.
 //! - [`lang`]: language detection shared by extraction and summarization.
+//! - [`truncate`]: page text cut to a bound at a word.
 //! - [`summarize`]: the `Summarizer` trait and the built-in extractive summarizer.
 //! - [`cache`]: the concurrent cache with TTL, capacity bound and single-flight loads.
 //! - [`digest`]: the pipeline service that ties the above together, and the `Digest` type.
@@ -45,3 +46,4 @@ pub mod render;
 pub mod settings;
 pub mod store;
 pub mod summarize;
+pub mod truncate;

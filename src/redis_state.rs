@@ -10,7 +10,6 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::digest::Digest;
 use crate::perkey::{Local, PerKey};
 use crate::settings::ChatSettings;
 
@@ -95,14 +94,14 @@ impl RedisState {
         }
     }
 
-    /// The digest another instance stored under `key`, if any.
-    pub async fn digest(&self, key: &str) -> Option<Digest> {
+    /// The digest (any serde value) another instance stored under `key`, if any.
+    pub async fn digest<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
         let json: Option<String> = self.note(self.conn.clone().get(digest_key(key)).await)?;
         json.and_then(|json| serde_json::from_str(&json).ok())
     }
 
     /// Stores a digest for every instance, for `ttl`.
-    pub async fn put_digest(&self, key: &str, digest: &Digest, ttl: Duration) {
+    pub async fn put_digest<T: serde::Serialize>(&self, key: &str, digest: &T, ttl: Duration) {
         let Ok(json) = serde_json::to_string(digest) else {
             return;
         };

@@ -12,23 +12,7 @@ use crate::digest::Digest;
 use crate::redis_state::RedisState;
 use crate::settings::ChatSettings;
 
-/// How many digests the store keeps, and for how long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreLimits {
-    /// Digests older than this are deleted.
-    pub retention: Duration,
-    /// At most this many digests are kept; the oldest go first.
-    pub max_digests: usize,
-}
-
-impl Default for StoreLimits {
-    fn default() -> Self {
-        StoreLimits {
-            retention: Duration::from_secs(30 * 86_400),
-            max_digests: 100_000,
-        }
-    }
-}
+pub use crate::config::StoreLimits;
 
 /// A storage failure.
 #[derive(Debug, Error)]

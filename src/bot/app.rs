@@ -2,9 +2,7 @@
 //! marks (local, or in Redis shared with the other instances), the chat lanes and work queue
 //! beside the dispatcher, and the outbox.
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use teloxide::prelude::*;
 
@@ -18,75 +16,7 @@ use crate::perkey::{Local, PerKey};
 use crate::redis_state::RedisPerKey;
 use crate::store::Store;
 
-/// Settings of the Telegram side.
-#[derive(Debug, Clone)]
-pub struct BotConfig {
-    /// Links answered per message; the rest are ignored.
-    pub max_links_per_message: usize,
-    /// How long an admin check is trusted before asking Telegram again.
-    pub admin_cache_ttl: Duration,
-    /// A link posted again in the same group within this time gets no second digest.
-    pub repeat_window: Duration,
-    /// How often "typing…" is repeated while a digest is being made.
-    pub typing_interval: Duration,
-    /// Messages a second across all chats (Telegram allows about 30).
-    pub sends_per_second: u32,
-    /// Messages a second in one chat (Telegram allows about 1).
-    pub sends_per_second_per_chat: u32,
-    /// Messages a minute in one group (Telegram allows about 20).
-    pub sends_per_minute_per_chat: u32,
-    /// The window `sends_per_minute_per_chat` counts in (a minute; tests shorten it).
-    pub sends_window: Duration,
-    /// Chats allowed to use the bot; `None` allows every chat.
-    pub allowed_chats: Option<HashSet<i64>>,
-    /// Links one person may have answered a minute (0: no limit).
-    pub user_links_per_minute: u32,
-    /// Links one chat may have answered a minute (0: no limit).
-    pub chat_links_per_minute: u32,
-    /// Commands one person may have answered a minute (0: no limit); more get no reply.
-    pub user_commands_per_minute: u32,
-    /// Commands one chat may have answered a minute (0: no limit); more get no reply.
-    pub chat_commands_per_minute: u32,
-    /// The window the link and command limits refill over (a minute; tests shorten it).
-    pub link_limit_window: Duration,
-    /// Messages being answered at once (fetching, summarizing).
-    pub max_pending_work: usize,
-    /// Messages waiting for a free slot beyond those, and updates waiting for their chat's
-    /// turn to be checked (limits, repeats); more are dropped (and logged).
-    pub max_queued_work: usize,
-    /// Replies and edits waiting to be sent to one chat; more are dropped (and logged).
-    pub outbox_per_chat: usize,
-    /// Button answers and admin look-ups in flight at once; more are dropped (and logged).
-    pub max_background_calls: usize,
-    /// Inline mode (`@bot <link>` in any chat): answers inline queries and asks for them.
-    pub inline: bool,
-}
-
-impl Default for BotConfig {
-    fn default() -> Self {
-        BotConfig {
-            max_links_per_message: 3,
-            admin_cache_ttl: Duration::from_secs(300),
-            repeat_window: Duration::from_secs(86_400),
-            typing_interval: Duration::from_secs(4),
-            sends_per_second: 30,
-            sends_per_second_per_chat: 1,
-            sends_per_minute_per_chat: 20,
-            sends_window: Duration::from_secs(60),
-            allowed_chats: None,
-            user_links_per_minute: 20,
-            chat_links_per_minute: 20,
-            user_commands_per_minute: 20,
-            chat_commands_per_minute: 60,
-            link_limit_window: Duration::from_secs(60),
-            max_pending_work: 256,
-            max_queued_work: 4096,
-            outbox_per_chat: 32,
-            max_background_calls: 512,
-            inline: true,
-        }
-    }
-}
+pub use crate::config::BotConfig;
 
 /// Everything handlers share.
 pub struct App {

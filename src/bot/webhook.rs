@@ -38,30 +38,7 @@ use super::RunError;
 /// The header Telegram sends the secret token in.
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
-/// Limits of the webhook's web server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookLimits {
-    /// Updates received but not yet taken by the dispatcher; beyond it Telegram gets 503.
-    pub queue: usize,
-    /// Connections served at once (also sent to Telegram as `max_connections`, 1-100).
-    pub max_connections: u8,
-    /// The largest update body read, in bytes (Telegram escapes non-ASCII as `\uXXXX`).
-    pub body_limit: usize,
-    /// How long a connection may send nothing while a read waits, and how long one body
-    /// may take to arrive.
-    pub read_timeout: Duration,
-}
-
-impl Default for WebhookLimits {
-    fn default() -> Self {
-        WebhookLimits {
-            queue: 1024,
-            max_connections: 40,
-            body_limit: 1024 * 1024,
-            read_timeout: Duration::from_secs(10),
-        }
-    }
-}
+pub use crate::config::WebhookLimits;
 
 /// Everything webhook mode needs: where Telegram posts, the secret, the sockets and limits.
 pub struct Webhook {

@@ -33,18 +33,8 @@ impl Requester {
     }
 }
 
-/// How many slots a stage has in all and per requester.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Slots in all.
-    pub total: usize,
-    /// Slots one user may hold at once.
-    pub per_user: usize,
-    /// Slots one chat may hold at once.
-    pub per_chat: usize,
-    /// Slots one site (registrable domain) may hold at once.
-    pub per_site: usize,
-}
+/// The settings' slot counts, named for this module.
+pub use crate::config::SlotLimits as Limits;
 
 impl Limits {
     /// Every cap at least 1 and none above `total`.

@@ -1,22 +1,6 @@
 //! The digest length presets that admins choose per chat.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-/// How long a chat wants its digests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Length {
-    /// 1-2 sentences, about 250 characters; about 5 expanded.
-    Short,
-    /// 2-3 sentences, about 450 characters; about 8 expanded.
-    #[default]
-    Medium,
-    /// 4-5 sentences, about 800 characters; about 12 expanded.
-    Long,
-}
+pub use crate::settings::{Length, UnknownLength};
 
 /// The numbers behind a [`Length`] preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,9 +14,6 @@ pub struct LengthSpec {
 }
 
 impl Length {
-    /// Every preset, shortest first.
-    pub const ALL: [Length; 3] = [Length::Short, Length::Medium, Length::Long];
-
     /// The sentence counts and character budget of this preset.
     pub fn spec(self) -> LengthSpec {
         let (max_sentences, max_chars, expanded) = match self {
@@ -45,37 +26,6 @@ impl Length {
             max_chars,
             expanded,
         }
-    }
-
-    /// The lowercase name used in commands and settings.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Length::Short => "short",
-            Length::Medium => "medium",
-            Length::Long => "long",
-        }
-    }
-}
-
-impl fmt::Display for Length {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The text was not one of `short`, `medium`, `long`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("length must be short, medium or long")]
-pub struct UnknownLength;
-
-impl FromStr for Length {
-    type Err = UnknownLength;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Length::ALL
-            .into_iter()
-            .find(|l| l.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or(UnknownLength)
     }
 }
 

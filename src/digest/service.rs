@@ -61,37 +61,7 @@ impl DigestError {
     }
 }
 
-/// How much work one link may cause, and how it is shared between the people asking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WorkLimits {
-    /// Pages fetched at once, in all and per user, chat and site (registrable domain).
-    pub fetches: Limits,
-    /// Pages extracted and summarized at once (the CPU pool), in all and per user and chat.
-    pub cpu: Limits,
-    /// CPU time one link's extraction and summary may take before it is given up.
-    pub cpu_deadline: Duration,
-}
-
-impl Default for WorkLimits {
-    fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        WorkLimits {
-            fetches: Limits {
-                total: DEFAULT_CONCURRENT_FETCHES,
-                per_user: 4,
-                per_chat: 8,
-                per_site: 4,
-            },
-            cpu: Limits {
-                total: cores,
-                per_user: 1,
-                per_chat: cores,
-                per_site: cores,
-            },
-            cpu_deadline: Duration::from_secs(3),
-        }
-    }
-}
+pub use crate::config::{DEFAULT_CONCURRENT_FETCHES, WorkLimits};
 
 /// Fetches, extracts and summarizes links, caching each digest once for every chat.
 pub struct Service {
@@ -112,9 +82,6 @@ const SHARED_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// How often an instance waiting on another's fetch looks for the digest.
 const SHARED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// Pages fetched and processed at once unless the settings say otherwise.
-pub const DEFAULT_CONCURRENT_FETCHES: usize = 16;
 
 impl Service {
     /// Builds the service from the settings.

@@ -14,53 +14,14 @@ mod redirect;
 mod resolver;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use url::Url;
 
 pub use error::FetchError;
 
-/// Limits and policy of the fetcher; tests shorten the timeouts and allow private addresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchConfig {
-    /// Time allowed to open a connection (TCP and TLS).
-    pub connect_timeout: Duration,
-    /// Time allowed for the whole request: connection, redirects, headers and body.
-    pub timeout: Duration,
-    /// Redirects followed before giving up.
-    pub max_redirects: usize,
-    /// Largest body accepted, counted after decompression.
-    pub max_body_bytes: usize,
-    /// Largest PDF accepted (PDFs are larger than web pages).
-    pub max_pdf_bytes: usize,
-    /// Let the fetcher reach loopback, private and other non-public addresses and any port
-    /// (tests and local development only).
-    pub allow_private_addresses: bool,
-    /// Ports a link may name (80 and 443 by default).
-    pub allowed_ports: Vec<u16>,
-    /// Bytes of bodies being downloaded at once, across all fetches; a fetch waits (within
-    /// its own time limit) for room. At least `max_body_bytes`.
-    pub max_bytes_in_flight: usize,
-    /// The User-Agent header: names the bot and where to learn about it.
-    pub user_agent: String,
-}
-
-impl Default for FetchConfig {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(5),
-            timeout: Duration::from_secs(15),
-            max_redirects: 5,
-            max_body_bytes: 5 * 1024 * 1024,
-            max_pdf_bytes: 20 * 1024 * 1024,
-            allow_private_addresses: false,
-            allowed_ports: vec![80, 443],
-            max_bytes_in_flight: 24 * 1024 * 1024,
-            user_agent: "linkdigest/0.1 (+https://github.com/linkdigest/linkdigest)".to_owned(),
-        }
-    }
-}
+pub use crate::config::FetchConfig;
 
 /// What kind of text a fetched page holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,6 +276,7 @@ impl Fetcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn production_defaults_match_the_design() {

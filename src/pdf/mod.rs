@@ -25,26 +25,7 @@ use thiserror::Error;
 
 use crate::extract::{Article, BlockKind};
 
-/// The limits of one PDF read; the byte limit is the fetcher's (`LINKDIGEST_MAX_PDF_BYTES`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PdfLimits {
-    /// Pages read from the start of the document; the rest are skipped.
-    pub max_pages: usize,
-    /// Largest decoded size of one stream; a larger stream is left out (compression bombs).
-    pub max_stream_bytes: usize,
-    /// Glyphs kept from one page; the rest of a page with more is not read.
-    pub max_glyphs_per_page: usize,
-}
-
-impl Default for PdfLimits {
-    fn default() -> Self {
-        PdfLimits {
-            max_pages: 50,
-            max_stream_bytes: 4 * 1024 * 1024,
-            max_glyphs_per_page: 20_000,
-        }
-    }
-}
+pub use crate::config::PdfLimits;
 
 impl PdfLimits {
     /// Decoded bytes allowed across all streams of one document.

@@ -8,13 +8,12 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 use thiserror::Error;
-use url::Url;
 
 use super::grounding::Grounding;
 use super::{Extractive, RankedSentence, SummarizeError, Summarizer, Summary, split_sentences};
 use crate::budget::Deadline;
-use crate::digest::truncate_at_word;
 use crate::extract::Article;
+use crate::truncate::truncate_at_word;
 
 /// Bumped whenever the prompt changes, so cached summaries of the old prompt are not served.
 const PROMPT_VERSION: u32 = 2;
@@ -29,52 +28,7 @@ const FALLBACK_DEADLINE: Duration = Duration::from_secs(3);
 /// Longest Retry-After we honour before giving up on a retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
-/// How to reach the LLM; its `Debug` hides the key.
-#[derive(Clone)]
-pub struct OpenAiConfig {
-    /// Sent as a bearer token; local servers often need none.
-    pub api_key: Option<String>,
-    /// The API root, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1`.
-    pub base_url: Url,
-    /// The model name the server knows.
-    pub model: String,
-    /// Whole-request timeout.
-    pub timeout: Duration,
-    /// The article text sent is cut to this many characters, at a sentence boundary.
-    pub max_input_chars: usize,
-    /// Retries after a 429 or 5xx answer.
-    pub max_retries: u32,
-    /// The first retry's wait; each later one doubles it.
-    pub backoff: Duration,
-}
-
-impl Default for OpenAiConfig {
-    fn default() -> Self {
-        OpenAiConfig {
-            api_key: None,
-            base_url: Url::parse("https://api.openai.com/v1").expect("a valid constant URL"),
-            model: "gpt-4o-mini".to_owned(),
-            timeout: Duration::from_secs(30),
-            max_input_chars: 12_000,
-            max_retries: 2,
-            backoff: Duration::from_millis(500),
-        }
-    }
-}
-
-impl std::fmt::Debug for OpenAiConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiConfig")
-            .field("api_key", &crate::config::redacted(self.api_key.as_deref()))
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("timeout", &self.timeout)
-            .field("max_input_chars", &self.max_input_chars)
-            .field("max_retries", &self.max_retries)
-            .field("backoff", &self.backoff)
-            .finish()
-    }
-}
+pub use crate::config::OpenAiConfig;
 
 /// Why the LLM gave no usable summary (logged; the user gets the extractive one).
 #[derive(Debug, Error)]
@@ -335,6 +289,7 @@ fn parse_answer(answer: ChatResponse, max: usize) -> Result<Summary, LlmError> {
 mod tests {
     use super::*;
     use crate::extract::{Block, BlockKind};
+    use url::Url;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
