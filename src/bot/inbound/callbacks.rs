@@ -7,7 +7,7 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageEntityKind};
 
 use super::settings::{self, Asker, Changed, NOT_SAVED, ONLY_ADMINS};
-use super::{HandlerResult, inline};
+use super::{HandlerResult, NOT_AVAILABLE, inline};
 use crate::bot::outbound::Outgoing;
 use crate::bot::{App, keyboards};
 use crate::callback_data::Callback;
@@ -15,9 +15,6 @@ use crate::digest::Digest;
 use crate::links::NormalizedUrl;
 use crate::render;
 use crate::settings::ChatSettings;
-
-/// The answer to a press in a chat the allow-list refuses.
-pub const NOT_AVAILABLE: &str = "Not available here.";
 
 /// Handles a button press; every press is answered, even when the digest is gone.
 pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult {

@@ -16,9 +16,8 @@ use teloxide::types::{
     InputMessageContentText, ParseMode, User,
 };
 
-use super::HandlerResult;
-use super::callbacks::NOT_AVAILABLE;
 use super::messages::{BUSY, SLOW_DOWN, short_link};
+use super::{HandlerResult, NOT_AVAILABLE};
 use crate::bot::outbound::{InlineAnswer, Outgoing, no_preview};
 use crate::bot::{App, keyboards};
 use crate::callback_data::Callback;

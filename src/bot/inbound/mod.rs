@@ -19,6 +19,9 @@ use super::App;
 
 pub use commands::Command;
 
+/// The answer to a press in a chat the allow-list refuses.
+pub const NOT_AVAILABLE: &str = "Not available here.";
+
 /// The error type of handlers; the dispatcher logs it.
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 

@@ -4,7 +4,9 @@
 
 mod outbox;
 mod pacing;
+mod request;
 mod telegram;
 
-pub use outbox::{InlineAnswer, Outbox, Outgoing};
+pub use outbox::{Outbox, Outgoing};
+pub use request::InlineAnswer;
 pub use telegram::{Typing, no_preview};

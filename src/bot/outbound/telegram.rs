@@ -10,7 +10,7 @@ use teloxide::types::{
 use teloxide::{ApiError, RequestError};
 use tokio::task::JoinHandle;
 
-use super::outbox::What;
+use super::request::What;
 
 /// How many times a request is retried after Telegram asks us to wait (HTTP 429).
 const RETRIES_AFTER_429: usize = 5;
