@@ -11,6 +11,10 @@
 //! pages (some slow, 404 or huge) with 5% of sends answered 429, then the same with a SIGTERM
 //! in the middle and a restart on the same database; `cache` (part of `faults`): peak RSS
 //! over 6,000 distinct pages with the default cache capacity and with 100.
+#![allow(
+    clippy::too_many_lines,
+    reason = "the 80-line limit is for src/; test and example drivers read top-down"
+)]
 
 #[allow(dead_code)]
 #[path = "../tests/e2e/support/autolink.rs"]

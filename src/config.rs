@@ -144,33 +144,49 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
         let mut config = Config::default();
+        config.read_fetch(&env)?;
+        config.read_work(&env)?;
+        config.read_cache(&env)?;
+        config.read_storage(&env)?;
+        config.read_bot(&env)?;
+        config.read_webhook(&env)?;
+        config.read_summarizer(&env)?;
+        Ok(config)
+    }
 
-        config.fetch.allow_private_addresses = env.bool(
+    /// The fetcher's limits and policy, the PDF page limit and the fetch slots.
+    fn read_fetch(&mut self, env: &Env<'_>) -> Result<(), ConfigError> {
+        self.fetch.allow_private_addresses = env.bool(
             "LINKDIGEST_ALLOW_PRIVATE_ADDRESSES",
-            config.fetch.allow_private_addresses,
+            self.fetch.allow_private_addresses,
         )?;
-        config.fetch.timeout = env.secs("LINKDIGEST_FETCH_TIMEOUT_SECS", config.fetch.timeout)?;
-        config.fetch.max_body_bytes =
-            env.number("LINKDIGEST_MAX_PAGE_BYTES", config.fetch.max_body_bytes)?;
-        config.fetch.max_pdf_bytes =
-            env.number("LINKDIGEST_MAX_PDF_BYTES", config.fetch.max_pdf_bytes)?;
-        config.pdf.max_pages = env.number("LINKDIGEST_MAX_PDF_PAGES", config.pdf.max_pages)?;
-        config.max_concurrent_fetches = env.number(
+        self.fetch.timeout = env.secs("LINKDIGEST_FETCH_TIMEOUT_SECS", self.fetch.timeout)?;
+        self.fetch.max_body_bytes =
+            env.number("LINKDIGEST_MAX_PAGE_BYTES", self.fetch.max_body_bytes)?;
+        self.fetch.max_pdf_bytes =
+            env.number("LINKDIGEST_MAX_PDF_BYTES", self.fetch.max_pdf_bytes)?;
+        self.pdf.max_pages = env.number("LINKDIGEST_MAX_PDF_PAGES", self.pdf.max_pages)?;
+        self.max_concurrent_fetches = env.number(
             "LINKDIGEST_MAX_CONCURRENT_FETCHES",
-            config.max_concurrent_fetches,
+            self.max_concurrent_fetches,
         )?;
         if let Some(ports) = env.get("LINKDIGEST_ALLOWED_PORTS") {
-            config.fetch.allowed_ports = parse_ports(&ports).ok_or(ConfigError::Invalid {
+            self.fetch.allowed_ports = parse_ports(&ports).ok_or(ConfigError::Invalid {
                 name: "LINKDIGEST_ALLOWED_PORTS",
                 value: ports,
                 expected: "port numbers separated by commas, e.g. 80,443,8080",
             })?;
         }
-        config.fetch.max_bytes_in_flight = env.number(
+        self.fetch.max_bytes_in_flight = env.number(
             "LINKDIGEST_MAX_BYTES_IN_FLIGHT",
-            config.fetch.max_bytes_in_flight,
+            self.fetch.max_bytes_in_flight,
         )?;
-        let work = &mut config.work;
+        Ok(())
+    }
+
+    /// Fetch and CPU slots per user, chat and site, and the CPU deadline.
+    fn read_work(&mut self, env: &Env<'_>) -> Result<(), ConfigError> {
+        let work = &mut self.work;
         work.fetches.per_user =
             env.number("LINKDIGEST_MAX_FETCHES_PER_USER", work.fetches.per_user)?;
         work.fetches.per_chat =
@@ -185,81 +201,101 @@ impl Config {
             "LINKDIGEST_CPU_DEADLINE_MS",
             work.cpu_deadline.as_millis() as usize,
         )? as u64);
-        config.cache.ttl = env.secs("LINKDIGEST_CACHE_TTL_SECS", config.cache.ttl)?;
-        config.cache.max_bytes =
-            env.number("LINKDIGEST_CACHE_MAX_BYTES", config.cache.max_bytes)?;
-        config.cache.capacity = env.number("LINKDIGEST_CACHE_CAPACITY", config.cache.capacity)?;
-        config.telegram_token = env.get("TELOXIDE_TOKEN");
+        Ok(())
+    }
+
+    /// The digest cache's lifetime and bounds.
+    fn read_cache(&mut self, env: &Env<'_>) -> Result<(), ConfigError> {
+        self.cache.ttl = env.secs("LINKDIGEST_CACHE_TTL_SECS", self.cache.ttl)?;
+        self.cache.max_bytes = env.number("LINKDIGEST_CACHE_MAX_BYTES", self.cache.max_bytes)?;
+        self.cache.capacity = env.number("LINKDIGEST_CACHE_CAPACITY", self.cache.capacity)?;
+        Ok(())
+    }
+
+    /// The Bot API token and server, the database and how long digests are kept.
+    fn read_storage(&mut self, env: &Env<'_>) -> Result<(), ConfigError> {
+        self.telegram_token = env.get("TELOXIDE_TOKEN");
         if let Some(url) = env.get("TELOXIDE_API_URL") {
-            config.telegram_api_url = Some(Url::parse(&url).map_err(|_| ConfigError::Invalid {
+            self.telegram_api_url = Some(Url::parse(&url).map_err(|_| ConfigError::Invalid {
                 name: "TELOXIDE_API_URL",
                 value: url,
                 expected: "an http(s) URL",
             })?);
         }
         if let Some(path) = env.get("LINKDIGEST_DB") {
-            config.db_path = PathBuf::from(path);
+            self.db_path = PathBuf::from(path);
         }
         let retention_days = env.positive(
             "LINKDIGEST_DIGEST_RETENTION_DAYS",
-            (config.store.retention.as_secs() / 86_400) as u32,
+            (self.store.retention.as_secs() / 86_400) as u32,
         )?;
-        config.store.retention = Duration::from_secs(u64::from(retention_days) * 86_400);
-        config.store.max_digests =
-            env.number("LINKDIGEST_DIGEST_MAX_ROWS", config.store.max_digests)?;
-        config.bot.allowed_chats = env.chat_ids("LINKDIGEST_ALLOWED_CHATS")?;
+        self.store.retention = Duration::from_secs(u64::from(retention_days) * 86_400);
+        self.store.max_digests =
+            env.number("LINKDIGEST_DIGEST_MAX_ROWS", self.store.max_digests)?;
+        Ok(())
+    }
+
+    /// The Telegram side: allowed chats, inline mode, repeat window, limits and queues.
+    fn read_bot(&mut self, env: &Env<'_>) -> Result<(), ConfigError> {
+        self.bot.allowed_chats = env.chat_ids("LINKDIGEST_ALLOWED_CHATS")?;
         // A bot fenced into some chats must not let strangers spend it through inline queries.
-        config.bot.inline = env.bool("LINKDIGEST_INLINE", config.bot.allowed_chats.is_none())?;
-        config.bot.repeat_window = config.cache.ttl;
-        config.bot.user_links_per_minute = env.count(
+        self.bot.inline = env.bool("LINKDIGEST_INLINE", self.bot.allowed_chats.is_none())?;
+        self.bot.repeat_window =
+            env.secs("LINKDIGEST_REPEAT_WINDOW_SECS", self.bot.repeat_window)?;
+        self.bot.user_links_per_minute = env.count(
             "LINKDIGEST_USER_LINKS_PER_MINUTE",
-            config.bot.user_links_per_minute,
+            self.bot.user_links_per_minute,
         )?;
-        config.bot.chat_links_per_minute = env.count(
+        self.bot.chat_links_per_minute = env.count(
             "LINKDIGEST_CHAT_LINKS_PER_MINUTE",
-            config.bot.chat_links_per_minute,
+            self.bot.chat_links_per_minute,
         )?;
-        config.bot.sends_per_second =
-            env.positive("LINKDIGEST_SENDS_PER_SECOND", config.bot.sends_per_second)?;
-        config.bot.sends_per_second_per_chat = env.positive(
+        self.bot.sends_per_second =
+            env.positive("LINKDIGEST_SENDS_PER_SECOND", self.bot.sends_per_second)?;
+        self.bot.sends_per_second_per_chat = env.positive(
             "LINKDIGEST_SENDS_PER_SECOND_PER_CHAT",
-            config.bot.sends_per_second_per_chat,
+            self.bot.sends_per_second_per_chat,
         )?;
-        config.bot.sends_per_minute_per_chat = env.positive(
+        self.bot.sends_per_minute_per_chat = env.positive(
             "LINKDIGEST_SENDS_PER_MINUTE_PER_CHAT",
-            config.bot.sends_per_minute_per_chat,
+            self.bot.sends_per_minute_per_chat,
         )?;
-        config.bot.max_pending_work =
-            env.number("LINKDIGEST_MAX_PENDING_WORK", config.bot.max_pending_work)?;
-        config.bot.max_queued_work =
-            env.number("LINKDIGEST_MAX_QUEUED_WORK", config.bot.max_queued_work)?;
-        config.bot.outbox_per_chat =
-            env.number("LINKDIGEST_OUTBOX_PER_CHAT", config.bot.outbox_per_chat)?;
-        config.bot.max_background_calls = env.number(
+        self.bot.max_pending_work =
+            env.number("LINKDIGEST_MAX_PENDING_WORK", self.bot.max_pending_work)?;
+        self.bot.max_queued_work =
+            env.number("LINKDIGEST_MAX_QUEUED_WORK", self.bot.max_queued_work)?;
+        self.bot.outbox_per_chat =
+            env.number("LINKDIGEST_OUTBOX_PER_CHAT", self.bot.outbox_per_chat)?;
+        self.bot.max_background_calls = env.number(
             "LINKDIGEST_MAX_BACKGROUND_CALLS",
-            config.bot.max_background_calls,
+            self.bot.max_background_calls,
         )?;
-        config.bot.user_commands_per_minute = env.count(
+        self.bot.user_commands_per_minute = env.count(
             "LINKDIGEST_USER_COMMANDS_PER_MINUTE",
-            config.bot.user_commands_per_minute,
+            self.bot.user_commands_per_minute,
         )?;
-        config.bot.chat_commands_per_minute = env.count(
+        self.bot.chat_commands_per_minute = env.count(
             "LINKDIGEST_CHAT_COMMANDS_PER_MINUTE",
-            config.bot.chat_commands_per_minute,
+            self.bot.chat_commands_per_minute,
         )?;
-        config.webhook_url = env.url("LINKDIGEST_WEBHOOK_URL")?;
+        Ok(())
+    }
+
+    /// Webhook mode, the operators' listener, the webhook's limits and Redis.
+    fn read_webhook(&mut self, env: &Env<'_>) -> Result<(), ConfigError> {
+        self.webhook_url = env.url("LINKDIGEST_WEBHOOK_URL")?;
         if let Some(listen) = env.addr("LINKDIGEST_LISTEN")? {
-            config.listen = listen;
+            self.listen = listen;
         }
-        config.metrics_listen = env.addr("LINKDIGEST_METRICS_LISTEN")?;
-        config.webhook_secret = env.get("LINKDIGEST_WEBHOOK_SECRET");
-        config.webhook_limits.queue =
-            env.number("LINKDIGEST_WEBHOOK_QUEUE", config.webhook_limits.queue)?;
+        self.metrics_listen = env.addr("LINKDIGEST_METRICS_LISTEN")?;
+        self.webhook_secret = env.get("LINKDIGEST_WEBHOOK_SECRET");
+        self.webhook_limits.queue =
+            env.number("LINKDIGEST_WEBHOOK_QUEUE", self.webhook_limits.queue)?;
         let connections = env.positive(
             "LINKDIGEST_WEBHOOK_MAX_CONNECTIONS",
-            u32::from(config.webhook_limits.max_connections),
+            u32::from(self.webhook_limits.max_connections),
         )?;
-        config.webhook_limits.max_connections = u8::try_from(connections)
+        self.webhook_limits.max_connections = u8::try_from(connections)
             .ok()
             .filter(|n| *n <= 100)
             .ok_or(ConfigError::Invalid {
@@ -267,8 +303,8 @@ impl Config {
                 value: connections.to_string(),
                 expected: "a whole number from 1 to 100",
             })?;
-        config.redis_url = env.get("LINKDIGEST_REDIS_URL");
-        if let Some(secret) = &config.webhook_secret {
+        self.redis_url = env.get("LINKDIGEST_REDIS_URL");
+        if let Some(secret) = &self.webhook_secret {
             let valid = secret.len() <= 256
                 && secret
                     .bytes()
@@ -281,7 +317,12 @@ impl Config {
                 });
             }
         }
-        config.summarizer = match env.get("LINKDIGEST_SUMMARIZER").as_deref() {
+        Ok(())
+    }
+
+    /// The summarizer and its LLM endpoint; the OpenAI API needs a key.
+    fn read_summarizer(&mut self, env: &Env<'_>) -> Result<(), ConfigError> {
+        self.summarizer = match env.get("LINKDIGEST_SUMMARIZER").as_deref() {
             None | Some("extractive") => SummarizerKind::Extractive,
             Some("openai") => SummarizerKind::OpenAi,
             Some(other) => {
@@ -292,33 +333,30 @@ impl Config {
                 });
             }
         };
-        config.openai.api_key = env.get("OPENAI_API_KEY");
+        self.openai.api_key = env.get("OPENAI_API_KEY");
         if let Some(url) = env.get("OPENAI_BASE_URL") {
-            config.openai.base_url = Url::parse(&url).map_err(|_| ConfigError::Invalid {
+            self.openai.base_url = Url::parse(&url).map_err(|_| ConfigError::Invalid {
                 name: "OPENAI_BASE_URL",
                 value: url,
                 expected: "an http(s) URL such as http://127.0.0.1:11434/v1",
             })?;
         }
         if let Some(model) = env.get("LINKDIGEST_LLM_MODEL") {
-            config.openai.model = model;
+            self.openai.model = model;
         }
-        config.openai.timeout = env.secs("LINKDIGEST_LLM_TIMEOUT_SECS", config.openai.timeout)?;
-        config.openai.max_input_chars = env.number(
+        self.openai.timeout = env.secs("LINKDIGEST_LLM_TIMEOUT_SECS", self.openai.timeout)?;
+        self.openai.max_input_chars = env.number(
             "LINKDIGEST_LLM_MAX_INPUT_CHARS",
-            config.openai.max_input_chars,
+            self.openai.max_input_chars,
         )?;
-        let official = config.openai.base_url.host_str() == Some("api.openai.com");
-        if config.summarizer == SummarizerKind::OpenAi
-            && official
-            && config.openai.api_key.is_none()
-        {
+        let official = self.openai.base_url.host_str() == Some("api.openai.com");
+        if self.summarizer == SummarizerKind::OpenAi && official && self.openai.api_key.is_none() {
             return Err(ConfigError::Missing {
                 name: "OPENAI_API_KEY",
                 why: "LINKDIGEST_SUMMARIZER=openai uses the OpenAI API unless OPENAI_BASE_URL names another server",
             });
         }
-        Ok(config)
+        Ok(())
     }
 }
 
@@ -549,6 +587,19 @@ mod tests {
         assert_eq!(c.db_path, PathBuf::from("linkdigest.db"));
         assert!(c.telegram_token.is_none() && c.bot.allowed_chats.is_none());
         assert_eq!(c.store.retention, Duration::from_secs(30 * 86_400));
+    }
+
+    #[test]
+    fn the_repeat_window_and_the_cache_lifetime_are_set_apart() {
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.bot.repeat_window, Duration::from_secs(86_400));
+        let cache = config(&[("LINKDIGEST_CACHE_TTL_SECS", "60")]).unwrap();
+        assert_eq!(cache.cache.ttl, Duration::from_secs(60));
+        assert_eq!(cache.bot.repeat_window, Duration::from_secs(86_400));
+        let repeat = config(&[("LINKDIGEST_REPEAT_WINDOW_SECS", "600")]).unwrap();
+        assert_eq!(repeat.bot.repeat_window, Duration::from_secs(600));
+        assert_eq!(repeat.cache.ttl, Duration::from_secs(86_400));
+        assert!(config(&[("LINKDIGEST_REPEAT_WINDOW_SECS", "0")]).is_err());
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub use error::FetchError;
 
 pub use crate::config::FetchConfig;
 
+/// One fetch's room among the bodies in flight, held until the fetch returns.
+type Room = Vec<tokio::sync::OwnedSemaphorePermit>;
+
 /// What kind of text a fetched page holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageKind {
@@ -194,9 +197,51 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let declared = content_type::from_header(content_type.as_deref())?;
-        let mut kind = match declared {
+        let kind = match declared {
             content_type::Declared::Page(kind) => Some(kind),
             content_type::Declared::Sniff => None,
+        };
+        let (body, kind, _room) = self.read_body(&mut response, kind, trace).await?;
+        let kind = match kind {
+            Some(kind) => kind,
+            None => content_type::sniff(&body)?,
+        };
+        let final_url = response.url().clone();
+        if kind == PageKind::Pdf {
+            return Ok(Page {
+                url: final_url,
+                kind,
+                text: String::new(),
+                bytes: body,
+            });
+        }
+        let tld = final_url
+            .domain()
+            .and_then(|d| d.trim_end_matches('.').rsplit('.').next());
+        let header_charset = content_type
+            .as_deref()
+            .and_then(content_type::charset_param);
+        let text = charset::decode(&body, header_charset, kind, tld);
+        Ok(Page {
+            url: final_url,
+            kind,
+            text,
+            bytes: Vec::new(),
+        })
+    }
+
+    /// Streams the body within its size limit and this fetch's room among the bodies in
+    /// flight (returned, to be held until the fetch returns), sniffing its kind as soon as
+    /// the head is in when the header did not say.
+    async fn read_body(
+        &self,
+        response: &mut reqwest::Response,
+        mut kind: Option<PageKind>,
+        trace: &mut Trace,
+    ) -> Result<(Vec<u8>, Option<PageKind>, Room), FetchError> {
+        let config = &self.config;
+        let network_error = |e: reqwest::Error| {
+            FetchError::from_reqwest(&e, config.connect_timeout, config.timeout)
         };
         // PDFs have their own limit; an unlabelled body may turn out to be one.
         let limit = |kind: Option<PageKind>| match kind {
@@ -244,32 +289,7 @@ impl Fetcher {
                 kind = Some(content_type::sniff(&body)?);
             }
         }
-        let kind = match kind {
-            Some(kind) => kind,
-            None => content_type::sniff(&body)?,
-        };
-        let final_url = response.url().clone();
-        if kind == PageKind::Pdf {
-            return Ok(Page {
-                url: final_url,
-                kind,
-                text: String::new(),
-                bytes: body,
-            });
-        }
-        let tld = final_url
-            .domain()
-            .and_then(|d| d.trim_end_matches('.').rsplit('.').next());
-        let header_charset = content_type
-            .as_deref()
-            .and_then(content_type::charset_param);
-        let text = charset::decode(&body, header_charset, kind, tld);
-        Ok(Page {
-            url: final_url,
-            kind,
-            text,
-            bytes: Vec::new(),
-        })
+        Ok((body, kind, room))
     }
 }
 
