@@ -4,14 +4,20 @@
 
 use std::time::{Duration, Instant};
 
-use dashmap::DashMap;
 use teloxide::prelude::*;
 use teloxide::types::{Chat, User};
 
-/// Remembers getChatMember answers for a few minutes.
+use crate::perkey::Expiring;
+
+/// Answers remembered before expired ones are swept (and, if still over, the soonest to
+/// expire).
+const CAPACITY: usize = 100_000;
+
+/// Remembers getChatMember answers for a few minutes, in this process: a handler reads
+/// them without waiting, so they never live in Redis.
 pub struct AdminCache {
     ttl: Duration,
-    known: DashMap<(i64, u64), (bool, Instant)>,
+    known: Expiring<bool>,
 }
 
 impl AdminCache {
@@ -19,7 +25,7 @@ impl AdminCache {
     pub fn new(ttl: Duration) -> Self {
         AdminCache {
             ttl,
-            known: DashMap::new(),
+            known: Expiring::new(CAPACITY),
         }
     }
 
@@ -38,9 +44,9 @@ impl AdminCache {
         let Some(user) = user else {
             return Some(false);
         };
-        let entry = self.known.get(&(chat.id.0, user.id.0))?;
-        let (admin, at) = *entry;
-        (at.elapsed() < self.ttl).then_some(admin)
+        let key = admin_key(chat.id.0, user.id.0);
+        self.known
+            .with(Instant::now(), |known| known.get(&key).copied())
     }
 
     /// Asks Telegram whether `user` is an administrator or the owner of `chat`, and
@@ -53,10 +59,14 @@ impl AdminCache {
                 return false;
             }
         };
-        if self.known.len() > 100_000 {
-            self.known.retain(|_, (_, at)| at.elapsed() < self.ttl);
-        }
-        self.known.insert((chat.0, user.0), (admin, Instant::now()));
+        let now = Instant::now();
+        let key = admin_key(chat.0, user.0);
+        self.known
+            .with(now, |known| known.set(&key, admin, now + self.ttl));
         admin
     }
+}
+
+fn admin_key(chat: i64, user: u64) -> String {
+    format!("{chat}:{user}")
 }

@@ -119,6 +119,10 @@ pub enum RunError {
     Io(#[from] std::io::Error),
 }
 
+/// The dispatcher this bot runs: the handler tree, the shared state, updates of one chat in
+/// order.
+type BotDispatcher = Dispatcher<Bot, Box<dyn std::error::Error + Send + Sync>, Distribution>;
+
 /// Runs the bot until `shutdown` completes, then finishes the updates in progress and
 /// returns.
 pub async fn run(
@@ -127,6 +131,31 @@ pub async fn run(
     updates: Updates,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    introduce(&bot, &app.config).await?;
+    let metrics = crate::ops::metrics();
+    let app = Arc::new(app);
+    let mut dispatcher = Dispatcher::builder(bot.clone(), inbound::schema())
+        .dependencies(dptree::deps![Arc::clone(&app)])
+        .default_handler(|_| async {})
+        .distribution_function(distribution)
+        .build();
+    stop_on(&dispatcher, shutdown);
+    let kinds = allowed_updates(app.config.inline);
+    match updates {
+        Updates::Polling { ops } => poll(bot, &mut dispatcher, ops, metrics, kinds).await?,
+        Updates::Webhook(webhook) => {
+            let ops = crate::ops::router(metrics);
+            serve_webhook(bot, &mut dispatcher, webhook, ops, kinds).await?;
+        }
+    }
+    // Every update taken from Telegram is answered before the bot exits.
+    app.finish().await;
+    Ok(())
+}
+
+/// Says who the bot is (getMe), warns about BotFather settings that hide updates from it,
+/// and registers the command list.
+async fn introduce(bot: &Bot, config: &BotConfig) -> Result<(), RunError> {
     let me = bot.get_me().await?;
     tracing::info!(username = %me.username(), "connected to Telegram");
     if !me.can_read_all_group_messages {
@@ -144,21 +173,17 @@ pub async fn run(
         tracing::warn!(error = %e, "could not register the command list");
     }
 
-    if app.config.inline && !me.supports_inline_queries {
+    if config.inline && !me.supports_inline_queries {
         tracing::warn!(
             "inline mode is on here but off at BotFather: turn it on with /setinline, and \
              /setinlinefeedback at 100% so sent placeholders become digests"
         );
     }
+    Ok(())
+}
 
-    let metrics = crate::ops::metrics();
-    let app = Arc::new(app);
-    let mut dispatcher = Dispatcher::builder(bot.clone(), inbound::schema())
-        .dependencies(dptree::deps![Arc::clone(&app)])
-        .default_handler(|_| async {})
-        .distribution_function(distribution)
-        .build();
-
+/// Stops the dispatcher once `shutdown` completes; it then finishes the updates it took.
+fn stop_on(dispatcher: &BotDispatcher, shutdown: impl Future<Output = ()> + Send + 'static) {
     let token = dispatcher.shutdown_token();
     tokio::spawn(async move {
         shutdown.await;
@@ -169,49 +194,64 @@ pub async fn run(
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
+}
 
-    let errors = LoggingErrorHandler::with_custom_text("reading updates from Telegram failed");
-    match updates {
-        Updates::Polling { ops } => {
-            let stopped = CancellationToken::new();
-            let server = ops.map(|tcp| {
-                let router = crate::ops::router(metrics);
-                let stopped = stopped.clone();
-                tokio::spawn(async move {
-                    axum::serve(tcp, router)
-                        .with_graceful_shutdown(stopped.cancelled_owned())
-                        .await
-                })
-            });
-            let listener = FixedKinds(
-                Polling::builder(bot)
-                    .timeout(Duration::from_secs(10))
-                    .allowed_updates(allowed_updates(app.config.inline))
-                    .delete_webhook()
-                    .await
-                    .build(),
-            );
-            let dispatched = dispatcher
-                .try_dispatch_with_listener(listener, errors)
-                .await;
-            stopped.cancel();
-            if let Some(server) = server {
-                log_server_end(server.await);
-            }
-            dispatched?;
-        }
-        Updates::Webhook(webhook) => {
-            let ops = crate::ops::router(metrics);
-            let (listener, servers) =
-                webhook::start(&bot, webhook, ops, allowed_updates(app.config.inline)).await?;
-            dispatcher
-                .try_dispatch_with_listener(listener, errors)
-                .await?;
-            servers.finish().await;
-        }
+fn listener_errors() -> Arc<LoggingErrorHandler> {
+    LoggingErrorHandler::with_custom_text("reading updates from Telegram failed")
+}
+
+/// The polling start: getUpdates (after deleting any webhook), with `/healthz` and
+/// `/metrics` on `ops` if given, until the dispatcher stops.
+async fn poll(
+    bot: Bot,
+    dispatcher: &mut BotDispatcher,
+    ops: Option<TcpListener>,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    kinds: Vec<AllowedUpdate>,
+) -> Result<(), RunError> {
+    let stopped = CancellationToken::new();
+    let server = ops.map(|tcp| {
+        let router = crate::ops::router(metrics);
+        let stopped = stopped.clone();
+        tokio::spawn(async move {
+            axum::serve(tcp, router)
+                .with_graceful_shutdown(stopped.cancelled_owned())
+                .await
+        })
+    });
+    let listener = FixedKinds(
+        Polling::builder(bot)
+            .timeout(Duration::from_secs(10))
+            .allowed_updates(kinds)
+            .delete_webhook()
+            .await
+            .build(),
+    );
+    let dispatched = dispatcher
+        .try_dispatch_with_listener(listener, listener_errors())
+        .await;
+    stopped.cancel();
+    if let Some(server) = server {
+        log_server_end(server.await);
     }
-    // Every update taken from Telegram is answered before the bot exits.
-    app.finish().await;
+    dispatched?;
+    Ok(())
+}
+
+/// The webhook start: our web server takes Telegram's posts (setWebhook at start, never
+/// deleted at stop), until the dispatcher stops; then the servers finish.
+async fn serve_webhook(
+    bot: Bot,
+    dispatcher: &mut BotDispatcher,
+    webhook: webhook::Webhook,
+    ops: axum::Router,
+    kinds: Vec<AllowedUpdate>,
+) -> Result<(), RunError> {
+    let (listener, servers) = webhook::start(&bot, webhook, ops, kinds).await?;
+    dispatcher
+        .try_dispatch_with_listener(listener, listener_errors())
+        .await?;
+    servers.finish().await;
     Ok(())
 }
 

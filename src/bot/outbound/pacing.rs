@@ -2,18 +2,12 @@
 //! of the whole bot, then waits for it. A send with room goes out at once; a 429 for one
 //! chat holds up only that send (see `telegram::with_retry`), not the whole bot.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dashmap::DashMap;
-
-use crate::perkey::PerKey;
+use crate::perkey::{Local, PerKey};
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// Chats remembered before idle ones are forgotten.
-const MAX_CHATS: usize = 100_000;
 
 /// The send slots of every chat and of the bot as a whole.
 pub struct Pacer {
@@ -21,16 +15,11 @@ pub struct Pacer {
     chat_gap: Duration,
     group_per_minute: usize,
     next_overall: Mutex<Instant>,
-    chats: DashMap<i64, ChatSlots>,
+    /// Each chat's slots in this instance, in the same per-key state as the shared ones.
+    chats: Local,
     window: Duration,
     /// Chat windows shared with other instances (Redis), reserved before the local slot.
     shared: Option<Arc<dyn PerKey>>,
-}
-
-struct ChatSlots {
-    next: Instant,
-    /// The last sends reserved in a group, at most `group_per_minute` of them.
-    recent: VecDeque<Instant>,
 }
 
 impl Pacer {
@@ -43,7 +32,7 @@ impl Pacer {
             chat_gap: gap(per_second_per_chat),
             group_per_minute: per_minute_per_group.max(1) as usize,
             next_overall: Mutex::new(Instant::now()),
-            chats: DashMap::new(),
+            chats: Local::default(),
             window: MINUTE,
             shared: None,
         }
@@ -100,27 +89,13 @@ impl Pacer {
     /// Reserves the chat's first slot at or after `now` within its per-second and (for
     /// groups) per-minute limits.
     fn reserve_chat(&self, chat: i64, now: Instant) -> Instant {
-        if self.chats.len() > MAX_CHATS {
-            self.chats.retain(|_, c| c.next + self.window > now);
-        }
-        let mut slots = self.chats.entry(chat).or_insert_with(|| ChatSlots {
-            next: now,
-            recent: VecDeque::new(),
-        });
-        let mut slot = now.max(slots.next);
-        let group = chat < 0;
-        if group && slots.recent.len() >= self.group_per_minute {
-            let oldest_counted = slots.recent[slots.recent.len() - self.group_per_minute];
-            slot = slot.max(oldest_counted + self.window);
-        }
-        slots.next = slot + self.chat_gap;
-        if group {
-            slots.recent.push_back(slot);
-            while slots.recent.len() > self.group_per_minute {
-                slots.recent.pop_front();
-            }
-        }
-        slot
+        let limit = if chat < 0 {
+            self.group_per_minute as u32
+        } else {
+            0
+        };
+        self.chats
+            .reserve_at(&chat.to_string(), self.chat_gap, limit, self.window, now)
     }
 }
 
