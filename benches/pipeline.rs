@@ -1,7 +1,8 @@
 //! Pages per second, one thread: scraper's parse alone (the baseline), extraction, and
 //! extraction plus summarization, over the seed page and the scrapinghub benchmark pages.
 //!
-//! The benchmark pages are read from `../shared/data` at run time and skipped when absent.
+//! The benchmark pages are read from `../shared/data` (relative to the repository) at run time
+//! and skipped when absent.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -67,7 +68,7 @@ fn bench_set(c: &mut Criterion, name: &str, pages: &[String]) {
 
 fn pipeline(c: &mut Criterion) {
     bench_set(c, "seed", &[SEED.to_owned()]);
-    if let Some(pages) = pages(Path::new(AEB_DIR)) {
+    if let Some(pages) = pages(&Path::new(env!("CARGO_MANIFEST_DIR")).join(AEB_DIR)) {
         bench_set(c, "scrapinghub_aeb", &pages);
     }
 }

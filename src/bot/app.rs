@@ -28,8 +28,8 @@ pub struct App {
     pub config: BotConfig,
     pub(super) admins: AdminCache,
     pub(super) recent: RecentLinks,
-    links: Limits,
-    commands: Limits,
+    pub(super) links: Limits,
+    pub(super) commands: Limits,
     pub(super) lanes: Lanes,
     pub(super) work: WorkQueue,
     pub(super) outbox: Outbox,
@@ -75,43 +75,6 @@ impl App {
         }
     }
 
-    /// Takes `links` from the sender's and the chat's allowance; false when either is spent.
-    /// With Redis this asks it: call it from the chat's lane, not from a handler.
-    pub(super) async fn within_limits(&self, msg: &Message, links: usize) -> bool {
-        let sender = sender_of(msg);
-        let allowed = self.links.allow(sender, msg.chat.id.0, links).await;
-        if !allowed {
-            tracing::info!(chat = msg.chat.id.0, sender, links, "rate limited");
-        }
-        allowed
-    }
-
-    /// Takes one inline fetch from the person's links-a-minute allowance; false (logged)
-    /// when it is spent. Inline messages have no chat, so only the person's count applies.
-    pub(super) async fn inline_within_limits(&self, user: i64) -> bool {
-        let allowed = self.links.allow_sender(user, 1).await;
-        if !allowed {
-            tracing::info!(sender = user, "inline link rate limited");
-        }
-        allowed
-    }
-
-    /// Takes one command from the sender's and the chat's allowance; false (logged) when
-    /// either is spent, and the command then gets no reply. With Redis this asks it: call it
-    /// from the chat's lane, not from a handler.
-    pub(super) async fn command_within_limits(&self, msg: &Message) -> bool {
-        let sender = sender_of(msg);
-        let allowed = self.commands.allow(sender, msg.chat.id.0, 1).await;
-        if !allowed {
-            tracing::info!(
-                chat = msg.chat.id.0,
-                sender,
-                "command dropped: over the command limit"
-            );
-        }
-        allowed
-    }
-
     /// Whether the allow-list lets `chat_id` use the bot.
     pub(super) fn chat_allowed(&self, chat_id: ChatId) -> bool {
         self.config
@@ -127,18 +90,4 @@ impl App {
         self.work.close().await;
         self.outbox.close().await;
     }
-}
-
-/// Who sent a message, for limits: the sender chat (anonymous admins, channels), else the
-/// user, else the chat.
-pub(super) fn sender_of(msg: &Message) -> i64 {
-    msg.sender_chat
-        .as_ref()
-        .map(|c| c.id.0)
-        .or_else(|| {
-            msg.from
-                .as_ref()
-                .map(|u| i64::try_from(u.id.0).unwrap_or(i64::MAX))
-        })
-        .unwrap_or(msg.chat.id.0)
 }

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use teloxide::types::Message;
+
 use crate::perkey::PerKey;
 
 /// Allowances of one kind (links, commands) per sender and per chat: a token bucket each,
@@ -45,6 +47,13 @@ impl Limits {
         self.state.take(&buckets, count, self.window).await
     }
 
+    /// Takes `count` from the allowances of the message's sender (see [`sender_of`]) and
+    /// chat, or from neither. With Redis this asks it: call it from the chat's lane, not
+    /// from a handler.
+    pub async fn allow_message(&self, msg: &Message, count: usize) -> bool {
+        self.allow(sender_of(msg), msg.chat.id.0, count).await
+    }
+
     /// Takes `count` from both the sender's and the chat's allowance, or from neither
     /// when either has too few left.
     pub async fn allow(&self, sender: i64, chat: i64, count: usize) -> bool {
@@ -57,6 +66,20 @@ impl Limits {
         ];
         self.state.take(&buckets, count, self.window).await
     }
+}
+
+/// Who sent a message, for limits: the sender chat (anonymous admins, channels), else the
+/// user, else the chat.
+pub(super) fn sender_of(msg: &Message) -> i64 {
+    msg.sender_chat
+        .as_ref()
+        .map(|c| c.id.0)
+        .or_else(|| {
+            msg.from
+                .as_ref()
+                .map(|u| i64::try_from(u.id.0).unwrap_or(i64::MAX))
+        })
+        .unwrap_or(msg.chat.id.0)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use teloxide::utils::command::BotCommands;
 use super::messages::{self, links_in};
 use super::settings::{self, Asker, Changed, NOT_READ, NOT_SAVED, ONLY_ADMINS};
 use super::{HandlerResult, from_a_bot};
+use crate::bot::limits::sender_of;
 use crate::bot::outbound::Outgoing;
 use crate::bot::{App, keyboards};
 use crate::digest::Length;
@@ -47,11 +48,26 @@ pub async fn handle(bot: Bot, msg: Message, cmd: Command, me: Me, app: Arc<App>)
     }
     let lane = Arc::clone(&app);
     app.lanes.push(msg.chat.id.0, "command", async move {
-        if lane.command_within_limits(&msg).await {
+        if within_command_limits(&lane, &msg).await {
             answer(bot, msg, cmd, me, lane).await;
         }
     });
     Ok(())
+}
+
+/// Takes one command from the sender's and the chat's allowance; false (logged) when either
+/// is spent, and the command then gets no reply. With Redis this asks it: call it from the
+/// chat's lane, not from a handler.
+async fn within_command_limits(app: &App, msg: &Message) -> bool {
+    let allowed = app.commands.allow_message(msg, 1).await;
+    if !allowed {
+        tracing::info!(
+            chat = msg.chat.id.0,
+            sender = sender_of(msg),
+            "command dropped: over the command limit"
+        );
+    }
+    allowed
 }
 
 /// Answers a command within the limit: replies go to the outbox, summaries to the work
@@ -161,7 +177,7 @@ async fn summarize(bot: &Bot, msg: &Message, app: &Arc<App>, arg: &str) {
         } else {
             "I found no web link in that. Send /summarize with an http or https link."
         })
-    } else if !app.within_limits(msg, urls.len()).await {
+    } else if !messages::within_link_limits(app, msg, urls.len()).await {
         Some(messages::SLOW_DOWN)
     } else {
         None

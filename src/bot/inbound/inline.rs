@@ -170,7 +170,9 @@ pub fn button(bot: Bot, q: CallbackQuery, inline_id: String, app: Arc<App>) {
 fn start(bot: &Bot, app: &Arc<App>, user: i64, inline_id: String, url: NormalizedUrl) {
     let (worker, bot_, id, url_) = (Arc::clone(app), bot.clone(), inline_id.clone(), url.clone());
     let queued = app.work.push("inline link", async move {
-        if !worker.inline_within_limits(user).await {
+        if !worker.links.allow_sender(user, 1).await {
+            // Inline messages have no chat, so only the person's count applies.
+            tracing::info!(sender = user, "inline link rate limited");
             refuse(&bot_, &worker, user, id, &url_, SLOW_DOWN);
             return;
         }

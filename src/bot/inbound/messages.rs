@@ -7,7 +7,7 @@ use teloxide::prelude::*;
 use teloxide::types::{Me, MessageEntity, MessageEntityKind};
 
 use super::{HandlerResult, from_a_bot};
-use crate::bot::app::sender_of;
+use crate::bot::limits::sender_of;
 use crate::bot::outbound::{Outgoing, Typing};
 use crate::bot::{App, keyboards};
 use crate::digest::Length;
@@ -81,7 +81,7 @@ async fn decide(
             app.recent.forget(chat, &url.key()).await;
         }
     };
-    if !app.within_limits(&msg, urls.len()).await {
+    if !within_link_limits(&app, &msg, urls.len()).await {
         forget(&app, &urls).await;
         if msg.chat.is_private() {
             let item = Outgoing::reply(&msg, SLOW_DOWN, None).coalescing("slow down");
@@ -110,6 +110,17 @@ async fn decide(
         }
     }
     Ok(())
+}
+
+/// Takes `links` from the sender's and the chat's allowance; false (logged) when either is
+/// spent. With Redis this asks it: call it from the chat's lane, not from a handler.
+pub(super) async fn within_link_limits(app: &App, msg: &Message, links: usize) -> bool {
+    let allowed = app.links.allow_message(msg, links).await;
+    if !allowed {
+        let sender = sender_of(msg);
+        tracing::info!(chat = msg.chat.id.0, sender, links, "rate limited");
+    }
+    allowed
 }
 
 /// The answer to someone over their links-a-minute allowance.
