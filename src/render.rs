@@ -7,7 +7,8 @@
 
 use std::fmt::Write as _;
 
-use crate::digest::{Digest, truncate_at_word};
+use crate::digest::Digest;
+use crate::truncate::truncate_at_word;
 
 /// Telegram's limit on a message's text after entity parsing, in UTF-16 code units.
 pub const MAX_MESSAGE_UTF16: usize = 4096;

@@ -262,7 +262,7 @@ fn names(text: &str, entities: &[MessageEntity], me: &Me) -> bool {
 pub(super) fn short_link(url: &NormalizedUrl) -> String {
     let text = url.as_str();
     let text = text.split_once("://").map_or(text, |(_, rest)| rest);
-    crate::digest::truncate_at_word(text.trim_end_matches('/'), 60)
+    crate::truncate::truncate_at_word(text.trim_end_matches('/'), 60)
 }
 
 #[cfg(test)]
