@@ -6,9 +6,9 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, Me};
 use teloxide::utils::command::BotCommands;
 
-use super::messages::{self, links_in};
+use super::HandlerResult;
+use super::messages::{self, from_a_bot, links_in};
 use super::settings::{self, Asker, Changed, NOT_READ, NOT_SAVED, ONLY_ADMINS};
-use super::{HandlerResult, from_a_bot};
 use crate::bot::limits::sender_of;
 use crate::bot::outbound::Outgoing;
 use crate::bot::{App, keyboards};

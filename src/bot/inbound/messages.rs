@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use teloxide::prelude::*;
 use teloxide::types::{Me, MessageEntity, MessageEntityKind};
 
-use super::{HandlerResult, from_a_bot};
+use super::HandlerResult;
 use crate::bot::limits::sender_of;
 use crate::bot::outbound::{Outgoing, Typing};
 use crate::bot::{App, keyboards};
@@ -187,6 +187,22 @@ pub async fn answer(
             }
         }
     }
+}
+
+/// A message the bot should ignore: its own, other bots', and service messages from
+/// channels; an anonymous admin (the chat itself as sender) is not ignored.
+pub(super) fn from_a_bot(msg: &Message, me: &Me) -> bool {
+    if msg
+        .sender_chat
+        .as_ref()
+        .is_some_and(|c| c.id == msg.chat.id)
+    {
+        return false;
+    }
+    msg.from
+        .as_ref()
+        .is_some_and(|user| user.is_bot || user.id == me.id)
+        || msg.via_bot.is_some()
 }
 
 /// The article links of a message's text or caption, at most `max`.

@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use teloxide::dispatching::UpdateFilterExt;
 use teloxide::prelude::*;
-use teloxide::types::Me;
 
 use super::App;
 
@@ -51,20 +50,4 @@ pub fn schema() -> teloxide::dispatching::UpdateHandler<Box<dyn std::error::Erro
         .branch(buttons)
         .branch(inline_queries)
         .branch(chosen)
-}
-
-/// A message the bot should ignore: its own, other bots', and service messages from
-/// channels; an anonymous admin (the chat itself as sender) is not ignored.
-fn from_a_bot(msg: &Message, me: &Me) -> bool {
-    if msg
-        .sender_chat
-        .as_ref()
-        .is_some_and(|c| c.id == msg.chat.id)
-    {
-        return false;
-    }
-    msg.from
-        .as_ref()
-        .is_some_and(|user| user.is_bot || user.id == me.id)
-        || msg.via_bot.is_some()
 }
