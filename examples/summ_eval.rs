@@ -10,7 +10,9 @@
 //! even byte, half B the rest. For each half it prints ROUGE-1, ROUGE-2 and ROUGE-Lsum F1 ×100
 //! and the paired bootstrap interval (1,000 resamples, 95%) of the per-document ROUGE-1
 //! difference of the summarizer against LEAD-k, against `--baseline` and against `--compare`,
-//! and the summarizer's documents per second on one thread.
+//! and the summarizer's documents per second on one thread. An "oracle" row shows the ceiling
+//! of any k-sentence extract: the article sentences picked greedily for the best ROUGE-1 against
+//! the reference itself.
 //!
 //! - `--save FILE` writes this run's per-document scores (JSONL), to be a later `--baseline`.
 //! - `--baseline FILE` reads such a file: the before of a change.
@@ -255,6 +257,8 @@ struct Run<'a> {
 struct DocScores {
     half: Half,
     lead: rouge::Rouge,
+    /// The greedy best k article sentences against the reference: what an extract could reach.
+    oracle: rouge::Rouge,
     ours: rouge::Rouge,
     /// ROUGE-1, R2 and Lsum F1 of the saved baseline run, when it has this document.
     baseline: Option<[f64; 3]>,
@@ -277,10 +281,8 @@ impl Run<'_> {
         let mut missing_baseline = 0usize;
         for (doc, art) in docs.iter().zip(&articles) {
             let lang = linkdigest::lang::detect(&doc.text);
-            let lead_k: Vec<String> = split_sentences(&doc.text, lang.as_deref())
-                .into_iter()
-                .take(k)
-                .collect();
+            let all = split_sentences(&doc.text, lang.as_deref());
+            let lead_k = &all[..all.len().min(k)];
             let mut picked = summarizer
                 .rank(art, k)
                 .map(|s| s.sentences)
@@ -300,6 +302,7 @@ impl Run<'_> {
             scores.push(DocScores {
                 half: Half::of(&doc.id),
                 lead: rouge::score(&doc.reference, &lead_k.join("\n")),
+                oracle: oracle(&doc.reference, &all, k),
                 ours: rouge::score(&doc.reference, &text.join("\n")),
                 baseline,
                 peer,
@@ -400,6 +403,11 @@ impl Run<'_> {
             &|s| Some(triple(&s.lead)),
             String::new(),
         );
+        row(
+            &format!("oracle-{k}"),
+            &|s| Some(triple(&s.oracle)),
+            String::new(),
+        );
         if let Some(name) = self.peer_name {
             row(name, &|s| s.peer.as_ref().map(triple), String::new());
         }
@@ -443,6 +451,41 @@ impl Run<'_> {
     }
 }
 
+/// The ROUGE of the best extract of up to `k` of `sentences`, built greedily: each step adds the
+/// sentence that raises ROUGE-1 F1 the most (in article order), and stops when none does.
+fn oracle(reference: &str, sentences: &[String], k: usize) -> rouge::Rouge {
+    let mut picked: Vec<usize> = Vec::new();
+    let mut best = rouge::score(reference, "");
+    let text = |picked: &[usize]| {
+        let mut in_order = picked.to_vec();
+        in_order.sort_unstable();
+        in_order
+            .iter()
+            .map(|&i| sentences[i].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    while picked.len() < k {
+        let mut step: Option<(usize, rouge::Rouge)> = None;
+        for i in (0..sentences.len()).filter(|i| !picked.contains(i)) {
+            let mut trial = picked.clone();
+            trial.push(i);
+            let r = rouge::score(reference, &text(&trial));
+            if r.r1.f1 > step.as_ref().map_or(best.r1.f1, |(_, s)| s.r1.f1) {
+                step = Some((i, r));
+            }
+        }
+        match step {
+            Some((i, r)) => {
+                picked.push(i);
+                best = r;
+            }
+            None => break,
+        }
+    }
+    best
+}
+
 /// An interval in ROUGE points, marked when it lies above or below zero.
 fn show(interval: Option<Interval>) -> String {
     match interval {
@@ -457,5 +500,46 @@ fn show(interval: Option<Interval>) -> String {
             format!("{} {mark:<7}", i.show())
         }
         None => format!("{:<35}", "-"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentences(texts: &[&str]) -> Vec<String> {
+        texts.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn oracle_picks_the_sentence_closest_to_the_reference() {
+        let all = sentences(&[
+            "The weather was mild all week.",
+            "The council approved the library budget on Tuesday.",
+            "A bakery sold cakes.",
+        ]);
+        let reference = "council approves library budget";
+        let got = oracle(reference, &all, 1);
+        assert_eq!(got.r1.f1, rouge::score(reference, &all[1]).r1.f1, "{got:?}");
+    }
+
+    #[test]
+    fn oracle_stops_when_another_sentence_would_lower_the_score() {
+        let all = sentences(&["Council approves library budget.", "A bakery sold cakes."]);
+        let got = oracle("council approves library budget", &all, 2);
+        assert_eq!(got.r1.f1, 1.0, "{got:?}");
+    }
+
+    #[test]
+    fn oracle_of_several_sentences_beats_any_single_one() {
+        let all = sentences(&[
+            "The council approved the budget.",
+            "Libraries will open late.",
+            "A bakery sold cakes.",
+        ]);
+        let reference = "council approved budget libraries open late";
+        let two = oracle(reference, &all, 2).r1.f1;
+        let one = oracle(reference, &all, 1).r1.f1;
+        assert!(two > one, "two {two}, one {one}");
     }
 }
