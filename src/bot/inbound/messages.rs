@@ -20,12 +20,7 @@ use crate::{ops, render};
 /// updates.
 pub async fn handle(bot: Bot, msg: Message, me: Me, app: Arc<App>) -> HandlerResult {
     if let Some(to) = msg.migrate_to_chat_id() {
-        app.store.migrate_chat(msg.chat.id.0, to.0).await?;
-        tracing::info!(
-            from = msg.chat.id.0,
-            to = to.0,
-            "group upgraded to a supergroup"
-        );
+        migrate(&app, msg.chat.id.0, to.0);
         return Ok(());
     }
     if from_a_bot(&msg, &me) || text_of(&msg).is_some_and(|(text, _)| text.starts_with('/')) {
@@ -43,6 +38,21 @@ pub async fn handle(bot: Bot, msg: Message, me: Me, app: Arc<App>) -> HandlerRes
         }
     });
     Ok(())
+}
+
+/// Moves a group's settings to the supergroup it became, off the dispatcher: in the new
+/// chat's lane, so the supergroup's first updates read the moved settings. Telegram sends
+/// this once per group, so when the lanes are full it runs on its own rather than be lost.
+fn migrate(app: &Arc<App>, from: i64, to: i64) {
+    let job = |app: Arc<App>| async move {
+        match app.store.migrate_chat(from, to).await {
+            Ok(()) => tracing::info!(from, to, "group upgraded to a supergroup"),
+            Err(e) => tracing::warn!(from, to, error = %e, "could not move a group's settings"),
+        }
+    };
+    if !app.lanes.push(to, "migration", job(Arc::clone(app))) {
+        tokio::spawn(job(Arc::clone(app)));
+    }
 }
 
 /// The part of [`handle`] run in the chat's lane: the mode, the repeat check and the limits
