@@ -189,6 +189,10 @@ impl Config {
         config.cache.max_bytes =
             env.number("LINKDIGEST_CACHE_MAX_BYTES", config.cache.max_bytes)?;
         config.cache.capacity = env.number("LINKDIGEST_CACHE_CAPACITY", config.cache.capacity)?;
+        config.cache.transient_failure_ttl = env.secs(
+            "LINKDIGEST_TRANSIENT_FAILURE_SECS",
+            config.cache.transient_failure_ttl,
+        )?;
         config.telegram_token = env.get("TELOXIDE_TOKEN");
         if let Some(url) = env.get("TELOXIDE_API_URL") {
             config.telegram_api_url = Some(Url::parse(&url).map_err(|_| ConfigError::Invalid {

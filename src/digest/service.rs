@@ -61,6 +61,33 @@ impl DigestError {
     }
 }
 
+impl DigestError {
+    /// Whether the failure may pass by itself within seconds (a timeout, a broken connection,
+    /// a 5xx, a 429, our own "busy"), so it is remembered only briefly; a missing page, a
+    /// page without an article, a too large or unreadable file or a refused address will not
+    /// change soon and is remembered for the whole failure TTL.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DigestError::Fetch(e) => matches!(
+                e,
+                FetchError::Timeout(_)
+                    | FetchError::Connect { .. }
+                    | FetchError::Dns { .. }
+                    | FetchError::ServerError(_)
+                    | FetchError::Status(408 | 425 | 429)
+                    | FetchError::Busy
+                    | FetchError::BrokenResponse { .. }
+                    | FetchError::Client(_)
+            ),
+            DigestError::Extract(_)
+            | DigestError::Pdf(_)
+            | DigestError::Summarize
+            | DigestError::TooSlow
+            | DigestError::Internal => false,
+        }
+    }
+}
+
 /// How much work one link may cause, and how it is shared between the people asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkLimits {
@@ -146,7 +173,7 @@ impl Service {
             fetcher,
             summarizer,
             ttl: cache.ttl,
-            cache: Cache::new(cache),
+            cache: Cache::new(cache).with_transient(DigestError::is_transient),
             fetches: Admission::new(limits.fetches),
             cpu: Admission::new(limits.cpu),
             cpu_deadline: limits.cpu_deadline,
@@ -188,8 +215,8 @@ impl Service {
     }
 
     /// The digest of `url` for `who`, from the cache or made now; concurrent calls for one
-    /// link share one fetch, and a failure is remembered briefly so a dead link is not
-    /// hammered. `who` decides the link's place in the fair queues of fetching and CPU work.
+    /// link share one fetch, and a failure is remembered briefly (a transient one for seconds)
+    /// so a dead link is not hammered. `who` decides the link's place in the fair queues of fetching and CPU work.
     pub async fn get(
         &self,
         url: &NormalizedUrl,

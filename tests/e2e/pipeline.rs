@@ -96,6 +96,36 @@ async fn a_dead_link_is_not_fetched_again_right_away() {
 }
 
 #[tokio::test]
+async fn a_site_error_is_shared_by_a_burst_then_tried_again() {
+    let site = FakeSite::start().await;
+    site.serve_first("/belarus", ResponseTemplate::new(503), 1)
+        .await;
+    site.html("/belarus", SEED).await;
+    let fetcher = Fetcher::new(fetch_config()).expect("fetcher");
+    let window = Duration::from_millis(300);
+    let cache = CacheConfig {
+        transient_failure_ttl: window,
+        ..CacheConfig::default()
+    };
+    let service = Service::from_parts(fetcher, Arc::new(Extractive::new()), cache);
+    let url = link(&site, "/belarus");
+    for _ in 0..3 {
+        let err = service
+            .get(&url, Requester::local())
+            .await
+            .expect_err("a 503");
+        assert_eq!(err.to_string(), "the site had an error (HTTP 503)");
+    }
+    assert_eq!(site.hits("/belarus").await, 1, "a burst shares one try");
+    tokio::time::sleep(window + Duration::from_millis(100)).await;
+    let digest = service
+        .get(&url, Requester::local())
+        .await
+        .expect("a digest once the site is back");
+    assert!(!digest.sentences.is_empty());
+}
+
+#[tokio::test]
 async fn a_windows_1251_page_is_summarized_in_russian() {
     let site = FakeSite::start().await;
     let paragraphs = [
