@@ -349,7 +349,9 @@ impl Service {
     }
 
     /// Extracts and summarizes a page on the CPU pool (the fetch slot is free by now), under
-    /// the link's deadline; an LLM summary is asked for after the CPU slot is given back.
+    /// the link's deadline. An LLM is asked after the CPU slot is given back; its answer is
+    /// checked against the article (or the article ranked instead) in a CPU slot again, within
+    /// what is left of the same deadline, so a large article never stems on an async worker.
     async fn process(&self, page: Page, who: Requester) -> Result<Digest, DigestError> {
         let started = Instant::now();
         let url = page.url.clone();
@@ -357,6 +359,7 @@ impl Service {
         let summarizer = Arc::clone(&self.summarizer);
         let pdf_limits = self.pdf_limits.clone();
         let slot = self.cpu.enter(who, None).await;
+        let cpu_started = Instant::now();
         let (article, summary, abstract_text) = blocking(move || {
             let ends = Instant::now() + deadline;
             Deadline::after(deadline).run(|| {
@@ -378,16 +381,30 @@ impl Service {
             })
         })
         .await?
-        .map_err(|_| {
-            tracing::info!(?deadline, "page processing ran past its deadline");
-            DigestError::TooSlow
-        })??;
+        .map_err(|_| too_slow(deadline))??;
+        let cpu_used = cpu_started.elapsed();
         drop(slot);
-        let mut summary = match summary {
-            Some(summary) => summary,
-            None => self.summarizer.summarize(&article, RANKED_SENTENCES).await,
-        }
-        .map_err(|e| {
+        let (article, summary) = match summary {
+            Some(summary) => (article, summary),
+            None => {
+                let draft = self.summarizer.draft(&article, RANKED_SENTENCES).await;
+                let left = deadline.saturating_sub(cpu_used);
+                let summarizer = Arc::clone(&self.summarizer);
+                let _slot = self.cpu.enter(who, None).await;
+                blocking(move || {
+                    let summary = Deadline::after(left)
+                        .run(|| summarizer.finish_now(&article, draft, RANKED_SENTENCES));
+                    (article, summary)
+                })
+                .await
+                .and_then(|(article, summary)| {
+                    summary
+                        .map(|s| (article, s))
+                        .map_err(|_| too_slow(deadline))
+                })?
+            }
+        };
+        let mut summary = summary.map_err(|e| {
             tracing::warn!(error = %e, "summarizer failed");
             DigestError::Summarize
         })?;
@@ -404,6 +421,18 @@ impl Service {
         }
         Ok(Digest::new(&article, summary, url.as_ref()))
     }
+
+    /// How many CPU slots this service has handed out: one per page processed, and one more
+    /// for checking an LLM's answer (for metrics and tests).
+    pub fn cpu_slots_granted(&self) -> u64 {
+        self.cpu.granted()
+    }
+}
+
+/// The link ran past its CPU deadline (logged).
+fn too_slow(deadline: Duration) -> DigestError {
+    tracing::info!(?deadline, "page processing ran past its deadline");
+    DigestError::TooSlow
 }
 
 /// A document to digest: fetched, or handed in by the command line.
