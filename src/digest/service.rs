@@ -455,3 +455,42 @@ async fn blocking<T: Send + 'static>(
         DigestError::Internal
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn only_failures_that_may_pass_by_themselves_are_transient() {
+        let transient = [
+            FetchError::Timeout(Duration::from_secs(15)),
+            FetchError::Connect {
+                detail: "refused".into(),
+            },
+            FetchError::ServerError(503),
+            FetchError::Status(429),
+            FetchError::Busy,
+        ];
+        for e in transient {
+            assert!(DigestError::Fetch(e.clone()).is_transient(), "{e:?}");
+        }
+        let lasting = [
+            DigestError::Fetch(FetchError::NotFound(404)),
+            DigestError::Fetch(FetchError::NotFound(410)),
+            DigestError::Fetch(FetchError::TooLarge(5 << 20)),
+            DigestError::Fetch(FetchError::PrivateAddress {
+                host: "10.0.0.1".into(),
+                range: "private",
+            }),
+            DigestError::Fetch(FetchError::Status(400)),
+            DigestError::Extract(ExtractError::Paywalled),
+            DigestError::Extract(ExtractError::NoArticleText),
+            DigestError::Pdf(PdfError::NoTextLayer),
+            DigestError::TooSlow,
+        ];
+        for e in lasting {
+            assert!(!e.is_transient(), "{e:?}");
+        }
+    }
+}
