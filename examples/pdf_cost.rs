@@ -28,6 +28,9 @@ fn main() {
         "paper.pdf",
         "scanned.pdf",
         "encrypted-empty.pdf",
+        "encrypted-objstm.pdf",
+        "objstm-bomb.pdf",
+        "encrypted-objstm-bomb.pdf",
     ] {
         match std::fs::read(format!("{dir}/{name}")) {
             Ok(bytes) => docs.push((format!("fixture {name}"), bytes)),

@@ -41,8 +41,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write(&dir.join("report.pdf"), report())?;
     write(&dir.join("paper.pdf"), paper())?;
     write(&dir.join("scanned.pdf"), scanned())?;
+    write(&dir.join("padded.pdf"), padded()?)?;
     println!(
-        "wrote report.pdf, paper.pdf, scanned.pdf in {}",
+        "wrote report.pdf, paper.pdf, scanned.pdf, padded.pdf in {}",
         dir.display()
     );
     Ok(())
@@ -257,6 +258,22 @@ fn win_ansi(text: &str) -> Vec<u8> {
 }
 
 /// A one-column, two-page report with a title in the document info.
+/// Bytes of the string object `padded` hangs off the catalog.
+const PADDING_BYTES: usize = 8 << 20;
+
+/// `report()` with an 8 MiB string object beside it: once qpdf packs the objects into an
+/// object stream, that stream inflates past the reader's 4 MiB cap (the script keeps only
+/// qpdf's output, a few kilobytes).
+fn padded() -> Result<Document, lopdf::Error> {
+    let mut doc = report();
+    let padding = doc.add_object(Object::String(
+        vec![b'x'; PADDING_BYTES],
+        StringFormat::Literal,
+    ));
+    doc.catalog_mut()?.set("Padding", padding);
+    Ok(doc)
+}
+
 fn report() -> Document {
     let items = [
         Item::Heading("Summary of findings"),

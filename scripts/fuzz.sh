@@ -2,8 +2,14 @@
 # Runs each cargo-fuzz target in fuzz/ for the given seconds (default 180), one after another.
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP=1 lets the stable toolchain provide them.
 # Crashing inputs land in fuzz/artifacts/<target>/; keep each as a unit test next to the code.
+# `scripts/fuzz.sh --check` only checks that every target compiles (stable toolchain, no
+# cargo-fuzz needed), sharing the root crate's target/ so its dependencies are reused.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
+
+if [ "${1:-}" = --check ]; then
+    exec env CARGO_TARGET_DIR=../target cargo check --locked --manifest-path Cargo.toml --bins
+fi
 
 seconds="${1:-180}"
 shift || true

@@ -1,5 +1,5 @@
 //! The concurrent digest cache: TTL, bounds on entries and bytes, single-flight loads,
-//! short-lived failures.
+//! short-lived failures (a failure that may pass by itself lives only a few seconds).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -48,10 +48,13 @@ pub struct Cache<V, E> {
     evicting: AtomicBool,
     /// Bytes of every entry held.
     bytes: AtomicUsize,
+    /// Whether a failure may pass by itself, so it is kept for the transient TTL only.
+    is_transient: fn(&E) -> bool,
 }
 
 impl<V: Weight + Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<V, E> {
-    /// An empty cache with the given limits.
+    /// An empty cache with the given limits; every failure is kept for `failure_ttl` until
+    /// [`Cache::with_transient`] says which ones pass by themselves.
     pub fn new(config: CacheConfig) -> Self {
         Self {
             config,
@@ -60,7 +63,14 @@ impl<V: Weight + Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<
             clock: AtomicU64::new(0),
             evicting: AtomicBool::new(false),
             bytes: AtomicUsize::new(0),
+            is_transient: |_| false,
         }
+    }
+
+    /// Keeps the failures `is_transient` picks for `transient_failure_ttl` only.
+    pub fn with_transient(mut self, is_transient: fn(&E) -> bool) -> Self {
+        self.is_transient = is_transient;
+        self
     }
 
     /// The cached outcome for `key`, or the outcome of `load`, run once however many callers
@@ -136,8 +146,9 @@ impl<V: Weight + Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<
     }
 
     fn store(&self, key: &str, outcome: Outcome<V, E>) {
-        let ttl = match outcome {
+        let ttl = match &outcome {
             Ok(_) => self.config.ttl,
+            Err(e) if (self.is_transient)(e) => self.config.transient_failure_ttl,
             Err(_) => self.config.failure_ttl,
         };
         let bytes = ENTRY_OVERHEAD + key.len() + outcome.as_ref().map_or(0, |value| value.weight());
@@ -343,6 +354,43 @@ mod tests {
             .await;
         assert_eq!(retried.as_deref().map(String::as_str), Ok("back"));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_failure_is_kept_seconds_not_a_minute() {
+        let cache = Cache::new(CacheConfig {
+            transient_failure_ttl: Duration::from_secs(5),
+            ..CacheConfig::default()
+        })
+        .with_transient(|e: &String| e.contains("try again"));
+        let busy = || async { Err::<String, String>("busy, try again".into()) };
+        let gone = || async { Err::<String, String>("not found".into()) };
+        assert!(cache.get_or_load("busy", busy).await.is_err());
+        assert!(cache.get_or_load("gone", gone).await.is_err());
+
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let shared = cache
+            .get_or_load("busy", || async { Ok("too early".to_owned()) })
+            .await;
+        assert_eq!(
+            shared,
+            Err("busy, try again".into()),
+            "a burst shares one try"
+        );
+
+        tokio::time::advance(Duration::from_secs(4)).await;
+        let retried = cache
+            .get_or_load("busy", || async { Ok("served".to_owned()) })
+            .await;
+        assert_eq!(retried.as_deref().map(String::as_str), Ok("served"));
+        let still_gone = cache
+            .get_or_load("gone", || async { Ok("too early".to_owned()) })
+            .await;
+        assert_eq!(
+            still_gone,
+            Err("not found".into()),
+            "a lasting failure stays"
+        );
     }
 
     #[tokio::test(start_paused = true)]

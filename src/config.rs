@@ -209,6 +209,10 @@ impl Config {
         self.cache.ttl = env.secs("LINKDIGEST_CACHE_TTL_SECS", self.cache.ttl)?;
         self.cache.max_bytes = env.number("LINKDIGEST_CACHE_MAX_BYTES", self.cache.max_bytes)?;
         self.cache.capacity = env.number("LINKDIGEST_CACHE_CAPACITY", self.cache.capacity)?;
+        self.cache.transient_failure_ttl = env.secs(
+            "LINKDIGEST_TRANSIENT_FAILURE_SECS",
+            self.cache.transient_failure_ttl,
+        )?;
         Ok(())
     }
 

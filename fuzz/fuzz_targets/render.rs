@@ -14,6 +14,7 @@ struct Input {
     url: Option<String>,
     reading_minutes: u32,
     sentences: Vec<String>,
+    preview_only: bool,
 }
 
 /// The text Telegram shows, or a description of why the HTML is not what render may emit.
@@ -87,6 +88,7 @@ fuzz_target!(|input: Input| {
         lang: None,
         reading_minutes: input.reading_minutes,
         sentences: Vec::new(),
+        preview_only: input.preview_only,
     };
     let html = render::digest(&digest, &input.sentences);
     let shown = match visible(&html) {

@@ -130,8 +130,12 @@ pub const DEFAULT_CONCURRENT_FETCHES: usize = 16;
 pub struct CacheConfig {
     /// How long a loaded value stays fresh.
     pub ttl: Duration,
-    /// How long a failed load is remembered before the key is tried again.
+    /// How long a failed load is remembered before the key is tried again, for failures that
+    /// will not change soon (a missing page, not an article, too large, a refused address).
     pub failure_ttl: Duration,
+    /// How long a failure that may pass by itself (a timeout, a 5xx, a 429, our own "busy")
+    /// is remembered: only long enough that a burst of requests shares one attempt.
+    pub transient_failure_ttl: Duration,
     /// The most entries (values and failures) kept at once.
     pub capacity: usize,
     /// The most bytes of values kept at once, as the cache's `Weight` counts them.
@@ -139,12 +143,14 @@ pub struct CacheConfig {
 }
 
 impl Default for CacheConfig {
-    /// A day for values, a minute for failures, ten thousand entries in 32 MiB (a digest is
-    /// at most 16 KiB, so the bot stays well under 100 MB however large the pages).
+    /// A day for values, a minute for lasting failures, five seconds for transient ones, ten
+    /// thousand entries in 32 MiB (a digest is at most 16 KiB, so the bot stays well under
+    /// 100 MB however large the pages).
     fn default() -> Self {
         Self {
             ttl: Duration::from_secs(24 * 60 * 60),
             failure_ttl: Duration::from_secs(60),
+            transient_failure_ttl: Duration::from_secs(5),
             capacity: 10_000,
             max_bytes: 32 * 1024 * 1024,
         }

@@ -65,6 +65,8 @@ struct State {
     /// Waiting requests per user, and the users in round-robin order.
     queues: HashMap<i64, VecDeque<Waiter>>,
     turn: VecDeque<i64>,
+    /// Slots handed out since the stage was made.
+    granted: u64,
 }
 
 /// A stage with fair admission; clone-free, shared behind an `Arc`.
@@ -93,6 +95,11 @@ impl Admission {
     /// The stage's limits.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// How many slots the stage has handed out since it was made (for metrics and tests).
+    pub fn granted(&self) -> u64 {
+        self.lock().granted
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -166,6 +173,7 @@ impl Admission {
                         && waiter.wake.send(()).is_ok()
                     {
                         granted = true;
+                        state.granted += 1;
                         state.in_use += 1;
                         *state.users.entry(user).or_default() += 1;
                         *state.chats.entry(waiter.chat).or_default() += 1;

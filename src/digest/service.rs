@@ -63,6 +63,33 @@ impl DigestError {
 
 pub use crate::config::{DEFAULT_CONCURRENT_FETCHES, WorkLimits};
 
+impl DigestError {
+    /// Whether the failure may pass by itself within seconds (a timeout, a broken connection,
+    /// a 5xx, a 429, our own "busy"), so it is remembered only briefly; a missing page, a
+    /// page without an article, a too large or unreadable file or a refused address will not
+    /// change soon and is remembered for the whole failure TTL.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DigestError::Fetch(e) => matches!(
+                e,
+                FetchError::Timeout(_)
+                    | FetchError::Connect { .. }
+                    | FetchError::Dns { .. }
+                    | FetchError::ServerError(_)
+                    | FetchError::Status(408 | 425 | 429)
+                    | FetchError::Busy
+                    | FetchError::BrokenResponse { .. }
+                    | FetchError::Client(_)
+            ),
+            DigestError::Extract(_)
+            | DigestError::Pdf(_)
+            | DigestError::Summarize
+            | DigestError::TooSlow
+            | DigestError::Internal => false,
+        }
+    }
+}
+
 /// Fetches, extracts and summarizes links, caching each digest once for every chat.
 pub struct Service {
     fetcher: Fetcher,
@@ -113,7 +140,7 @@ impl Service {
             fetcher,
             summarizer,
             ttl: cache.ttl,
-            cache: Cache::new(cache),
+            cache: Cache::new(cache).with_transient(DigestError::is_transient),
             fetches: Admission::new(limits.fetches),
             cpu: Admission::new(limits.cpu),
             cpu_deadline: limits.cpu_deadline,
@@ -155,8 +182,8 @@ impl Service {
     }
 
     /// The digest of `url` for `who`, from the cache or made now; concurrent calls for one
-    /// link share one fetch, and a failure is remembered briefly so a dead link is not
-    /// hammered. `who` decides the link's place in the fair queues of fetching and CPU work.
+    /// link share one fetch, and a failure is remembered briefly (a transient one for seconds)
+    /// so a dead link is not hammered. `who` decides the link's place in the fair queues of fetching and CPU work.
     pub async fn get(
         &self,
         url: &NormalizedUrl,
@@ -289,7 +316,9 @@ impl Service {
     }
 
     /// Extracts and summarizes a page on the CPU pool (the fetch slot is free by now), under
-    /// the link's deadline; an LLM summary is asked for after the CPU slot is given back.
+    /// the link's deadline. An LLM is asked after the CPU slot is given back; its answer is
+    /// checked against the article (or the article ranked instead) in a CPU slot again, within
+    /// what is left of the same deadline, so a large article never stems on an async worker.
     async fn process(&self, page: Page, who: Requester) -> Result<Digest, DigestError> {
         let started = Instant::now();
         let url = page.url.clone();
@@ -297,6 +326,7 @@ impl Service {
         let summarizer = Arc::clone(&self.summarizer);
         let pdf_limits = self.pdf_limits.clone();
         let slot = self.cpu.enter(who, None).await;
+        let cpu_started = Instant::now();
         let (article, summary, abstract_text) = blocking(move || {
             let ends = Instant::now() + deadline;
             Deadline::after(deadline).run(|| {
@@ -318,16 +348,30 @@ impl Service {
             })
         })
         .await?
-        .map_err(|_| {
-            tracing::info!(?deadline, "page processing ran past its deadline");
-            DigestError::TooSlow
-        })??;
+        .map_err(|_| too_slow(deadline))??;
+        let cpu_used = cpu_started.elapsed();
         drop(slot);
-        let mut summary = match summary {
-            Some(summary) => summary,
-            None => self.summarizer.summarize(&article, RANKED_SENTENCES).await,
-        }
-        .map_err(|e| {
+        let (article, summary) = match summary {
+            Some(summary) => (article, summary),
+            None => {
+                let draft = self.summarizer.draft(&article, RANKED_SENTENCES).await;
+                let left = deadline.saturating_sub(cpu_used);
+                let summarizer = Arc::clone(&self.summarizer);
+                let _slot = self.cpu.enter(who, None).await;
+                blocking(move || {
+                    let summary = Deadline::after(left)
+                        .run(|| summarizer.finish_now(&article, draft, RANKED_SENTENCES));
+                    (article, summary)
+                })
+                .await
+                .and_then(|(article, summary)| {
+                    summary
+                        .map(|s| (article, s))
+                        .map_err(|_| too_slow(deadline))
+                })?
+            }
+        };
+        let mut summary = summary.map_err(|e| {
             tracing::warn!(error = %e, "summarizer failed");
             DigestError::Summarize
         })?;
@@ -344,6 +388,18 @@ impl Service {
         }
         Ok(Digest::new(&article, summary, url.as_ref()))
     }
+
+    /// How many CPU slots this service has handed out: one per page processed, and one more
+    /// for checking an LLM's answer (for metrics and tests).
+    pub fn cpu_slots_granted(&self) -> u64 {
+        self.cpu.granted()
+    }
+}
+
+/// The link ran past its CPU deadline (logged).
+fn too_slow(deadline: Duration) -> DigestError {
+    tracing::info!(?deadline, "page processing ran past its deadline");
+    DigestError::TooSlow
 }
 
 /// A document to digest: fetched, or handed in by the command line.
@@ -365,4 +421,43 @@ async fn blocking<T: Send + 'static>(
         tracing::error!(error = %e, "page processing panicked");
         DigestError::Internal
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn only_failures_that_may_pass_by_themselves_are_transient() {
+        let transient = [
+            FetchError::Timeout(Duration::from_secs(15)),
+            FetchError::Connect {
+                detail: "refused".into(),
+            },
+            FetchError::ServerError(503),
+            FetchError::Status(429),
+            FetchError::Busy,
+        ];
+        for e in transient {
+            assert!(DigestError::Fetch(e.clone()).is_transient(), "{e:?}");
+        }
+        let lasting = [
+            DigestError::Fetch(FetchError::NotFound(404)),
+            DigestError::Fetch(FetchError::NotFound(410)),
+            DigestError::Fetch(FetchError::TooLarge(5 << 20)),
+            DigestError::Fetch(FetchError::PrivateAddress {
+                host: "10.0.0.1".into(),
+                range: "private",
+            }),
+            DigestError::Fetch(FetchError::Status(400)),
+            DigestError::Extract(ExtractError::Paywalled),
+            DigestError::Extract(ExtractError::NoArticleText),
+            DigestError::Pdf(PdfError::NoTextLayer),
+            DigestError::TooSlow,
+        ];
+        for e in lasting {
+            assert!(!e.is_transient(), "{e:?}");
+        }
+    }
 }

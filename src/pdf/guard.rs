@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::io::Read;
+use std::ops::Range;
 use std::time::Instant;
 
 use lopdf::{Dictionary, Document, Object, ObjectId};
@@ -39,11 +40,41 @@ fn inflated_len(data: &[u8], cap: usize) -> usize {
     }
 }
 
-/// Checks the object streams in the raw bytes before lopdf loads them (lopdf inflates them
-/// whole while loading): one that inflates past the cap, or all of them past the total
-/// budget, refuses the document.
-pub(crate) fn prescan(bytes: &[u8], limits: &PdfLimits, deadline: Instant) -> Result<(), PdfError> {
-    let mut total = 0usize;
+/// A stream lopdf inflates whole while it loads the file (an object stream or a
+/// cross-reference stream), as byte ranges of its dictionary and its data.
+struct LoadedStream {
+    head: Range<usize>,
+    data: Range<usize>,
+    object_stream: bool,
+}
+
+/// How a stream's dictionary says it is encoded, as far as lopdf's loader goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Encoding {
+    /// No filter lopdf decodes: read as stored, no larger than the file.
+    Stored,
+    /// One FlateDecode: measured by inflating it against the cap.
+    Flate,
+    /// LZW, or Flate chained with another filter: not measured, so refused.
+    Unmeasured,
+}
+
+fn encoding(head: &[u8]) -> Encoding {
+    let count = |needle: &[u8]| head.windows(needle.len()).filter(|w| *w == needle).count();
+    let filters = count(b"Decode").saturating_sub(count(b"DecodeParms"));
+    let flate = count(b"/FlateDecode");
+    if count(b"/LZWDecode") > 0 || (flate > 0 && filters > 1) {
+        Encoding::Unmeasured
+    } else if flate == 1 {
+        Encoding::Flate
+    } else {
+        Encoding::Stored
+    }
+}
+
+/// The object and cross-reference streams in the raw bytes.
+fn loaded_streams(bytes: &[u8]) -> Vec<LoadedStream> {
+    let mut found = Vec::new();
     let mut from = 0;
     while let Some(at) = find(&bytes[from..], b"stream") {
         let keyword = from + at;
@@ -53,12 +84,11 @@ pub(crate) fn prescan(bytes: &[u8], limits: &PdfLimits, deadline: Instant) -> Re
             continue;
         }
         let head_start = keyword.saturating_sub(1024);
+        let head_start =
+            rfind(&bytes[head_start..keyword], b"obj").map_or(head_start, |i| head_start + i);
         let head = &bytes[head_start..keyword];
-        let head = match rfind(head, b"obj") {
-            Some(i) => &head[i..],
-            None => head,
-        };
-        if find(head, b"/ObjStm").is_none() || find(head, b"/FlateDecode").is_none() {
+        let object_stream = find(head, b"/ObjStm").is_some();
+        if !object_stream && find(head, b"/XRef").is_none() {
             continue;
         }
         let mut start = from;
@@ -69,15 +99,85 @@ pub(crate) fn prescan(bytes: &[u8], limits: &PdfLimits, deadline: Instant) -> Re
             start += 1;
         }
         let end = find(&bytes[start..], b"endstream").map_or(bytes.len(), |i| start + i);
+        found.push(LoadedStream {
+            head: head_start..keyword,
+            data: start..end,
+            object_stream,
+        });
+        from = end;
+    }
+    found
+}
+
+/// Checks the streams lopdf inflates whole while loading (object and cross-reference streams)
+/// before it loads them: one that inflates past the cap, or all of them past the total
+/// budget, refuses the document, and so does one encoded in a way that cannot be measured.
+/// In an encrypted file the object streams are measured once decrypted.
+pub(crate) fn prescan(bytes: &[u8], limits: &PdfLimits, deadline: Instant) -> Result<(), PdfError> {
+    let streams = loaded_streams(bytes);
+    let mut total = 0usize;
+    for stream in &streams {
+        match encoding(&bytes[stream.head.clone()]) {
+            Encoding::Stored => continue,
+            Encoding::Unmeasured => return Err(PdfError::TooComplex),
+            Encoding::Flate => {}
+        }
         if Instant::now() >= deadline {
             return Err(PdfError::TimedOut);
         }
-        let n = inflated_len(&bytes[start..end], limits.max_stream_bytes);
-        total += n;
-        if n > limits.max_stream_bytes || total > limits.max_total_stream_bytes() {
-            return Err(PdfError::TooComplex);
+        // An encrypted object stream is ciphertext here (it measures 0): see below.
+        total += measured(&bytes[stream.data.clone()], limits, total)?;
+    }
+    if streams.iter().any(|s| s.object_stream) && find(bytes, b"/Encrypt").is_some() {
+        measure_decrypted(bytes, &streams, limits, deadline, total)?;
+    }
+    Ok(())
+}
+
+/// The inflated size of one flate stream, or `TooComplex` past the cap or, with the
+/// `total` before it, past the document's budget.
+fn measured(data: &[u8], limits: &PdfLimits, total: usize) -> Result<usize, PdfError> {
+    let n = inflated_len(data, limits.max_stream_bytes);
+    if n > limits.max_stream_bytes || total + n > limits.max_total_stream_bytes() {
+        return Err(PdfError::TooComplex);
+    }
+    Ok(n)
+}
+
+/// Measures the object streams of an encrypted file: lopdf loads a copy in which their
+/// filter is renamed (same length, so every offset holds), so it decrypts them but cannot
+/// inflate them, and each is measured before the real load inflates it.
+fn measure_decrypted(
+    bytes: &[u8],
+    streams: &[LoadedStream],
+    limits: &PdfLimits,
+    deadline: Instant,
+    mut total: usize,
+) -> Result<(), PdfError> {
+    let mut copy = bytes.to_vec();
+    for stream in streams.iter().filter(|s| s.object_stream) {
+        let head = &mut copy[stream.head.clone()];
+        while let Some(at) = find(head, b"/FlateDecode") {
+            head[at + b"/FlateDecod".len()] = b'X';
         }
-        from = end;
+    }
+    let doc = Document::load_mem(&copy).map_err(super::load_error)?;
+    for object in doc.objects.values() {
+        let Object::Stream(stream) = object else {
+            continue;
+        };
+        let is_object_stream = stream
+            .dict
+            .get(b"Type")
+            .and_then(Object::as_name)
+            .is_ok_and(|n| n == b"ObjStm");
+        if !is_object_stream {
+            continue;
+        }
+        if Instant::now() >= deadline {
+            return Err(PdfError::TimedOut);
+        }
+        total += measured(&stream.content, limits, total)?;
     }
     Ok(())
 }
@@ -278,6 +378,41 @@ mod tests {
         assert_eq!(inflated_len(&bomb, 1000), 1001);
         assert_eq!(inflated_len(&zlib(b"hello"), 1000), 5);
         assert_eq!(inflated_len(b"not zlib at all", 1000), 0);
+    }
+
+    #[test]
+    fn only_a_single_flate_filter_is_measured_and_chains_are_refused() {
+        for (head, expected) in [
+            (&b"7 0 obj << /Type /ObjStm /N 3 >>"[..], Encoding::Stored),
+            (
+                b"<< /Type /ObjStm /Filter /FlateDecode /DecodeParms << >> >>",
+                Encoding::Flate,
+            ),
+            (b"<< /Type /XRef /Filter [/FlateDecode] >>", Encoding::Flate),
+            (
+                b"<< /Type /ObjStm /Filter /ASCII85Decode >>",
+                Encoding::Stored,
+            ),
+            (
+                b"<< /Type /ObjStm /Filter /LZWDecode >>",
+                Encoding::Unmeasured,
+            ),
+            (
+                b"<< /Filter [/FlateDecode /FlateDecode] >>",
+                Encoding::Unmeasured,
+            ),
+            (
+                b"<< /Filter [/ASCII85Decode /FlateDecode] >>",
+                Encoding::Unmeasured,
+            ),
+        ] {
+            assert_eq!(
+                encoding(head),
+                expected,
+                "{}",
+                String::from_utf8_lossy(head)
+            );
+        }
     }
 
     #[test]

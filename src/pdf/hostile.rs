@@ -12,8 +12,9 @@ pub struct Sample {
     pub bytes: Vec<u8>,
 }
 
-/// Every hostile sample: deep object nesting, a huge stream, compression bombs (in a page and
-/// in an object stream), a reference loop, a self-parented page and a form that draws itself.
+/// Every hostile sample: deep object nesting, a huge stream, compression bombs (in a page, in
+/// an object stream, behind two filters, in a cross-reference stream), a reference loop, a
+/// self-parented page and a form that draws itself.
 pub fn samples() -> Vec<Sample> {
     vec![
         Sample {
@@ -35,6 +36,14 @@ pub fn samples() -> Vec<Sample> {
         Sample {
             name: "object-stream bomb (256 MB)",
             bytes: object_stream_bomb(256 << 20),
+        },
+        Sample {
+            name: "object-stream bomb behind two filters (64 MB)",
+            bytes: chained_object_stream_bomb(64 << 20),
+        },
+        Sample {
+            name: "cross-reference stream bomb (64 MB)",
+            bytes: xref_stream_bomb(64 << 20),
         },
         Sample {
             name: "reference loop",
@@ -177,6 +186,50 @@ pub fn object_stream_bomb(bytes: usize) -> Vec<u8> {
         stream("", b"BT /F1 11 Tf 72 720 Td (A page beside a bomb.) Tj ET"),
         stream("/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode", &data),
     ])
+}
+
+/// An object stream inflating to `bytes` behind two Flate filters: the first layer is small.
+pub fn chained_object_stream_bomb(bytes: usize) -> Vec<u8> {
+    let data = zlib(zlib(std::io::repeat(b' ').take(bytes as u64)).as_slice());
+    document(&[
+        catalog(),
+        pages(),
+        page("/Contents 5 0 R"),
+        font(),
+        stream("", b"BT /F1 11 Tf 72 720 Td (A page beside a bomb.) Tj ET"),
+        stream(
+            "/Type /ObjStm /N 1 /First 4 /Filter [/FlateDecode /FlateDecode]",
+            &data,
+        ),
+    ])
+}
+
+/// A hybrid file whose trailer names a cross-reference stream inflating to `bytes` (lopdf
+/// inflates it whole while it reads the cross-references).
+pub fn xref_stream_bomb(bytes: usize) -> Vec<u8> {
+    let data = zlib(std::io::repeat(0).take(bytes as u64));
+    let mut out = document(&[
+        catalog(),
+        pages(),
+        page("/Contents 5 0 R"),
+        font(),
+        stream("", b"BT /F1 11 Tf 72 720 Td (A page beside a bomb.) Tj ET"),
+        stream("/Type /XRef /Size 7 /W [1 4 2] /Filter /FlateDecode", &data),
+    ]);
+    let at = out
+        .windows(7)
+        .position(|w| w == b"6 0 obj")
+        .unwrap_or_default();
+    let trailer = out
+        .windows(14)
+        .rposition(|w| w == b"/Root 1 0 R >>")
+        .unwrap_or_default();
+    // The trailer comes after every object: lengthening it moves no offset.
+    out.splice(
+        trailer..trailer + 14,
+        format!("/Root 1 0 R /XRefStm {at} >>").into_bytes(),
+    );
+    out
 }
 
 /// References that point at each other: the contents, the page's parent and the pages' kids.

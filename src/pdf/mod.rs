@@ -91,6 +91,17 @@ pub fn read(bytes: &[u8], limits: &PdfLimits, deadline: Instant) -> Result<PdfAr
     }
 }
 
+/// Why lopdf could not load a file.
+fn load_error(e: lopdf::Error) -> PdfError {
+    match e {
+        lopdf::Error::Decryption(_) => PdfError::Encrypted,
+        e => {
+            tracing::debug!(error = %e, "lopdf could not load the PDF");
+            PdfError::Broken
+        }
+    }
+}
+
 /// Whether the bytes start like a PDF (the `%PDF-` signature within the first kilobyte).
 pub fn is_pdf(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(1024)];
@@ -106,13 +117,7 @@ fn read_unguarded(
         return Err(PdfError::Broken);
     }
     guard::prescan(bytes, limits, deadline)?;
-    let mut doc = Document::load_mem(bytes).map_err(|e| match e {
-        lopdf::Error::Decryption(_) => PdfError::Encrypted,
-        e => {
-            tracing::debug!(error = %e, "lopdf could not load the PDF");
-            PdfError::Broken
-        }
-    })?;
+    let mut doc = Document::load_mem(bytes).map_err(load_error)?;
     if doc.is_encrypted() && doc.decrypt("").is_err() {
         return Err(PdfError::Encrypted);
     }

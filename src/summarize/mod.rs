@@ -55,13 +55,34 @@ pub trait Summarizer: Send + Sync {
     fn id(&self) -> String;
 
     /// Ranks on the calling thread when no network is needed, so the service can run it on
-    /// its CPU pool under the link's deadline; `None` means "call [`Summarizer::summarize`]".
+    /// its CPU pool under the link's deadline; `None` means "ask [`Summarizer::draft`], then
+    /// [`Summarizer::finish_now`] on the CPU pool".
     fn rank_now(
         &self,
         _article: &Article,
         _max_sentences: usize,
     ) -> Option<Result<Summary, SummarizeError>> {
         None
+    }
+
+    /// Asks a remote service for an unchecked summary, with no CPU-heavy work on the async
+    /// worker (checking it is [`Summarizer::finish_now`]'s job); `None` when there is no
+    /// remote service or it gave no answer (logged).
+    async fn draft(&self, _article: &Article, _max_sentences: usize) -> Option<Summary> {
+        None
+    }
+
+    /// Turns a [`Summarizer::draft`] into the summary on the calling thread: checks the draft
+    /// against the article, or ranks the article itself when there is no usable draft. The
+    /// service runs it on its CPU pool under the link's deadline.
+    fn finish_now(
+        &self,
+        article: &Article,
+        _draft: Option<Summary>,
+        max_sentences: usize,
+    ) -> Result<Summary, SummarizeError> {
+        self.rank_now(article, max_sentences)
+            .unwrap_or(Err(SummarizeError::Failed))
     }
 
     /// Ranks up to `max_sentences` sentences of `article`, best first.

@@ -22,8 +22,13 @@ const PROMPT_VERSION: u32 = 2;
 /// hundreds of kilobytes, and the input budget counts the body only.
 const MAX_PROMPT_TITLE_CHARS: usize = 300;
 
-/// CPU time the extractive fallback may take when the LLM fails.
+/// CPU time checking the answer (or the extractive fallback) may take when the summarizer is
+/// called directly; the digest service uses the link's own deadline instead.
 const FALLBACK_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Characters past the input budget handed to the sentence splitter, so it sees how the last
+/// sentence that fits ends.
+const CUT_LOOKAHEAD_CHARS: usize = 200;
 
 /// Longest Retry-After we honour before giving up on a retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
@@ -72,7 +77,8 @@ impl OpenAi {
         )
     }
 
-    /// Asks the LLM once per attempt, retrying 429 and 5xx answers with backoff.
+    /// Asks the LLM once per attempt, retrying 429 and 5xx answers with backoff; the answer
+    /// is not checked against the article yet (that is CPU work, done in [`finish`]).
     async fn ask(&self, article: &Article, max: usize) -> Result<Summary, LlmError> {
         let body = request_body(&self.config, article, max);
         let mut wait = self.config.backoff;
@@ -100,7 +106,7 @@ impl OpenAi {
                 .json()
                 .await
                 .map_err(|e| LlmError::Malformed(e.to_string()))?;
-            return grounded(parse_answer(answer, max)?, article);
+            return parse_answer(answer, max);
         }
     }
 }
@@ -139,27 +145,59 @@ impl Summarizer for OpenAi {
         format!("openai:{}:p{PROMPT_VERSION}", self.config.model)
     }
 
+    async fn draft(&self, article: &Article, max_sentences: usize) -> Option<Summary> {
+        match self.ask(article, max_sentences).await {
+            Ok(answer) => Some(answer),
+            Err(e) => {
+                tracing::warn!(error = %e, model = %self.config.model, "LLM failed; using the extractive summary");
+                None
+            }
+        }
+    }
+
+    fn finish_now(
+        &self,
+        article: &Article,
+        draft: Option<Summary>,
+        max_sentences: usize,
+    ) -> Result<Summary, SummarizeError> {
+        finish(&self.fallback, article, draft, max_sentences)
+    }
+
     async fn summarize(
         &self,
         article: &Article,
         max_sentences: usize,
     ) -> Result<Summary, SummarizeError> {
-        match self.ask(article, max_sentences).await {
-            Ok(summary) => Ok(summary),
+        let draft = self.draft(article, max_sentences).await;
+        // CPU work (stemming the article, or ranking it): off the async workers, under a deadline
+        let (fallback, article) = (self.fallback.clone(), article.clone());
+        tokio::task::spawn_blocking(move || {
+            Deadline::after(FALLBACK_DEADLINE)
+                .run(|| finish(&fallback, &article, draft, max_sentences))
+                .unwrap_or(Err(SummarizeError::Failed))
+        })
+        .await
+        .map_err(|_| SummarizeError::Failed)?
+    }
+}
+
+/// The LLM's answer when the article supports it, else the extractive ranking.
+fn finish(
+    fallback: &Extractive,
+    article: &Article,
+    draft: Option<Summary>,
+    max_sentences: usize,
+) -> Result<Summary, SummarizeError> {
+    if let Some(answer) = draft {
+        match grounded(answer, article) {
+            Ok(summary) => return Ok(summary),
             Err(e) => {
-                tracing::warn!(error = %e, model = %self.config.model, "LLM failed; using the extractive summary");
-                // CPU work: off the async workers, under its own deadline
-                let (fallback, article) = (self.fallback.clone(), article.clone());
-                tokio::task::spawn_blocking(move || {
-                    Deadline::after(FALLBACK_DEADLINE)
-                        .run(|| fallback.rank(&article, max_sentences))
-                        .unwrap_or(Err(SummarizeError::Failed))
-                })
-                .await
-                .map_err(|_| SummarizeError::Failed)?
+                tracing::warn!(error = %e, "LLM answer not grounded; using the extractive summary")
             }
         }
     }
+    fallback.rank(article, max_sentences)
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
@@ -213,9 +251,15 @@ fn cut_at_sentence(text: &str, lang: Option<&str>, budget: usize) -> String {
     if text.chars().count() <= budget {
         return text.to_owned();
     }
+    // Only sentences that start within the budget can be sent: split just that much (and a
+    // little beyond, for the splitter's look-ahead), not a huge article on an async worker.
+    let head = match text.char_indices().nth(budget + CUT_LOOKAHEAD_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    };
     let mut out = String::new();
     let mut used = 0;
-    for sentence in split_sentences(text, lang) {
+    for sentence in split_sentences(head, lang) {
         let len = sentence.chars().count() + 1;
         if used + len > budget {
             break;

@@ -24,6 +24,7 @@ async fn pdf_site() -> FakeSite {
         "scanned.pdf",
         "encrypted-empty.pdf",
         "encrypted-password.pdf",
+        "encrypted-objstm-bomb.pdf",
     ] {
         site.serve(
             &format!("/{name}"),
@@ -137,6 +138,17 @@ async fn a_scan_or_a_locked_pdf_gets_its_reason_in_private_and_silence_in_a_grou
     let reason = &replies(&tg, 33, 2).await[1];
     assert!(
         reason.text.ends_with("that PDF is encrypted."),
+        "{}",
+        reason.text
+    );
+    tg.send_text(
+        &Chat::private(33),
+        &ann,
+        site.url("/encrypted-objstm-bomb.pdf").as_str(),
+    );
+    let reason = &replies(&tg, 33, 3).await[2];
+    assert!(
+        reason.text.ends_with("that PDF is too complex to read."),
         "{}",
         reason.text
     );

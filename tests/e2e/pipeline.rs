@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use linkdigest::cache::CacheConfig;
-use linkdigest::digest::{Length, Requester, Service};
+use linkdigest::digest::{Length, Requester, Service, WorkLimits};
 use linkdigest::fetch::Fetcher;
 use linkdigest::links::NormalizedUrl;
 use linkdigest::summarize::Extractive;
-use wiremock::ResponseTemplate;
+use linkdigest::summarize::openai::{OpenAi, OpenAiConfig};
+use wiremock::matchers::{body_string_contains, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::fake_site::FakeSite;
 use crate::support::fetch_config;
@@ -96,6 +98,36 @@ async fn a_dead_link_is_not_fetched_again_right_away() {
 }
 
 #[tokio::test]
+async fn a_site_error_is_shared_by_a_burst_then_tried_again() {
+    let site = FakeSite::start().await;
+    site.serve_first("/belarus", ResponseTemplate::new(503), 1)
+        .await;
+    site.html("/belarus", SEED).await;
+    let fetcher = Fetcher::new(fetch_config()).expect("fetcher");
+    let window = Duration::from_millis(300);
+    let cache = CacheConfig {
+        transient_failure_ttl: window,
+        ..CacheConfig::default()
+    };
+    let service = Service::from_parts(fetcher, Arc::new(Extractive::new()), cache);
+    let url = link(&site, "/belarus");
+    for _ in 0..3 {
+        let err = service
+            .get(&url, Requester::local())
+            .await
+            .expect_err("a 503");
+        assert_eq!(err.to_string(), "the site had an error (HTTP 503)");
+    }
+    assert_eq!(site.hits("/belarus").await, 1, "a burst shares one try");
+    tokio::time::sleep(window + Duration::from_millis(100)).await;
+    let digest = service
+        .get(&url, Requester::local())
+        .await
+        .expect("a digest once the site is back");
+    assert!(!digest.sentences.is_empty());
+}
+
+#[tokio::test]
 async fn a_windows_1251_page_is_summarized_in_russian() {
     let site = FakeSite::start().await;
     let paragraphs = [
@@ -143,4 +175,78 @@ async fn a_page_with_only_a_menu_has_no_digest() {
         .await
         .expect_err("no article");
     assert_eq!(err.to_string(), "no article text found on that page");
+}
+
+/// An article of `paragraphs` paragraphs about a council's library budget.
+fn long_article(paragraphs: usize) -> String {
+    let body: String = (0..paragraphs)
+        .map(|i| {
+            format!(
+                "<p>The council of district {i} approved the library budget after a long \
+                 debate. Residents of district {i} asked for longer opening hours and more \
+                 books for children.</p>"
+            )
+        })
+        .collect();
+    format!(
+        "<html><head><title>Library budget</title></head><body><article>\
+         <h1>Library budget</h1>{body}</article></body></html>"
+    )
+}
+
+#[tokio::test]
+async fn with_an_llm_a_huge_article_is_checked_on_a_cpu_slot_while_others_are_answered() {
+    let site = FakeSite::start().await;
+    site.html("/huge", &long_article(2_000)).await;
+    site.html("/belarus", SEED).await;
+    let llm = MockServer::start().await;
+    let answer = |sentence: &str| {
+        let content = serde_json::json!({ "sentences": [sentence] }).to_string();
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "choices": [{"message": {"role": "assistant", "content": content}}]
+        }))
+    };
+    Mock::given(method("POST"))
+        .and(body_string_contains("Lukashenko"))
+        .respond_with(answer(
+            "Lukashenko says Belarus will fight only if attacked.",
+        ))
+        .mount(&llm)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(answer("The council approved the library budget."))
+        .mount(&llm)
+        .await;
+    let summarizer = OpenAi::new(OpenAiConfig {
+        base_url: format!("{}/v1", llm.uri()).parse().expect("a URL"),
+        model: "test-model".into(),
+        timeout: Duration::from_secs(5),
+        ..OpenAiConfig::default()
+    })
+    .expect("an LLM client");
+    let fetcher = Fetcher::new(fetch_config()).expect("fetcher");
+    let service = Service::from_parts(fetcher, Arc::new(summarizer), CacheConfig::default())
+        .with_limits(WorkLimits {
+            cpu_deadline: Duration::from_secs(30),
+            ..WorkLimits::default()
+        });
+
+    let (huge_link, other_link) = (link(&site, "/huge"), link(&site, "/belarus"));
+    let (huge, other) = tokio::join!(
+        service.get(&huge_link, Requester::new(1, 1)),
+        service.get(&other_link, Requester::new(2, 2)),
+    );
+    let huge = huge.expect("a digest of the huge article");
+    assert_eq!(
+        huge.view(Length::Long, true),
+        ["The council approved the library budget."]
+    );
+    let other = other.expect("the other chat's digest");
+    assert_eq!(
+        other.view(Length::Long, true),
+        ["Lukashenko says Belarus will fight only if attacked."]
+    );
+    // Each page is extracted in one CPU slot and its LLM answer checked (the article stemmed)
+    // in another: never on an async worker, outside the slots and the link's deadline.
+    assert_eq!(service.cpu_slots_granted(), 4);
 }

@@ -1,9 +1,14 @@
 //! Links in, digests out: the reply, its buttons, its length, its failures.
 
+use std::time::Duration;
+
 use linkdigest::bot::BotConfig;
+use linkdigest::cache::CacheConfig;
 use tempfile::TempDir;
+use wiremock::ResponseTemplate;
 
 use crate::support::bot::{PATIENCE, TestBot, bot_config, bullets, edited, replies, site};
+use crate::support::fake_site::FakeSite;
 use crate::support::fake_telegram::{Chat, Failure, FakeTelegram, User};
 use crate::support::pages;
 
@@ -352,5 +357,34 @@ async fn page_text_never_becomes_a_live_link_or_mention_in_the_reply() {
     assert_eq!(live.len(), 1, "{live:#?}\n{}", reply.visible_text());
     assert_eq!(live[0]["type"], "text_link");
     assert_eq!(live[0]["url"], link.as_str());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_site_that_failed_once_is_tried_again_seconds_later() {
+    let site = FakeSite::start().await;
+    site.serve_first("/council", ResponseTemplate::new(503), 1)
+        .await;
+    site.html("/council", &pages::council_article()).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let (chat, ann) = (Chat::private(11), User::new(11, "Ann"));
+    let link = site.url("/council").to_string();
+
+    tg.send_text(&chat, &ann, &link);
+    let reason = &replies(&tg, chat.id, 1).await[0];
+    assert!(
+        reason.text.ends_with("the site had an error (HTTP 503)."),
+        "{}",
+        reason.text
+    );
+    // A transient failure is kept a few seconds (a burst shares one try), not a minute.
+    tokio::time::sleep(CacheConfig::default().transient_failure_ttl + Duration::from_millis(300))
+        .await;
+    tg.send_text(&chat, &ann, &link);
+    let digest = &replies(&tg, chat.id, 2).await[1];
+    assert!(digest.text.contains("City council"), "{}", digest.text);
+    assert_eq!(site.hits("/council").await, 2);
     bot.stop().await;
 }

@@ -50,6 +50,17 @@ impl FakeSite {
             .await;
     }
 
+    /// Answers the next `times` GETs of `path` with `response`, ahead of what `path` serves
+    /// after (mount that next).
+    pub async fn serve_first(&self, at: &str, response: ResponseTemplate, times: u64) {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(response)
+            .up_to_n_times(times)
+            .mount(&self.server)
+            .await;
+    }
+
     /// Answers GET `path` with an HTML page in UTF-8.
     pub async fn html(&self, at: &str, html: &str) {
         let page = ResponseTemplate::new(200)
