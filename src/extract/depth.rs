@@ -4,6 +4,10 @@
 //! tag, so start tags beyond [`MAX_DEPTH`] open elements are dropped (with their matching end
 //! tags), a tag keeps at most [`MAX_ATTRIBUTES`] attributes in [`MAX_TAG_BYTES`], and the
 //! parser sees at most [`MAX_MARKUP_BYTES`] of the page.
+//!
+//! The same scan empties `<script>` and `<style>` elements (JSON-LD scripts excepted): the
+//! extractor never reads their text, and they are half the bytes of a news page, which the
+//! parser would otherwise copy character by character.
 
 use std::borrow::Cow;
 
@@ -53,6 +57,10 @@ const AUTO_CLOSED: &[&[u8]] = &[
     b"body",
 ];
 
+/// Elements inside which a script or style is kept as it is: foreign content (where they are
+/// ordinary elements), `<noscript>` (raw text itself) and `<select>` (which ignores a style).
+const GUARDS: &[&[u8]] = &[b"svg", b"math", b"noscript", b"select"];
+
 /// Elements whose content is raw text up to their end tag.
 const RAW_TEXT: &[&[u8]] = &[
     b"script",
@@ -65,9 +73,9 @@ const RAW_TEXT: &[&[u8]] = &[
     b"noframes",
 ];
 
-/// Returns `html` unchanged when it stays within every bound, else a copy cut to
-/// [`MAX_MARKUP_BYTES`], with the excess start tags (and as many end tags) removed and
-/// overlong tags shortened.
+/// Returns `html` unchanged when it stays within every bound and has no script or style to
+/// empty, else a copy cut to [`MAX_MARKUP_BYTES`], with the excess start tags (and as many end
+/// tags) removed, overlong tags shortened and scripts and styles emptied.
 pub(crate) fn bound(html: &str) -> Cow<'_, str> {
     let html = cap(html, MAX_MARKUP_BYTES);
     bound_to(html, MAX_DEPTH)
@@ -97,6 +105,9 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
     let mut copied = 0; // bytes of `html` already handled in `out`
     let mut depth = 0usize;
     let mut dropped = 0usize;
+    // open <svg>, <math>, <noscript> and <select>, where a script or style is not raw text
+    // (or not a tag at all) and is left as it is
+    let mut guarded = 0usize;
     let mut i = 0;
     while let Some(off) = memchr(b'<', &bytes[i..]) {
         let start = i + off;
@@ -122,6 +133,13 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
         let name = &bytes[name_start..name_start + name_len];
         let end = tag_end(bytes, name_start + name_len);
         let mut drop_tag = false;
+        if is_in(name, GUARDS) {
+            if closing {
+                guarded = guarded.saturating_sub(1);
+            } else if !(end >= 2 && bytes[end - 2] == b'/') {
+                guarded += 1;
+            }
+        }
         if closing {
             if !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
                 if dropped > 0 {
@@ -133,7 +151,22 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             }
             i = end;
         } else if is_in(name, RAW_TEXT) {
-            i = raw_text_end(bytes, end, name);
+            let close = raw_text_close(bytes, end, name);
+            if guarded == 0
+                && let Some(close) = close
+                && close > end
+                && is_emptied(
+                    &bytes[start..end],
+                    name,
+                    &bytes[end..close],
+                    &bytes[close..],
+                )
+            {
+                let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
+                buf.push_str(&html[copied..end]);
+                copied = close;
+            }
+            i = close.map_or(bytes.len(), |at| tag_end(bytes, at + 2 + name.len()));
         } else {
             let self_closing = end >= 2 && bytes[end - 2] == b'/';
             if !self_closing && !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
@@ -245,49 +278,46 @@ fn is_in(name: &[u8], list: &[&[u8]]) -> bool {
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|b| *b == needle)
+    memchr::memchr(needle, hay)
 }
 
 fn find(bytes: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
     if from >= bytes.len() {
         return None;
     }
-    bytes[from..]
-        .windows(pat.len())
-        .position(|w| w == pat)
-        .map(|p| p + from)
+    memchr::memmem::find(&bytes[from..], pat).map(|p| p + from)
 }
 
 /// Index just past the `>` that ends a tag, skipping quoted attribute values; always on a
 /// char boundary because `>` is ASCII.
 fn tag_end(bytes: &[u8], from: usize) -> usize {
-    let mut quote = 0u8;
     let mut i = from;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if quote != 0 {
-            if b == quote {
-                quote = 0;
-            }
-        } else if b == b'"' || b == b'\'' {
-            // only a quote right after `=` (allowing spaces) opens a value
-            let prev = bytes[from..i]
-                .iter()
-                .rev()
-                .find(|c| !c.is_ascii_whitespace());
-            if prev == Some(&b'=') {
-                quote = b;
-            }
-        } else if b == b'>' {
-            return i + 1;
+    // jump from one `>` or quote to the next: the bytes between decide nothing
+    while let Some(off) = memchr::memchr3(b'>', b'"', b'\'', bytes.get(i..).unwrap_or(&[])) {
+        let at = i + off;
+        let b = bytes[at];
+        if b == b'>' {
+            return at + 1;
         }
-        i += 1;
+        // only a quote right after `=` (allowing spaces) opens a value
+        let prev = bytes[from..at]
+            .iter()
+            .rev()
+            .find(|c| !c.is_ascii_whitespace());
+        if prev != Some(&b'=') {
+            i = at + 1;
+            continue;
+        }
+        match memchr(b, &bytes[at + 1..]) {
+            Some(close) => i = at + 1 + close + 1,
+            None => return bytes.len(),
+        }
     }
     bytes.len()
 }
 
-/// Index just past the end tag `</name>` of a raw-text element, or the end of the input.
-fn raw_text_end(bytes: &[u8], from: usize, name: &[u8]) -> usize {
+/// Where the end tag `</name` of a raw-text element starts, if it has one.
+fn raw_text_close(bytes: &[u8], from: usize, name: &[u8]) -> Option<usize> {
     let mut i = from;
     while let Some(off) = memchr(b'<', bytes.get(i..).unwrap_or(&[])) {
         let at = i + off;
@@ -296,11 +326,39 @@ fn raw_text_end(bytes: &[u8], from: usize, name: &[u8]) -> usize {
             && after <= bytes.len()
             && bytes[at + 2..after].eq_ignore_ascii_case(name)
         {
-            return tag_end(bytes, after);
+            return Some(at);
         }
         i = at + 1;
     }
-    bytes.len()
+    None
+}
+
+/// Whether the text of the raw-text element `tag` (its start tag) is dropped: a script or
+/// style whose text no part of the extractor reads, and whose end tag `close` (and the
+/// rest of the page) the parser reads as the scan does, so that only the text goes.
+fn is_emptied(tag: &[u8], name: &[u8], body: &[u8], close: &[u8]) -> bool {
+    let script = name.eq_ignore_ascii_case(b"script");
+    if !script && !name.eq_ignore_ascii_case(b"style") {
+        return false;
+    }
+    // JSON-LD is read (a character reference could spell its type: keep those too)
+    if script && (contains_ignore_case(tag, b"json") || tag.contains(&b'&')) {
+        return false;
+    }
+    // `<!--` in a script starts the escaped states, where `</script>` may not end it
+    if script && memchr::memmem::find(body, b"<!--").is_some() {
+        return false;
+    }
+    // `</scripts` does not end a script: the parser would read on
+    matches!(
+        close.get(2 + name.len()),
+        Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+    )
+}
+
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -325,11 +383,50 @@ mod tests {
     #[test]
     fn tags_inside_scripts_and_comments_do_not_count() {
         let html = format!(
-            "<script>{}</script><!-- {} --><div>x</div>",
+            "<textarea>{}</textarea><!-- {} --><div>x</div>",
             "<div>".repeat(50),
             "<div>".repeat(50)
         );
         assert!(matches!(bound_to(&html, 5), Cow::Borrowed(_)));
+        let html = format!("<script>{}</script><div>x</div>", "<div>".repeat(50));
+        assert_eq!(bound_to(&html, 5), "<script></script><div>x</div>");
+    }
+
+    #[test]
+    fn scripts_and_styles_are_emptied_but_json_ld_is_kept() {
+        let html = concat!(
+            "<head><style>p { color: red }</style>",
+            r#"<script type="application/ld+json">{"headline": "H"}</script>"#,
+            "<SCRIPT src=a.js>var a = '<p>';</SCRIPT >",
+            "</head><body><p>text</p></body>"
+        );
+        assert_eq!(
+            bound(html),
+            concat!(
+                "<head><style></style>",
+                r#"<script type="application/ld+json">{"headline": "H"}</script>"#,
+                "<SCRIPT src=a.js></SCRIPT >",
+                "</head><body><p>text</p></body>"
+            )
+        );
+    }
+
+    #[test]
+    fn scripts_the_parser_reads_differently_are_kept() {
+        for html in [
+            // escaped script text, where `</script>` may not end the script
+            "<script><!-- <script>a</script> b --></script><p>x</p>",
+            // not the end tag
+            "<script>a</scripts>b</script><p>x</p>",
+            // foreign content and raw text around them
+            "<svg><script>a</script></svg><p>x</p>",
+            "<noscript><style>a</style></noscript><p>x</p>",
+            "<select><style>a</style></select><p>x</p>",
+            // no end tag at all
+            "<p>x</p><script>a",
+        ] {
+            assert!(matches!(bound(html), Cow::Borrowed(_)), "{html}");
+        }
     }
 
     #[test]
