@@ -5,9 +5,9 @@
 //! tags), a tag keeps at most [`MAX_ATTRIBUTES`] attributes in [`MAX_TAG_BYTES`], and the
 //! parser sees at most [`MAX_MARKUP_BYTES`] of the page.
 //!
-//! The same scan empties `<script>` and `<style>` elements (JSON-LD scripts excepted): the
-//! extractor never reads their text, and they are half the bytes of a news page, which the
-//! parser would otherwise copy character by character.
+//! The same scan empties `<script>` and `<style>` elements (JSON-LD scripts excepted) and
+//! inline `<svg>` icons: the extractor never reads them, and they are more than half the bytes
+//! of a news page, which the parser would otherwise read character by character.
 
 use std::borrow::Cow;
 
@@ -133,10 +133,16 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
         let name = &bytes[name_start..name_start + name_len];
         let end = tag_end(bytes, name_start + name_len);
         let mut drop_tag = false;
-        if is_in(name, GUARDS) {
+        let self_closing = end >= 2 && bytes[end - 2] == b'/';
+        // an inline icon: its drawing goes, the (empty) <svg> element stays
+        let mut empty_to = None;
+        if !closing && !self_closing && guarded == 0 && name.eq_ignore_ascii_case(b"svg") {
+            empty_to = plain_svg_close(bytes, end);
+        }
+        if is_in(name, GUARDS) && empty_to.is_none() {
             if closing {
                 guarded = guarded.saturating_sub(1);
-            } else if !(end >= 2 && bytes[end - 2] == b'/') {
+            } else if !self_closing {
                 guarded += 1;
             }
         }
@@ -168,7 +174,6 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             }
             i = close.map_or(bytes.len(), |at| tag_end(bytes, at + 2 + name.len()));
         } else {
-            let self_closing = end >= 2 && bytes[end - 2] == b'/';
             if !self_closing && !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
                 if depth >= max_depth {
                     dropped += 1;
@@ -183,7 +188,13 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
             buf.push_str(&html[copied..start]);
             copied = end;
-        } else if !closing
+            if empty_to.is_some() {
+                // the parser reads this drawing after all
+                guarded += 1;
+            }
+            continue;
+        }
+        if !closing
             && end - start > SHORT_TAG
             && let Some(short) = shorten_tag(&html[start..end], name_len)
         {
@@ -191,6 +202,12 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             buf.push_str(&html[copied..start]);
             buf.push_str(&short);
             copied = end;
+        }
+        if let Some(close) = empty_to {
+            let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
+            buf.push_str(&html[copied..end]);
+            copied = close;
+            i = close;
         }
     }
     match out {
@@ -316,6 +333,104 @@ fn tag_end(bytes: &[u8], from: usize) -> usize {
     bytes.len()
 }
 
+/// Where the `</svg>` of an `<svg>` whose start tag ends at `from` starts, when the parser
+/// reads everything up to it as the drawing: no comment, CDATA or nested `<svg>`/`<math>`,
+/// no HTML tag that would end the foreign content, no raw text that could hide the end tag.
+fn plain_svg_close(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(off) = memchr(b'<', bytes.get(i..).unwrap_or(&[])) {
+        let at = i + off;
+        let closing = bytes.get(at + 1) == Some(&b'/');
+        let name_start = at + 1 + usize::from(closing);
+        if bytes
+            .get(name_start)
+            .is_some_and(|b| *b == b'!' || *b == b'?')
+        {
+            return None;
+        }
+        let name_len = bytes[name_start.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        let name = &bytes[name_start.min(bytes.len())..name_start + name_len];
+        if closing && name.eq_ignore_ascii_case(b"svg") {
+            let after = bytes.get(name_start + name_len);
+            return matches!(
+                after,
+                Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+            )
+            .then_some(at);
+        }
+        if is_in(name, NOT_IN_ICONS) {
+            return None;
+        }
+        i = at + 1;
+    }
+    None
+}
+
+/// Tags that end foreign content (the HTML standard's list, and `font`), that nest foreign
+/// content, or that start raw text: an `<svg>` with any of them is left to the parser.
+const NOT_IN_ICONS: &[&[u8]] = &[
+    b"b",
+    b"big",
+    b"blockquote",
+    b"body",
+    b"br",
+    b"center",
+    b"code",
+    b"dd",
+    b"div",
+    b"dl",
+    b"dt",
+    b"em",
+    b"embed",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"head",
+    b"hr",
+    b"i",
+    b"img",
+    b"li",
+    b"listing",
+    b"menu",
+    b"meta",
+    b"nobr",
+    b"ol",
+    b"p",
+    b"pre",
+    b"ruby",
+    b"s",
+    b"small",
+    b"span",
+    b"strong",
+    b"strike",
+    b"sub",
+    b"sup",
+    b"table",
+    b"tt",
+    b"u",
+    b"ul",
+    b"var",
+    b"font",
+    b"svg",
+    b"math",
+    b"foreignobject",
+    b"script",
+    b"style",
+    b"textarea",
+    b"xmp",
+    b"iframe",
+    b"noembed",
+    b"noframes",
+    b"noscript",
+    b"plaintext",
+];
+
 /// Where the end tag `</name` of a raw-text element starts, if it has one.
 fn raw_text_close(bytes: &[u8], from: usize, name: &[u8]) -> Option<usize> {
     let mut i = from;
@@ -409,6 +524,26 @@ mod tests {
                 "</head><body><p>text</p></body>"
             )
         );
+    }
+
+    #[test]
+    fn inline_icons_are_emptied() {
+        let html =
+            r#"<h2>Share <svg viewBox="0 0 9 9"><title>x</title><path d="M0 0"/></svg></h2>"#;
+        assert_eq!(
+            bound(html),
+            r#"<h2>Share <svg viewBox="0 0 9 9"></svg></h2>"#
+        );
+        // an HTML tag inside ends the drawing early: the parser reads it, so it stays
+        for html in [
+            "<svg><path/><p>text</p></svg>",
+            "<svg><!-- </svg> --></svg>",
+            "<svg><svg><path/></svg></svg>",
+            "<svg><path/></svgs>",
+            "<svg/><p>text</p>",
+        ] {
+            assert!(matches!(bound(html), Cow::Borrowed(_)), "{html}");
+        }
     }
 
     #[test]
