@@ -6,8 +6,14 @@
 #   - trafilatura 2.3.1's extract() in a Python loop, in process (a venv under target/peers/);
 #   - dom_smoothie 0.11 in a Rust loop, in process, one thread (peers/dom_smoothie/, a crate
 #     with a workspace of its own, so neither peer is part of the build, the tests or CI).
+# Every side does the same job: parse the HTML, pick the article Readability-style, give its
+# text. Ours is timed as a whole process (reading the JSONL, writing JSON lines out), the peers
+# as their in-process loops, which flatters them a little.
+# Per core is given two ways: wall-clock pages/s divided by the threads that do the work (the
+# issue's figure; other work on a shared machine lowers it), and pages per CPU-second
+# (user + sys of the whole process, which other work does not change).
 # Each figure is the best of ROUNDS runs (default 3), since other work shares the machine.
-# Usage: scripts/peers.sh [REPEAT]   (REPEAT defaults to 7)
+# Usage: [BIN=path] [ROUNDS=n] scripts/peers.sh [REPEAT]   (REPEAT defaults to 7)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +27,14 @@ fi
 work=target/peers
 mkdir -p "$work"
 
+# BIN=path times another build of linkdigest (an older one, say) instead of building this one.
+bin=${BIN:-target/release/linkdigest}
 echo "== building linkdigest and dom_smoothie (release)" >&2
-cargo build --release --locked --bin linkdigest >&2
+if [ -z "${BIN:-}" ]; then
+    # the pre-seeded release dependencies were built for all bins and examples: `--bin` alone
+    # would build them again
+    cargo build --release --locked --bins --examples >&2
+fi
 CARGO_TARGET_DIR="$work/cargo" cargo build --release --locked \
     --manifest-path peers/dom_smoothie/Cargo.toml >&2
 if [ ! -x "$work/venv/bin/python" ]; then
@@ -52,56 +64,54 @@ with open(sys.argv[2], "w", encoding="utf-8") as out:
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
 PY
 
-bin=target/release/linkdigest
 smoothie="$work/cargo/release/dom-smoothie-speed"
-now() { date +%s%N; }
-# Seconds of the fastest of $rounds runs of the command.
+times="$work/times"
+# Runs the command ROUNDS times with stdin from the file $1; prints "wall cpu loop" in seconds:
+# the fastest wall clock, the least user+sys CPU of the whole process, and (when the command
+# prints "pages seconds pages/s", as the in-process peers do) the fastest loop.
 best() {
-    local fastest="" start end took
+    local input=$1 wall="" cpu="" loop="" w c l out
+    shift
     for _ in $(seq "$rounds"); do
-        start=$(now)
-        "$@" >/dev/null 2>&1
-        end=$(now)
-        took=$(( end - start ))
-        if [ -z "$fastest" ] || [ "$took" -lt "$fastest" ]; then fastest=$took; fi
-    done
-    awk -v ns="$fastest" 'BEGIN { printf "%.3f", ns / 1e9 }'
-}
-# Seconds of the fastest in-process loop (the peer prints "pages seconds pages/s").
-best_loop() {
-    local fastest="" took
-    for _ in $(seq "$rounds"); do
-        took=$("$@" | awk '{ print $2 }')
-        if [ -z "$fastest" ] || awk -v a="$took" -v b="$fastest" 'BEGIN { exit !(a < b) }'; then
-            fastest=$took
+        out=$(/usr/bin/time -f "%e %U %S" -o "$times" "$@" <"$input" 2>/dev/null | tail -n 1)
+        w=$(awk '{ print $1 }' "$times")
+        c=$(awk '{ print $2 + $3 }' "$times")
+        l=$(awk '{ print $2 }' <<<"$out")
+        wall=$(awk -v a="$w" -v b="$wall" 'BEGIN { print (b == "" || a < b) ? a : b }')
+        cpu=$(awk -v a="$c" -v b="$cpu" 'BEGIN { print (b == "" || a < b) ? a : b }')
+        if [ -n "$l" ]; then
+            loop=$(awk -v a="$l" -v b="$loop" 'BEGIN { print (b == "" || a < b) ? a : b }')
         fi
     done
-    echo "$fastest"
+    echo "$wall $cpu ${loop:-$wall}"
 }
-jsonl_all() { "$bin" extract --jsonl <"$jsonl"; }
-jsonl_one() { "$bin" extract --jsonl --workers 1 <"$jsonl"; }
-paths() { "$bin" extract "${pages[@]}"; }
 
 cores=$(nproc)
-echo "== timing $n pages (${repeat}x the $(ls "$data"/html | wc -l) AEB dev pages), best of $rounds, $cores cores" >&2
-t_all=$(best jsonl_all)
-t_one=$(best jsonl_one)
-t_paths=$(best paths)
-t_traf=$(best_loop "$work/venv/bin/python" scripts/trafilatura_speed.py "$repeat" "$data"/html/*.html)
-t_smoothie=$(best_loop "$smoothie" "$repeat" "$data"/html/*.html)
+echo "== timing $n pages (${repeat}x the $(ls "$data"/html | wc -l) AEB dev pages), best of $rounds, $cores cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+read -r w_all c_all _ < <(best "$jsonl" "$bin" extract --jsonl)
+read -r w_one c_one _ < <(best "$jsonl" "$bin" extract --jsonl --workers 1)
+read -r w_paths c_paths _ < <(best /dev/null "$bin" extract "${pages[@]}")
+read -r _ c_traf l_traf < <(best /dev/null "$work/venv/bin/python" scripts/trafilatura_speed.py "$repeat" "$data"/html/*.html)
+read -r _ c_sm l_sm < <(best /dev/null "$smoothie" "$repeat" "$data"/html/*.html)
 
-awk -v n="$n" -v cores="$cores" -v all="$t_all" -v one="$t_one" -v paths="$t_paths" \
-    -v traf="$t_traf" -v sm="$t_smoothie" 'BEGIN {
-    printf "%-52s %8s %9s\n", "", "seconds", "pages/s"
-    printf "%-52s %8.3f %9.1f\n", "linkdigest extract --jsonl (whole process, all cores)", all, n / all
-    printf "%-52s %8.3f %9.1f\n", "linkdigest extract --jsonl --workers 1", one, n / one
-    printf "%-52s %8.3f %9.1f\n", "linkdigest extract FILE... (whole process)", paths, n / paths
-    printf "%-52s %8.3f %9.1f\n", "trafilatura 2.3.1 extract() loop (in process)", traf, n / traf
-    printf "%-52s %8.3f %9.1f\n", "dom_smoothie 0.11 parse() loop (in process, 1 thread)", sm, n / sm
+awk -v n="$n" -v cores="$cores" \
+    -v wa="$w_all" -v ca="$c_all" -v wo="$w_one" -v co="$c_one" -v wp="$w_paths" -v cp="$c_paths" \
+    -v lt="$l_traf" -v ct="$c_traf" -v ls="$l_sm" -v cs="$c_sm" 'BEGIN {
+    f = "%-55s %7s %8s %9s %8s %9s\n"
+    g = "%-55s %7s %8.3f %9.1f %8.3f %9.1f\n"
+    printf f, "", "threads", "wall s", "pages/s", "CPU s", "pages/CPU-s"
+    printf g, "linkdigest extract --jsonl (whole process, all cores)", cores "+io", wa, n / wa, ca, n / ca
+    printf g, "linkdigest extract --jsonl --workers 1 (whole process)", "1+io", wo, n / wo, co, n / co
+    printf g, "linkdigest extract FILE... (whole process)", 1, wp, n / wp, cp, n / cp
+    printf g, "trafilatura 2.3.1 extract() loop (in process)", 1, lt, n / lt, ct, n / ct
+    printf g, "dom_smoothie 0.11 parse() loop (in process)", 1, ls, n / ls, cs, n / cs
+    print "(threads: workers doing the pages; \"+io\" is the thread that reads stdin and writes stdout."
+    print " CPU s is user+sys of the whole process, start-up and reading the input included.)"
     print ""
-    printf "jsonl (all cores) / trafilatura:              %6.2fx  (target >= 10)\n", traf / all
-    printf "jsonl per core / dom_smoothie:                %6.2fx  (target >= 1.2; %d cores)\n", (sm / all) / cores, cores
-    printf "jsonl --workers 1 / dom_smoothie:             %6.2fx\n", sm / one
-    printf "jsonl per core / extract FILE... (one thread): %6.2fx  (target >= 1)\n", (paths / all) / cores
-    printf "jsonl --workers 1 / extract FILE...:          %6.2fx\n", paths / one
+    printf "jsonl (all cores) / trafilatura, wall:                 %6.2fx  (target >= 10)\n", lt / wa
+    printf "jsonl per core / dom_smoothie, wall / %d cores:         %6.2fx  (target >= 1.2)\n", cores, (ls / wa) / cores
+    printf "jsonl per core / dom_smoothie, pages per CPU-second:   %6.2fx  (target >= 1.2)\n", cs / ca
+    printf "jsonl --workers 1 / dom_smoothie, wall, one thread each: %4.2fx\n", ls / wo
+    printf "jsonl per core / extract FILE... (one thread), wall:   %6.2fx  (target >= 1)\n", (wp / wa) / cores
+    printf "jsonl --workers 1 / extract FILE..., wall:             %6.2fx\n", wp / wo
 }'

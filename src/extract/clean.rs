@@ -32,10 +32,11 @@ static NEGATIVE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("constant regex")
 });
 
-/// Short texts that are page furniture wherever they appear.
+/// Short texts that are page furniture wherever they appear. (`(?:\W|$)` stands for `\b`: a
+/// Unicode `\b` makes the regex fall back to its slow engines on any non-ASCII text.)
 static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(no time to read\??|get a summary|share( this( article| story| post)?)?( on \w+)?:?|advertisement|advertising|related( articles| stories| posts)?|read more|read next|most read|most popular|previous( article| post)?|next( article| post)?|sign up|subscribe( now)?|all rights reserved\.?|follow us( on \w+)?|comments?|leave a (comment|reply)|tags?:?|print|email|tweet)$|we use cookies|cookie policy|accept (all )?cookies|subscribe to our newsletter|sign up for our newsletter|all rights reserved|subject to copyright|©|^(published|updated|posted|last updated)( on)?:? .{0,80}$|^trending( now)?$|^don'?t miss\b|slideshow requires javascript|(sign up|subscribe).{0,80}newsletter|newsletter.{0,80}(sign up|subscribe|inbox)",
+        r"(?i)^(no time to read\??|get a summary|share( this( article| story| post)?)?( on \w+)?:?|advertisement|advertising|related( articles| stories| posts)?|read more|read next|most read|most popular|previous( article| post)?|next( article| post)?|sign up|subscribe( now)?|all rights reserved\.?|follow us( on \w+)?|comments?|leave a (comment|reply)|tags?:?|print|email|tweet)$|we use cookies|cookie policy|accept (all )?cookies|subscribe to our newsletter|sign up for our newsletter|all rights reserved|subject to copyright|©|^(published|updated|posted|last updated)( on)?:? .{0,80}$|^trending( now)?$|^don'?t miss(?:\W|$)|slideshow requires javascript|(sign up|subscribe).{0,80}newsletter|newsletter.{0,80}(sign up|subscribe|inbox)",
     )
     .expect("constant regex")
 });
@@ -52,7 +53,7 @@ static TEASER_HEADING: LazyLock<Regex> = LazyLock::new(|| {
 /// "3 responses to …", "Trackbacks").
 static COMMENTS_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:(?:\d+|one)\s+(?:comments?|responses?|replies|trackbacks?)|comments|responses|replies|trackbacks|pingbacks|reader comments)(?:\s*\(\d+\))?(?:\s+(?:to|on)\s.{1,150})?\s*:?$|^(?:leave|post|add|write) (?:a|your) (?:comment|reply|response)\b",
+        r"(?i)^(?:(?:\d+|one)\s+(?:comments?|responses?|replies|trackbacks?)|comments|responses|replies|trackbacks|pingbacks|reader comments)(?:\s*\(\d+\))?(?:\s+(?:to|on)\s.{1,150})?\s*:?$|^(?:leave|post|add|write) (?:a|your) (?:comment|reply|response)(?:\W|$)",
     )
     .expect("constant regex")
 });

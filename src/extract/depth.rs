@@ -4,6 +4,10 @@
 //! tag, so start tags beyond [`MAX_DEPTH`] open elements are dropped (with their matching end
 //! tags), a tag keeps at most [`MAX_ATTRIBUTES`] attributes in [`MAX_TAG_BYTES`], and the
 //! parser sees at most [`MAX_MARKUP_BYTES`] of the page.
+//!
+//! The same scan empties `<script>` and `<style>` elements (JSON-LD scripts excepted) and
+//! inline `<svg>` icons: the extractor never reads them, and they are more than half the bytes
+//! of a news page, which the parser would otherwise read character by character.
 
 use std::borrow::Cow;
 
@@ -53,6 +57,10 @@ const AUTO_CLOSED: &[&[u8]] = &[
     b"body",
 ];
 
+/// Elements inside which a script or style is kept as it is: foreign content (where they are
+/// ordinary elements), `<noscript>` (raw text itself) and `<select>` (which ignores a style).
+const GUARDS: &[&[u8]] = &[b"svg", b"math", b"noscript", b"select"];
+
 /// Elements whose content is raw text up to their end tag.
 const RAW_TEXT: &[&[u8]] = &[
     b"script",
@@ -65,9 +73,9 @@ const RAW_TEXT: &[&[u8]] = &[
     b"noframes",
 ];
 
-/// Returns `html` unchanged when it stays within every bound, else a copy cut to
-/// [`MAX_MARKUP_BYTES`], with the excess start tags (and as many end tags) removed and
-/// overlong tags shortened.
+/// Returns `html` unchanged when it stays within every bound and has no script or style to
+/// empty, else a copy cut to [`MAX_MARKUP_BYTES`], with the excess start tags (and as many end
+/// tags) removed, overlong tags shortened and scripts and styles emptied.
 pub(crate) fn bound(html: &str) -> Cow<'_, str> {
     let html = cap(html, MAX_MARKUP_BYTES);
     bound_to(html, MAX_DEPTH)
@@ -97,6 +105,9 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
     let mut copied = 0; // bytes of `html` already handled in `out`
     let mut depth = 0usize;
     let mut dropped = 0usize;
+    // open <svg>, <math>, <noscript> and <select>, where a script or style is not raw text
+    // (or not a tag at all) and is left as it is
+    let mut guarded = 0usize;
     let mut i = 0;
     while let Some(off) = memchr(b'<', &bytes[i..]) {
         let start = i + off;
@@ -122,6 +133,19 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
         let name = &bytes[name_start..name_start + name_len];
         let end = tag_end(bytes, name_start + name_len);
         let mut drop_tag = false;
+        let self_closing = end >= 2 && bytes[end - 2] == b'/';
+        // an inline icon: its drawing goes, the (empty) <svg> element stays
+        let mut empty_to = None;
+        if !closing && !self_closing && guarded == 0 && name.eq_ignore_ascii_case(b"svg") {
+            empty_to = plain_svg_close(bytes, end);
+        }
+        if is_in(name, GUARDS) && empty_to.is_none() {
+            if closing {
+                guarded = guarded.saturating_sub(1);
+            } else if !self_closing {
+                guarded += 1;
+            }
+        }
         if closing {
             if !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
                 if dropped > 0 {
@@ -133,9 +157,23 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             }
             i = end;
         } else if is_in(name, RAW_TEXT) {
-            i = raw_text_end(bytes, end, name);
+            let close = raw_text_close(bytes, end, name);
+            if guarded == 0
+                && let Some(close) = close
+                && close > end
+                && is_emptied(
+                    &bytes[start..end],
+                    name,
+                    &bytes[end..close],
+                    &bytes[close..],
+                )
+            {
+                let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
+                buf.push_str(&html[copied..end]);
+                copied = close;
+            }
+            i = close.map_or(bytes.len(), |at| tag_end(bytes, at + 2 + name.len()));
         } else {
-            let self_closing = end >= 2 && bytes[end - 2] == b'/';
             if !self_closing && !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
                 if depth >= max_depth {
                     dropped += 1;
@@ -150,7 +188,13 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
             buf.push_str(&html[copied..start]);
             copied = end;
-        } else if !closing
+            if empty_to.is_some() {
+                // the parser reads this drawing after all
+                guarded += 1;
+            }
+            continue;
+        }
+        if !closing
             && end - start > SHORT_TAG
             && let Some(short) = shorten_tag(&html[start..end], name_len)
         {
@@ -158,6 +202,12 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             buf.push_str(&html[copied..start]);
             buf.push_str(&short);
             copied = end;
+        }
+        if let Some(close) = empty_to {
+            let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
+            buf.push_str(&html[copied..end]);
+            copied = close;
+            i = close;
         }
     }
     match out {
@@ -245,49 +295,144 @@ fn is_in(name: &[u8], list: &[&[u8]]) -> bool {
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|b| *b == needle)
+    memchr::memchr(needle, hay)
 }
 
 fn find(bytes: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
     if from >= bytes.len() {
         return None;
     }
-    bytes[from..]
-        .windows(pat.len())
-        .position(|w| w == pat)
-        .map(|p| p + from)
+    memchr::memmem::find(&bytes[from..], pat).map(|p| p + from)
 }
 
 /// Index just past the `>` that ends a tag, skipping quoted attribute values; always on a
 /// char boundary because `>` is ASCII.
 fn tag_end(bytes: &[u8], from: usize) -> usize {
-    let mut quote = 0u8;
     let mut i = from;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if quote != 0 {
-            if b == quote {
-                quote = 0;
-            }
-        } else if b == b'"' || b == b'\'' {
-            // only a quote right after `=` (allowing spaces) opens a value
-            let prev = bytes[from..i]
-                .iter()
-                .rev()
-                .find(|c| !c.is_ascii_whitespace());
-            if prev == Some(&b'=') {
-                quote = b;
-            }
-        } else if b == b'>' {
-            return i + 1;
+    // jump from one `>` or quote to the next: the bytes between decide nothing
+    while let Some(off) = memchr::memchr3(b'>', b'"', b'\'', bytes.get(i..).unwrap_or(&[])) {
+        let at = i + off;
+        let b = bytes[at];
+        if b == b'>' {
+            return at + 1;
         }
-        i += 1;
+        // only a quote right after `=` (allowing spaces) opens a value
+        let prev = bytes[from..at]
+            .iter()
+            .rev()
+            .find(|c| !c.is_ascii_whitespace());
+        if prev != Some(&b'=') {
+            i = at + 1;
+            continue;
+        }
+        match memchr(b, &bytes[at + 1..]) {
+            Some(close) => i = at + 1 + close + 1,
+            None => return bytes.len(),
+        }
     }
     bytes.len()
 }
 
-/// Index just past the end tag `</name>` of a raw-text element, or the end of the input.
-fn raw_text_end(bytes: &[u8], from: usize, name: &[u8]) -> usize {
+/// Where the `</svg>` of an `<svg>` whose start tag ends at `from` starts, when the parser
+/// reads everything up to it as the drawing: no comment, CDATA or nested `<svg>`/`<math>`,
+/// no HTML tag that would end the foreign content, no raw text that could hide the end tag.
+fn plain_svg_close(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(off) = memchr(b'<', bytes.get(i..).unwrap_or(&[])) {
+        let at = i + off;
+        let closing = bytes.get(at + 1) == Some(&b'/');
+        let name_start = at + 1 + usize::from(closing);
+        if bytes
+            .get(name_start)
+            .is_some_and(|b| *b == b'!' || *b == b'?')
+        {
+            return None;
+        }
+        let name_len = bytes[name_start.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        let name = &bytes[name_start.min(bytes.len())..name_start + name_len];
+        if closing && name.eq_ignore_ascii_case(b"svg") {
+            let after = bytes.get(name_start + name_len);
+            return matches!(
+                after,
+                Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+            )
+            .then_some(at);
+        }
+        if is_in(name, NOT_IN_ICONS) {
+            return None;
+        }
+        i = at + 1;
+    }
+    None
+}
+
+/// Tags that end foreign content (the HTML standard's list, and `font`), that nest foreign
+/// content, or that start raw text: an `<svg>` with any of them is left to the parser.
+const NOT_IN_ICONS: &[&[u8]] = &[
+    b"b",
+    b"big",
+    b"blockquote",
+    b"body",
+    b"br",
+    b"center",
+    b"code",
+    b"dd",
+    b"div",
+    b"dl",
+    b"dt",
+    b"em",
+    b"embed",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"head",
+    b"hr",
+    b"i",
+    b"img",
+    b"li",
+    b"listing",
+    b"menu",
+    b"meta",
+    b"nobr",
+    b"ol",
+    b"p",
+    b"pre",
+    b"ruby",
+    b"s",
+    b"small",
+    b"span",
+    b"strong",
+    b"strike",
+    b"sub",
+    b"sup",
+    b"table",
+    b"tt",
+    b"u",
+    b"ul",
+    b"var",
+    b"font",
+    b"svg",
+    b"math",
+    b"foreignobject",
+    b"script",
+    b"style",
+    b"textarea",
+    b"xmp",
+    b"iframe",
+    b"noembed",
+    b"noframes",
+    b"noscript",
+    b"plaintext",
+];
+
+/// Where the end tag `</name` of a raw-text element starts, if it has one.
+fn raw_text_close(bytes: &[u8], from: usize, name: &[u8]) -> Option<usize> {
     let mut i = from;
     while let Some(off) = memchr(b'<', bytes.get(i..).unwrap_or(&[])) {
         let at = i + off;
@@ -296,11 +441,39 @@ fn raw_text_end(bytes: &[u8], from: usize, name: &[u8]) -> usize {
             && after <= bytes.len()
             && bytes[at + 2..after].eq_ignore_ascii_case(name)
         {
-            return tag_end(bytes, after);
+            return Some(at);
         }
         i = at + 1;
     }
-    bytes.len()
+    None
+}
+
+/// Whether the text of the raw-text element `tag` (its start tag) is dropped: a script or
+/// style whose text no part of the extractor reads, and whose end tag `close` (and the
+/// rest of the page) the parser reads as the scan does, so that only the text goes.
+fn is_emptied(tag: &[u8], name: &[u8], body: &[u8], close: &[u8]) -> bool {
+    let script = name.eq_ignore_ascii_case(b"script");
+    if !script && !name.eq_ignore_ascii_case(b"style") {
+        return false;
+    }
+    // JSON-LD is read (a character reference could spell its type: keep those too)
+    if script && (contains_ignore_case(tag, b"json") || tag.contains(&b'&')) {
+        return false;
+    }
+    // `<!--` in a script starts the escaped states, where `</script>` may not end it
+    if script && memchr::memmem::find(body, b"<!--").is_some() {
+        return false;
+    }
+    // `</scripts` does not end a script: the parser would read on
+    matches!(
+        close.get(2 + name.len()),
+        Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+    )
+}
+
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -325,11 +498,70 @@ mod tests {
     #[test]
     fn tags_inside_scripts_and_comments_do_not_count() {
         let html = format!(
-            "<script>{}</script><!-- {} --><div>x</div>",
+            "<textarea>{}</textarea><!-- {} --><div>x</div>",
             "<div>".repeat(50),
             "<div>".repeat(50)
         );
         assert!(matches!(bound_to(&html, 5), Cow::Borrowed(_)));
+        let html = format!("<script>{}</script><div>x</div>", "<div>".repeat(50));
+        assert_eq!(bound_to(&html, 5), "<script></script><div>x</div>");
+    }
+
+    #[test]
+    fn scripts_and_styles_are_emptied_but_json_ld_is_kept() {
+        let html = concat!(
+            "<head><style>p { color: red }</style>",
+            r#"<script type="application/ld+json">{"headline": "H"}</script>"#,
+            "<SCRIPT src=a.js>var a = '<p>';</SCRIPT >",
+            "</head><body><p>text</p></body>"
+        );
+        assert_eq!(
+            bound(html),
+            concat!(
+                "<head><style></style>",
+                r#"<script type="application/ld+json">{"headline": "H"}</script>"#,
+                "<SCRIPT src=a.js></SCRIPT >",
+                "</head><body><p>text</p></body>"
+            )
+        );
+    }
+
+    #[test]
+    fn inline_icons_are_emptied() {
+        let html =
+            r#"<h2>Share <svg viewBox="0 0 9 9"><title>x</title><path d="M0 0"/></svg></h2>"#;
+        assert_eq!(
+            bound(html),
+            r#"<h2>Share <svg viewBox="0 0 9 9"></svg></h2>"#
+        );
+        // an HTML tag inside ends the drawing early: the parser reads it, so it stays
+        for html in [
+            "<svg><path/><p>text</p></svg>",
+            "<svg><!-- </svg> --></svg>",
+            "<svg><svg><path/></svg></svg>",
+            "<svg><path/></svgs>",
+            "<svg/><p>text</p>",
+        ] {
+            assert!(matches!(bound(html), Cow::Borrowed(_)), "{html}");
+        }
+    }
+
+    #[test]
+    fn scripts_the_parser_reads_differently_are_kept() {
+        for html in [
+            // escaped script text, where `</script>` may not end the script
+            "<script><!-- <script>a</script> b --></script><p>x</p>",
+            // not the end tag
+            "<script>a</scripts>b</script><p>x</p>",
+            // foreign content and raw text around them
+            "<svg><script>a</script></svg><p>x</p>",
+            "<noscript><style>a</style></noscript><p>x</p>",
+            "<select><style>a</style></select><p>x</p>",
+            // no end tag at all
+            "<p>x</p><script>a",
+        ] {
+            assert!(matches!(bound(html), Cow::Borrowed(_)), "{html}");
+        }
     }
 
     #[test]
