@@ -4,6 +4,7 @@
 use super::clean;
 use super::metadata::RawMeta;
 use super::text;
+use scraper::node::Element;
 use scraper::{ElementRef, Html, Node as DomNode};
 
 const NONE: u32 = u32::MAX;
@@ -205,6 +206,91 @@ pub(crate) fn walk(doc: &Html) -> Walk {
     }
 }
 
+/// What an element's class, id and `itemprop` say about it.
+struct Hints<'a> {
+    class: Option<&'a str>,
+    id: Option<&'a str>,
+    /// Class/id mark page furniture (and nothing rescues it).
+    unlikely: bool,
+    /// schema.org's `itemprop=articleBody`: the article body, named outright.
+    marked_body: bool,
+}
+
+impl<'a> Hints<'a> {
+    /// Reads the hints of an element; `in_table` says whether a `<table>` is open around it.
+    fn of(e: &'a Element, in_table: bool) -> Hints<'a> {
+        let name = e.name();
+        let class = e.attr("class");
+        let id = e.attr("id");
+        let mut unlikely = false;
+        // a data table's cells keep their classes ("header" cells are content); a layout
+        // table's blocks (old blogs put the whole page in one) are judged like any others
+        let table_part = matches!(
+            name,
+            "table" | "tbody" | "thead" | "tfoot" | "tr" | "td" | "th" | "caption"
+        );
+        if (class.is_some() || id.is_some())
+            && name != "body"
+            && name != "a"
+            && name != "html"
+            && !(table_part && in_table || name == "table")
+        {
+            let hints = format!("{} {}", class.unwrap_or(""), id.unwrap_or(""));
+            unlikely = clean::is_unlikely(&hints);
+        }
+        // schema.org markup names the article body outright
+        let marked_body = e
+            .attr("itemprop")
+            .is_some_and(|p| p.contains("articleBody"));
+        Hints {
+            class,
+            id,
+            unlikely: unlikely && !marked_body,
+            marked_body,
+        }
+    }
+
+    /// Readability's class weight, plus a bonus for the marked article body.
+    fn weight(&self) -> i32 {
+        let hinted = if self.class.is_some() || self.id.is_some() {
+            clean::class_weight(self.class, self.id)
+        } else {
+            0
+        };
+        hinted + if self.marked_body { 25 } else { 0 }
+    }
+}
+
+impl Node {
+    /// A block just opened: no text, scores or counts yet.
+    fn new(tag: Tag, parent: u32, idx: u32, first_seg: u32) -> Node {
+        Node {
+            parent,
+            end: idx + 1,
+            first_seg,
+            end_seg: first_seg,
+            tag,
+            weight: 0,
+            class_key: 0,
+            chars: 0,
+            link_chars: 0,
+            commas: 0,
+            heading_chars: 0,
+            list_chars: 0,
+            paragraphs: 0,
+            list_items: 0,
+            table_heads: 0,
+            images: 0,
+            inputs: 0,
+            embeds: 0,
+            score: 0.0,
+            candidate: false,
+            in_figure: false,
+            unlikely: false,
+        }
+    }
+}
+
 impl Walker {
     fn owner(&self) -> Option<u32> {
         self.owners.last().copied()
@@ -215,23 +301,77 @@ impl Walker {
     fn enter(&mut self, el: ElementRef<'_>) -> bool {
         let e = el.value();
         let name = e.name();
-        match name {
-            "meta" | "link" | "base" => {
-                self.meta.element(e);
-                return false;
-            }
+        if self.capture_metadata(el) || self.mark_inline(name) {
+            return false;
+        }
+        if clean::is_never_content(name) {
+            self.count_embedded(e);
+            return false;
+        }
+        if clean::is_hidden_or_furniture(e) {
+            return false;
+        }
+        let hints = Hints::of(e, self.table_depth > 0);
+        self.capture_byline(el, &hints);
+        let is_block = clean::is_block(name);
+        if hints.unlikely && !is_block {
+            // inline furniture (a share icon, a dateline) never holds the article
+            return false;
+        }
+        let is_link = name == "a";
+        let is_table = name == "table";
+        let node = is_block.then(|| self.open_block(name, &hints));
+        if is_link {
+            self.link_depth += 1;
+        }
+        if is_table {
+            self.table_depth += 1;
+        }
+        self.frames.push(Frame {
+            node,
+            link: is_link,
+            table: is_table,
+        });
+        true
+    }
+
+    /// Records what the page says about itself (`<meta>`, `<title>`, JSON-LD, `<html lang>`,
+    /// `<time>`, the first `<h1>`s); returns whether the element is used up by that.
+    fn capture_metadata(&mut self, el: ElementRef<'_>) -> bool {
+        let e = el.value();
+        match e.name() {
+            "meta" | "link" | "base" => self.meta.element(e),
             "title" => {
                 if self.meta.title.is_none() {
                     self.meta.title = Some(text::collapse(&el.text().collect::<String>()));
                 }
-                return false;
             }
             "script" => {
                 if e.attr("type").is_some_and(|t| t.contains("ld+json")) {
                     self.meta.json_ld.push(el.text().collect());
                 }
+            }
+            "html" if self.meta.html_lang.is_none() => {
+                self.meta.html_lang = e.attr("lang").or(e.attr("xml:lang")).map(str::to_string);
                 return false;
             }
+            "time" => {
+                self.meta.time(e);
+                return false;
+            }
+            "h1" if self.meta.h1s.len() < 2 => {
+                let h1 = text::collapse(&el.text().collect::<String>());
+                self.meta.h1s.push(h1);
+                return false;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Line breaks, rules and images inside the text; returns whether the element was one.
+    fn mark_inline(&mut self, name: &str) -> bool {
+        match name {
             "br" => {
                 // two line breaks in a row end a paragraph (Readability turns them into <p>)
                 if self.after_br {
@@ -240,144 +380,71 @@ impl Walker {
                     self.buf.push('\n');
                     self.after_br = true;
                 }
-                return false;
             }
             "img" | "picture" => {
                 if let Some(o) = self.owner() {
                     self.nodes[o as usize].images += 1;
                 }
-                return false;
             }
-            "hr" => {
-                self.flush();
-                return false;
-            }
-            "html" if self.meta.html_lang.is_none() => {
-                self.meta.html_lang = e.attr("lang").or(e.attr("xml:lang")).map(str::to_string);
-            }
-            "time" => self.meta.time(e),
-            "h1" if self.meta.h1s.len() < 2 => {
-                let h1 = text::collapse(&el.text().collect::<String>());
-                self.meta.h1s.push(h1);
-            }
-            _ => {}
+            "hr" => self.flush(),
+            _ => return false,
         }
-        if clean::is_never_content(name) {
-            if let Some(o) = self.owner() {
-                let node = &mut self.nodes[o as usize];
-                match name {
-                    "input" if e.attr("type") != Some("hidden") => node.inputs += 1,
-                    "iframe" | "object" | "embed" | "video" | "audio" => node.embeds += 1,
-                    _ => {}
-                }
-            }
-            return false;
-        }
-        if clean::is_hidden_or_furniture(e) {
-            return false;
-        }
-        let class = e.attr("class");
-        let id = e.attr("id");
-        let has_hints = class.is_some() || id.is_some();
-        let mut unlikely = false;
-        if has_hints {
-            self.meta.maybe_byline(el, class, id);
-            // a data table's cells keep their classes ("header" cells are content); a layout
-            // table's blocks (old blogs put the whole page in one) are judged like any others
-            let table_part = matches!(
-                name,
-                "table" | "tbody" | "thead" | "tfoot" | "tr" | "td" | "th" | "caption"
-            );
-            if name != "body"
-                && name != "a"
-                && name != "html"
-                && !(table_part && self.table_depth > 0 || name == "table")
-            {
-                let hints = format!("{} {}", class.unwrap_or(""), id.unwrap_or(""));
-                unlikely = clean::is_unlikely(&hints);
+        true
+    }
+
+    /// Counts a form field or an embedded player in the current block (never its text).
+    fn count_embedded(&mut self, e: &Element) {
+        if let Some(o) = self.owner() {
+            let node = &mut self.nodes[o as usize];
+            match e.name() {
+                "input" if e.attr("type") != Some("hidden") => node.inputs += 1,
+                "iframe" | "object" | "embed" | "video" | "audio" => node.embeds += 1,
+                _ => {}
             }
         }
-        // schema.org markup names the article body outright
-        let marked_body = e
-            .attr("itemprop")
-            .is_some_and(|p| p.contains("articleBody"));
-        if marked_body {
-            unlikely = false;
-        } else if e.attr("rel") == Some("author")
-            || e.attr("itemprop").is_some_and(|p| p.contains("author"))
+    }
+
+    /// Records the author line when class/id, `rel` or `itemprop` name one.
+    fn capture_byline(&mut self, el: ElementRef<'_>, hints: &Hints<'_>) {
+        if hints.class.is_some() || hints.id.is_some() {
+            self.meta.maybe_byline(el, hints.class, hints.id);
+        }
+        let e = el.value();
+        if !hints.marked_body
+            && (e.attr("rel") == Some("author")
+                || e.attr("itemprop").is_some_and(|p| p.contains("author")))
         {
             self.meta.maybe_byline(el, None, None);
         }
-        let is_link = name == "a";
-        let is_table = name == "table";
-        let mut frame = Frame {
-            node: None,
-            link: is_link,
-            table: is_table,
-        };
-        let is_block = clean::is_block(name);
-        if unlikely && !is_block {
-            // inline furniture (a share icon, a dateline) never holds the article
-            return false;
-        }
-        if is_block {
-            self.flush();
-            let idx = self.nodes.len() as u32;
-            let tag = Tag::of(name);
-            let parent = self.owner().unwrap_or(NONE);
-            let unlikely = unlikely || (parent != NONE && self.nodes[parent as usize].unlikely);
-            if parent != NONE {
-                match tag {
-                    _ if matches!(name, "th" | "thead" | "caption") => {
-                        self.nodes[parent as usize].table_heads += 1
-                    }
-                    Tag::P => self.nodes[parent as usize].paragraphs += 1,
-                    Tag::ListItem => self.nodes[parent as usize].list_items += 1,
-                    _ => {}
-                }
-            }
-            self.nodes.push(Node {
-                parent,
-                end: idx + 1,
-                first_seg: self.segs.len() as u32,
-                end_seg: self.segs.len() as u32,
-                tag,
-                weight: if has_hints {
-                    clean::class_weight(class, id)
-                } else {
-                    0
-                } + if marked_body { 25 } else { 0 },
-                class_key: class.map_or(0, hash),
-                chars: 0,
-                link_chars: 0,
-                commas: 0,
-                heading_chars: 0,
-                list_chars: 0,
-                paragraphs: 0,
-                list_items: 0,
-                table_heads: 0,
-                images: 0,
-                inputs: 0,
-                embeds: 0,
-                score: 0.0,
-                candidate: false,
-                in_figure: self.figure_depth > 0,
-                unlikely,
-            });
-            self.owners.push(idx);
-            frame.node = Some(idx);
-            if tag == Tag::Figure {
-                self.figure_depth += 1;
+    }
+
+    /// Starts a block: a new node under the current one, which owns the text that follows.
+    fn open_block(&mut self, name: &str, hints: &Hints<'_>) -> u32 {
+        self.flush();
+        let idx = self.nodes.len() as u32;
+        let tag = Tag::of(name);
+        let parent = self.owner().unwrap_or(NONE);
+        let mut node = Node::new(tag, parent, idx, self.segs.len() as u32);
+        node.weight = hints.weight();
+        node.class_key = hints.class.map_or(0, hash);
+        node.in_figure = self.figure_depth > 0;
+        node.unlikely = hints.unlikely;
+        if parent != NONE {
+            let p = &mut self.nodes[parent as usize];
+            node.unlikely |= p.unlikely;
+            match tag {
+                _ if matches!(name, "th" | "thead" | "caption") => p.table_heads += 1,
+                Tag::P => p.paragraphs += 1,
+                Tag::ListItem => p.list_items += 1,
+                _ => {}
             }
         }
-        if is_link {
-            self.link_depth += 1;
+        self.nodes.push(node);
+        self.owners.push(idx);
+        if tag == Tag::Figure {
+            self.figure_depth += 1;
         }
-        if is_table {
-            self.table_depth += 1;
-        }
-        self.frames.push(frame);
-        true
+        idx
     }
 
     fn leave(&mut self) {
