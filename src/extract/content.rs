@@ -297,7 +297,6 @@ impl Walker {
     }
 
     /// Handles an element's start; returns whether to walk into its children.
-    #[expect(clippy::too_many_lines, reason = "split on the quality branch")]
     fn enter(&mut self, el: ElementRef<'_>) -> bool {
         let e = el.value();
         let name = e.name();

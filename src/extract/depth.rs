@@ -100,25 +100,67 @@ fn cap(html: &str, max: usize) -> &str {
 }
 
 fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
+    let mut scan = Bounder {
+        html,
+        out: None,
+        copied: 0,
+        depth: 0,
+        dropped: 0,
+        guarded: 0,
+        max_depth,
+    };
     let bytes = html.as_bytes();
-    let mut out: Option<String> = None;
-    let mut copied = 0; // bytes of `html` already handled in `out`
-    let mut depth = 0usize;
-    let mut dropped = 0usize;
-    // open <svg>, <math>, <noscript> and <select>, where a script or style is not raw text
-    // (or not a tag at all) and is left as it is
-    let mut guarded = 0usize;
     let mut i = 0;
     while let Some(off) = memchr(b'<', &bytes[i..]) {
-        let start = i + off;
+        i = scan.markup_at(i + off);
+    }
+    match scan.out {
+        None => Cow::Borrowed(html),
+        Some(mut buf) => {
+            buf.push_str(&html[scan.copied..]);
+            Cow::Owned(buf)
+        }
+    }
+}
+
+/// The pre-scan's walk over one page: how deep it is, what it dropped, and the bounded copy,
+/// made only once something changes.
+struct Bounder<'a> {
+    html: &'a str,
+    out: Option<String>,
+    /// Bytes of `html` already handled in `out`.
+    copied: usize,
+    depth: usize,
+    /// Start tags dropped below the depth bound whose end tags are still to come.
+    dropped: usize,
+    /// Open `<svg>`, `<math>`, `<noscript>` and `<select>`, where a script or style is not
+    /// raw text (or not a tag at all) and is left as it is.
+    guarded: usize,
+    max_depth: usize,
+}
+
+impl<'a> Bounder<'a> {
+    /// Copies the page up to `to` into the bounded copy, skips to `resume`, and returns the
+    /// copy so a replacement can follow.
+    fn splice(&mut self, to: usize, resume: usize) -> &mut String {
+        let html = self.html;
+        let buf = self
+            .out
+            .get_or_insert_with(|| String::with_capacity(html.len()));
+        buf.push_str(&html[self.copied..to]);
+        self.copied = resume;
+        buf
+    }
+
+    /// Handles the markup starting at the `<` at `start`; returns where the scan goes on.
+    fn markup_at(&mut self, start: usize) -> usize {
+        let bytes: &'a [u8] = self.html.as_bytes();
         let rest = &bytes[start + 1..];
         if rest.starts_with(b"!--") {
-            i = find(bytes, start + 4, b"-->").map_or(bytes.len(), |e| e + 3);
-            continue;
+            return find(bytes, start + 4, b"-->").map_or(bytes.len(), |e| e + 3);
         }
         if rest.first().is_some_and(|b| *b == b'!' || *b == b'?') {
-            i = tag_end(bytes, start + 1);
-            continue;
+            return tag_end(bytes, start + 1);
         }
         let closing = rest.first() == Some(&b'/');
         let name_start = start + 1 + usize::from(closing);
@@ -127,95 +169,105 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
             .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b':')
             .count();
         if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() {
-            i = start + 1;
-            continue;
+            return start + 1;
         }
         let name = &bytes[name_start..name_start + name_len];
         let end = tag_end(bytes, name_start + name_len);
-        let mut drop_tag = false;
+        self.tag(start, name, end, closing)
+    }
+
+    /// Handles a start or end tag spanning `start..end`: depth bookkeeping, dropping tags
+    /// below the bound, emptying raw text and icon drawings, shortening long tags.
+    fn tag(&mut self, start: usize, name: &[u8], end: usize, closing: bool) -> usize {
+        let bytes: &'a [u8] = self.html.as_bytes();
         let self_closing = end >= 2 && bytes[end - 2] == b'/';
         // an inline icon: its drawing goes, the (empty) <svg> element stays
         let mut empty_to = None;
-        if !closing && !self_closing && guarded == 0 && name.eq_ignore_ascii_case(b"svg") {
+        if !closing && !self_closing && self.guarded == 0 && name.eq_ignore_ascii_case(b"svg") {
             empty_to = plain_svg_close(bytes, end);
         }
         if is_in(name, GUARDS) && empty_to.is_none() {
             if closing {
-                guarded = guarded.saturating_sub(1);
+                self.guarded = self.guarded.saturating_sub(1);
             } else if !self_closing {
-                guarded += 1;
+                self.guarded += 1;
             }
         }
-        if closing {
-            if !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
-                if dropped > 0 {
-                    dropped -= 1;
-                    drop_tag = true;
-                } else {
-                    depth = depth.saturating_sub(1);
-                }
-            }
-            i = end;
+        let (next, drop_tag) = if closing {
+            (end, self.close(name))
         } else if is_in(name, RAW_TEXT) {
-            let close = raw_text_close(bytes, end, name);
-            if guarded == 0
-                && let Some(close) = close
-                && close > end
-                && is_emptied(
-                    &bytes[start..end],
-                    name,
-                    &bytes[end..close],
-                    &bytes[close..],
-                )
-            {
-                let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
-                buf.push_str(&html[copied..end]);
-                copied = close;
-            }
-            i = close.map_or(bytes.len(), |at| tag_end(bytes, at + 2 + name.len()));
+            (self.raw_text(start, name, end), false)
         } else {
-            if !self_closing && !is_in(name, VOID) && !is_in(name, AUTO_CLOSED) {
-                if depth >= max_depth {
-                    dropped += 1;
-                    drop_tag = true;
-                } else {
-                    depth += 1;
-                }
-            }
-            i = end;
-        }
+            (end, self.open(name, self_closing))
+        };
         if drop_tag {
-            let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
-            buf.push_str(&html[copied..start]);
-            copied = end;
+            self.splice(start, end);
             if empty_to.is_some() {
                 // the parser reads this drawing after all
-                guarded += 1;
+                self.guarded += 1;
             }
-            continue;
+            return next;
         }
         if !closing
             && end - start > SHORT_TAG
-            && let Some(short) = shorten_tag(&html[start..end], name_len)
+            && let Some(short) = shorten_tag(&self.html[start..end], name.len())
         {
-            let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
-            buf.push_str(&html[copied..start]);
-            buf.push_str(&short);
-            copied = end;
+            self.splice(start, end).push_str(&short);
         }
         if let Some(close) = empty_to {
-            let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
-            buf.push_str(&html[copied..end]);
-            copied = close;
-            i = close;
+            self.splice(end, close);
+            return close;
+        }
+        next
+    }
+
+    /// An end tag: true when it closes a start tag that was dropped, so it goes too.
+    fn close(&mut self, name: &[u8]) -> bool {
+        if is_in(name, VOID) || is_in(name, AUTO_CLOSED) {
+            return false;
+        }
+        if self.dropped > 0 {
+            self.dropped -= 1;
+            true
+        } else {
+            self.depth = self.depth.saturating_sub(1);
+            false
         }
     }
-    match out {
-        None => Cow::Borrowed(html),
-        Some(mut buf) => {
-            buf.push_str(&html[copied..]);
-            Cow::Owned(buf)
+
+    /// A start tag: true when it lies below the depth bound and is dropped.
+    fn open(&mut self, name: &[u8], self_closing: bool) -> bool {
+        if self_closing || is_in(name, VOID) || is_in(name, AUTO_CLOSED) {
+            return false;
         }
+        if self.depth >= self.max_depth {
+            self.dropped += 1;
+            true
+        } else {
+            self.depth += 1;
+            false
+        }
+    }
+
+    /// A `<script>`, `<style>` or other raw-text element whose start tag spans
+    /// `start..end`: its text is emptied when nothing reads it; returns the index after its
+    /// end tag.
+    fn raw_text(&mut self, start: usize, name: &[u8], end: usize) -> usize {
+        let bytes: &'a [u8] = self.html.as_bytes();
+        let close = raw_text_close(bytes, end, name);
+        if self.guarded == 0
+            && let Some(close) = close
+            && close > end
+            && is_emptied(
+                &bytes[start..end],
+                name,
+                &bytes[end..close],
+                &bytes[close..],
+            )
+        {
+            self.splice(end, close);
+        }
+        close.map_or(bytes.len(), |at| tag_end(bytes, at + 2 + name.len()))
     }
 }
 
