@@ -172,10 +172,12 @@ impl App {
     pub(super) async fn command_within_limits(&self, msg: &Message) -> bool {
         let sender = sender_of(msg);
         let allowed = self.commands.allow(sender, msg.chat.id.0, 1).await;
-        if !allowed {
+        static DROPS: super::outbound::DropLog = super::outbound::DropLog::new();
+        if !allowed && let Some(unlogged) = DROPS.due() {
             tracing::info!(
                 chat = msg.chat.id.0,
                 sender,
+                unlogged,
                 "command dropped: over the command limit"
             );
         }

@@ -2,9 +2,11 @@
 //! dispatcher. Replies and edits wait in their chat's bounded outbox for a paced slot;
 //! a 429 holds up only its own send.
 
+mod drop_log;
 mod outbox;
 mod pacing;
 mod telegram;
 
+pub use drop_log::DropLog;
 pub use outbox::{InlineAnswer, Outbox, Outgoing};
 pub use telegram::{Typing, no_preview};
