@@ -227,6 +227,21 @@ impl RedisState {
         self.note(saved);
     }
 
+    /// Sets one settings field for every instance in one atomic step; `other` (this
+    /// instance's value of the other field) is written only when Redis has none, so it never
+    /// undoes another instance's change.
+    pub async fn change_setting(&self, chat: i64, field: (&str, &str), other: (&str, &str)) {
+        let saved: redis::RedisResult<()> = redis::pipe()
+            .atomic()
+            .hset(settings_key(chat), field.0, field.1)
+            .ignore()
+            .hset_nx(settings_key(chat), other.0, other.1)
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await;
+        self.note(saved);
+    }
+
     /// Moves a group's settings to its new supergroup id.
     pub async fn migrate_chat(&self, from: i64, to: i64) {
         if let Some(settings) = self.settings(from).await {

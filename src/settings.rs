@@ -111,6 +111,35 @@ pub struct ChatSettings {
     pub mode: Mode,
 }
 
+/// One setting changed on its own; the store writes only its field, so two changes of
+/// different settings at the same time both survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// The digest length.
+    Length(Length),
+    /// When the bot answers links.
+    Mode(Mode),
+}
+
+impl Setting {
+    /// The field's storage name and its new value.
+    pub fn field(self) -> (&'static str, &'static str) {
+        match self {
+            Setting::Length(length) => ("length", length.as_str()),
+            Setting::Mode(mode) => ("mode", mode.as_str()),
+        }
+    }
+
+    /// `settings` with this change made.
+    pub fn applied_to(self, mut settings: ChatSettings) -> ChatSettings {
+        match self {
+            Setting::Length(length) => settings.length = length,
+            Setting::Mode(mode) => settings.mode = mode,
+        }
+        settings
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

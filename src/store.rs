@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::digest::Digest;
 use crate::redis_state::RedisState;
-use crate::settings::ChatSettings;
+use crate::settings::{ChatSettings, Setting};
 
 pub use crate::config::StoreLimits;
 
@@ -32,6 +32,10 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// A second connection for reads of a database file: with WAL a read never waits for a
+    /// write (a prune of old digests, say), so the settings read in every chat's lane cannot
+    /// queue behind one. The same connection as `conn` for an in-memory database.
+    reader: Arc<Mutex<Connection>>,
     limits: StoreLimits,
     saves: Arc<AtomicUsize>,
     shared: Option<RedisState>,
@@ -68,7 +72,14 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // With WAL, NORMAL loses at most the last commits on power loss, never consistency.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Self::init(conn, limits)
+        let mut store = Self::init(conn, limits)?;
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(Duration::from_secs(5))?;
+        store.reader = Arc::new(Mutex::new(reader));
+        Ok(store)
     }
 
     /// An in-memory database, for tests and one-shot runs.
@@ -79,8 +90,10 @@ impl Store {
     fn init(conn: Connection, limits: StoreLimits) -> Result<Self, StoreError> {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        let conn = Arc::new(Mutex::new(conn));
         let store = Store {
-            conn: Arc::new(Mutex::new(conn)),
+            reader: Arc::clone(&conn),
+            conn,
             limits,
             saves: Arc::new(AtomicUsize::new(0)),
             shared: None,
@@ -101,12 +114,24 @@ impl Store {
         self.shared.as_ref()
     }
 
-    /// Runs `query` on the connection in a blocking worker.
+    /// Runs `query` on the connection in a blocking worker, so no async worker (and no other
+    /// chat) waits for SQLite.
     async fn with<T: Send + 'static>(
         &self,
         query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || query(&lock(&conn)))
+            .await
+            .map_err(|_| StoreError::Worker)?
+    }
+
+    /// Like [`Store::with`], on the read connection, for queries that only read.
+    async fn reading<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = Arc::clone(&self.reader);
         tokio::task::spawn_blocking(move || query(&lock(&conn)))
             .await
             .map_err(|_| StoreError::Worker)?
@@ -119,7 +144,7 @@ impl Store {
         {
             return Ok(settings);
         }
-        self.with(move |c| {
+        self.reading(move |c| {
             let row: Option<(String, String)> = c
                 .query_row(
                     "SELECT length, mode FROM chat_settings WHERE chat_id = ?1",
@@ -155,6 +180,53 @@ impl Store {
             Ok(())
         })
         .await
+    }
+
+    /// Changes one setting of the chat in one statement (the other keeps whatever it is
+    /// then, or its default), so a concurrent change of another setting is never lost.
+    /// Returns the chat's settings as they are after the change.
+    pub async fn change_setting(
+        &self,
+        chat_id: i64,
+        change: Setting,
+    ) -> Result<ChatSettings, StoreError> {
+        let fresh = change.applied_to(ChatSettings::default());
+        let (field, value) = change.field();
+        let upsert = match change {
+            Setting::Length(_) => {
+                "INSERT INTO chat_settings (chat_id, length, mode) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (chat_id) DO UPDATE SET length = excluded.length
+                 RETURNING length, mode"
+            }
+            Setting::Mode(_) => {
+                "INSERT INTO chat_settings (chat_id, length, mode) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (chat_id) DO UPDATE SET mode = excluded.mode
+                 RETURNING length, mode"
+            }
+        };
+        let now = self
+            .with(move |c| {
+                let (length, mode): (String, String) = c.query_row(
+                    upsert,
+                    params![chat_id, fresh.length.as_str(), fresh.mode.as_str()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                Ok(ChatSettings {
+                    length: length.parse().unwrap_or_default(),
+                    mode: mode.parse().unwrap_or_default(),
+                })
+            })
+            .await?;
+        if let Some(shared) = &self.shared {
+            let (other, other_value) = match change {
+                Setting::Length(_) => ("mode", now.mode.as_str()),
+                Setting::Mode(_) => ("length", now.length.as_str()),
+            };
+            shared
+                .change_setting(chat_id, (field, value), (other, other_value))
+                .await;
+        }
+        Ok(now)
     }
 
     /// Moves a group's settings to its new supergroup id (`migrate_to_chat_id`).
@@ -349,6 +421,53 @@ mod tests {
             reopened.settings(42).await.unwrap(),
             ChatSettings::default()
         );
+    }
+
+    #[tokio::test]
+    async fn changes_of_different_settings_at_once_both_survive() {
+        let store = Store::in_memory(StoreLimits::default()).unwrap();
+        for chat in 0..20 {
+            let (a, b) = tokio::join!(
+                store.change_setting(chat, Setting::Length(Length::Long)),
+                store.change_setting(chat, Setting::Mode(Mode::Off)),
+            );
+            a.unwrap();
+            b.unwrap();
+            let expected = ChatSettings {
+                length: Length::Long,
+                mode: Mode::Off,
+            };
+            assert_eq!(store.settings(chat).await.unwrap(), expected);
+        }
+        let now = store
+            .change_setting(0, Setting::Length(Length::Short))
+            .await
+            .unwrap();
+        assert_eq!((now.length, now.mode), (Length::Short, Mode::Off));
+    }
+
+    #[tokio::test]
+    async fn a_settings_read_does_not_wait_for_a_write_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), StoreLimits::default()).unwrap();
+        store
+            .change_setting(-7, Setting::Mode(Mode::Manual))
+            .await
+            .unwrap();
+        // A long write (a prune, say) holds the write connection the whole time.
+        let writer = Arc::clone(&store.conn);
+        let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let holder = std::thread::spawn(move || {
+            let _busy = lock(&writer);
+            locked.0.send(()).unwrap();
+            let _ = release.1.recv();
+        });
+        locked.1.recv().unwrap();
+        let read = tokio::time::timeout(Duration::from_secs(30), store.settings(-7)).await;
+        release.0.send(()).unwrap();
+        holder.join().unwrap();
+        let settings = read.expect("the read waited for the write").unwrap();
+        assert_eq!(settings.mode, Mode::Manual);
     }
 
     #[tokio::test]

@@ -101,6 +101,10 @@ enum Distribution {
     User(u64),
 }
 
+/// Updates one chat may have waiting for its handler before the dispatcher waits for it
+/// (teloxide's default is 64: a burst of 300 commands in one group held up everyone).
+const UPDATES_QUEUED_PER_CHAT: usize = 1024;
+
 fn distribution(update: &Update) -> Option<Distribution> {
     if let Some(chat) = update.chat() {
         return Some(Distribution::Chat(chat.id.0));
@@ -138,6 +142,9 @@ pub async fn run(
         .dependencies(dptree::deps![Arc::clone(&app)])
         .default_handler(|_| async {})
         .distribution_function(distribution)
+        // A full per-chat queue makes teloxide stop taking updates for every chat, so a
+        // flooding chat gets room for a burst (its handlers only hand on, so it drains fast).
+        .worker_queue_size(UPDATES_QUEUED_PER_CHAT)
         .build();
     stop_on(&dispatcher, shutdown);
     let kinds = allowed_updates(app.config.inline);

@@ -1,7 +1,8 @@
 //! Work beside the dispatcher. Slow work (fetching, summarizing) gets a fixed number of slots
 //! and a bounded queue in front of them; the checks that decide on an update (limits, repeat
 //! marks, which may ask Redis) run in its chat's lane, one after another, so a chat's answers
-//! keep their order. Pushing never waits; a full queue drops the job (logged).
+//! keep their order. Pushing never waits; a full queue drops the job (logged, at most once a
+//! second with the count of the drops in between).
 
 use std::collections::HashMap;
 use std::collections::VecDeque;
@@ -12,6 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
+
+use super::outbound::DropLog;
 
 type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -56,10 +59,14 @@ impl WorkQueue {
             let mut waiting = self.inner.waiting();
             if waiting.len() >= self.inner.capacity.max(1) {
                 drop(waiting);
-                tracing::warn!(
-                    what,
-                    "work dropped: every slot is busy and the queue is full"
-                );
+                static DROPS: DropLog = DropLog::new();
+                if let Some(unlogged) = DROPS.due() {
+                    tracing::warn!(
+                        what,
+                        unlogged,
+                        "work dropped: every slot is busy and the queue is full"
+                    );
+                }
                 return false;
             }
             waiting.push_back(Box::pin(job));
@@ -148,11 +155,15 @@ impl Lanes {
         let inner = &self.inner;
         if inner.waiting.fetch_add(1, Ordering::SeqCst) >= inner.capacity {
             inner.waiting.fetch_sub(1, Ordering::SeqCst);
-            tracing::warn!(
-                chat,
-                what,
-                "update dropped: too many are waiting for their chat's turn"
-            );
+            static DROPS: DropLog = DropLog::new();
+            if let Some(unlogged) = DROPS.due() {
+                tracing::warn!(
+                    chat,
+                    what,
+                    unlogged,
+                    "update dropped: too many are waiting for their chat's turn"
+                );
+            }
             return false;
         }
         let start = match inner.chats().entry(chat) {

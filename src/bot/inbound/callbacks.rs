@@ -14,7 +14,7 @@ use crate::callback_data::Callback;
 use crate::digest::Digest;
 use crate::links::NormalizedUrl;
 use crate::render;
-use crate::settings::ChatSettings;
+use crate::settings::Setting;
 
 /// Handles a button press; every press is answered, even when the digest is gone.
 pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult {
@@ -27,13 +27,13 @@ pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult 
         .is_none_or(|msg| app.chat_allowed(msg.chat.id));
     if !chat_allowed {
         app.outbox
-            .answer_callback(&bot, q.id, Some(NOT_AVAILABLE.to_owned()));
+            .answer_callback(&bot, &q, Some(NOT_AVAILABLE.to_owned()));
         return Ok(());
     }
     let action = q.data.as_deref().and_then(Callback::parse);
     let Some((action, msg)) = action.zip(q.regular_message().cloned()) else {
         let gone = "This button no longer works.".to_owned();
-        app.outbox.answer_callback(&bot, q.id, Some(gone));
+        app.outbox.answer_callback(&bot, &q, Some(gone));
         return Ok(());
     };
     let (key, expanded) = match action {
@@ -42,7 +42,7 @@ pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult 
         Callback::Summarize(_) => {
             // Only inline placeholders carry it.
             let gone = "This button no longer works.".to_owned();
-            app.outbox.answer_callback(&bot, q.id, Some(gone));
+            app.outbox.answer_callback(&bot, &q, Some(gone));
             return Ok(());
         }
         Callback::SetLength(length) => {
@@ -51,7 +51,7 @@ pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult 
                 text: format!("Digest length in this chat: {length}."),
                 keyboard: keyboards::lengths(length),
             };
-            set(&bot, &app, q, &msg, move |s| s.length = length, view).await;
+            set(&bot, &app, q, &msg, Setting::Length(length), view).await;
             return Ok(());
         }
         Callback::SetMode(mode) => {
@@ -60,12 +60,12 @@ pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult 
                 text: format!("Mode in this chat: {mode}."),
                 keyboard: keyboards::modes(mode),
             };
-            set(&bot, &app, q, &msg, move |s| s.mode = mode, view).await;
+            set(&bot, &app, q, &msg, Setting::Mode(mode), view).await;
             return Ok(());
         }
     };
     // Answered at once: a digest made again can take seconds.
-    app.outbox.answer_callback(&bot, q.id, None);
+    app.outbox.answer_callback(&bot, &q, None);
     let (worker, bot_) = (Arc::clone(&app), bot.clone());
     app.work.push("expand or collapse", async move {
         toggle(&bot_, &worker, &msg, &key, expanded).await;
@@ -149,7 +149,7 @@ async fn set(
     app: &Arc<App>,
     q: CallbackQuery,
     msg: &Message,
-    update: impl FnOnce(&mut ChatSettings) + Send + 'static,
+    change: Setting,
     view: Choice,
 ) {
     let from = q.from.clone();
@@ -165,11 +165,11 @@ async fn set(
             Changed::NotAllowed => ONLY_ADMINS.to_owned(),
             Changed::NotSaved => NOT_SAVED.to_owned(),
         };
-        app.outbox.answer_callback(&bot_, q.id, Some(text));
+        app.outbox.answer_callback(&bot_, &q, Some(text));
         if matches!(outcome, Changed::Saved) {
             let edit = Outgoing::edit(chat, message, render::notice(&view.text), view.keyboard);
             app.outbox.send(&bot_, edit);
         }
     };
-    settings::change(app, bot, asker, update, answer).await;
+    settings::change(app, bot, asker, change, answer).await;
 }

@@ -13,7 +13,7 @@ use crate::bot::limits::sender_of;
 use crate::bot::outbound::Outgoing;
 use crate::bot::{App, keyboards};
 use crate::digest::Length;
-use crate::settings::{ChatSettings, Mode};
+use crate::settings::{Mode, Setting};
 
 /// The commands the bot understands (registered with setMyCommands).
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
@@ -60,10 +60,12 @@ pub async fn handle(bot: Bot, msg: Message, cmd: Command, me: Me, app: Arc<App>)
 /// chat's lane, not from a handler.
 async fn within_command_limits(app: &App, msg: &Message) -> bool {
     let allowed = app.commands.allow_message(msg, 1).await;
-    if !allowed {
+    static DROPS: crate::bot::outbound::DropLog = crate::bot::outbound::DropLog::new();
+    if !allowed && let Some(unlogged) = DROPS.due() {
         tracing::info!(
             chat = msg.chat.id.0,
             sender = sender_of(msg),
+            unlogged,
             "command dropped: over the command limit"
         );
     }
@@ -95,7 +97,7 @@ async fn answer(bot: Bot, msg: Message, cmd: Command, me: Me, app: Arc<App>) {
             Err(e) => reply("length", format!("{}.", capitalized(&e.to_string())), None),
             Ok(length) => {
                 let done = format!("Digests in this chat are now {length}.");
-                change(&bot, &msg, &app, "length", move |s| s.length = length, done).await;
+                change(&bot, &msg, &app, "length", Setting::Length(length), done).await;
             }
         },
         Command::Mode(arg) if arg.trim().is_empty() => match app.store.settings(chat).await {
@@ -112,7 +114,7 @@ async fn answer(bot: Bot, msg: Message, cmd: Command, me: Me, app: Arc<App>) {
             Err(e) => reply("mode", format!("{}.", capitalized(&e.to_string())), None),
             Ok(mode) => {
                 let done = format!("Mode is now {mode}. {}", explain(mode));
-                change(&bot, &msg, &app, "mode", move |s| s.mode = mode, done).await;
+                change(&bot, &msg, &app, "mode", Setting::Mode(mode), done).await;
             }
         },
         Command::Settings => {
@@ -133,14 +135,14 @@ async fn answer(bot: Bot, msg: Message, cmd: Command, me: Me, app: Arc<App>) {
     }
 }
 
-/// Applies `update` to the chat's settings if the sender may, then replies `done` (or why
+/// Makes `change` to the chat's settings if the sender may, then replies `done` (or why
 /// not). The admin look-up, when needed, runs off the dispatcher.
 async fn change(
     bot: &Bot,
     msg: &Message,
     app: &Arc<App>,
     kind: &'static str,
-    update: impl FnOnce(&mut ChatSettings) + Send + 'static,
+    change: Setting,
     done: String,
 ) {
     let asker = Asker {
@@ -158,7 +160,7 @@ async fn change(
         let item = Outgoing::reply(&msg_, text, None).coalescing(kind);
         app.outbox.send(&bot_, item);
     };
-    settings::change(app, bot, asker, update, answer).await;
+    settings::change(app, bot, asker, change, answer).await;
 }
 
 /// `/summarize <link>`, or `/summarize` in reply to a message with links.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use teloxide::prelude::*;
 use teloxide::types::{
-    CallbackQueryId, ChosenInlineResult, InlineQuery, InlineQueryResult, InlineQueryResultArticle,
+    ChosenInlineResult, InlineQuery, InlineQueryResult, InlineQueryResultArticle,
     InlineQueryResultsButton, InlineQueryResultsButtonKind, InputMessageContent,
     InputMessageContentText, ParseMode, User,
 };
@@ -118,19 +118,18 @@ pub async fn chosen(bot: Bot, chosen: ChosenInlineResult, app: Arc<App>) -> Hand
 pub fn button(bot: Bot, q: CallbackQuery, inline_id: String, app: Arc<App>) {
     let action = q.data.as_deref().and_then(Callback::parse);
     let user = user_id(&q.from);
-    let answer = |app: &App, id: CallbackQueryId, text: Option<&str>| {
-        app.outbox
-            .answer_callback(&bot, id, text.map(str::to_owned));
+    let answer = |app: &App, q: &CallbackQuery, text: Option<&str>| {
+        app.outbox.answer_callback(&bot, q, text.map(str::to_owned));
     };
     if !app.config.inline {
-        answer(&app, q.id, Some(NOT_AVAILABLE));
+        answer(&app, &q, Some(NOT_AVAILABLE));
         return;
     }
     let (key, expanded) = match action {
         Some(Callback::Expand(key)) => (key, true),
         Some(Callback::Collapse(key)) => (key, false),
         Some(Callback::Summarize(key)) => {
-            answer(&app, q.id, None);
+            answer(&app, &q, None);
             let (worker, bot_) = (Arc::clone(&app), bot.clone());
             app.work.push("inline summarize button", async move {
                 match link_of(&worker, &key).await {
@@ -142,11 +141,11 @@ pub fn button(bot: Bot, q: CallbackQuery, inline_id: String, app: Arc<App>) {
         }
         Some(Callback::SetLength(_) | Callback::SetMode(_)) | None => {
             let gone = "This button no longer works.";
-            answer(&app, q.id, Some(gone));
+            answer(&app, &q, Some(gone));
             return;
         }
     };
-    answer(&app, q.id, None);
+    answer(&app, &q, None);
     let (worker, bot_) = (Arc::clone(&app), bot.clone());
     app.work.push("inline expand or collapse", async move {
         let Some(digest) = find_digest(&worker, &key, user).await else {

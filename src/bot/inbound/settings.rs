@@ -7,7 +7,7 @@ use teloxide::prelude::*;
 use teloxide::types::{Chat, User};
 
 use crate::bot::App;
-use crate::settings::ChatSettings;
+use crate::settings::Setting;
 
 /// The answer to someone who may not change settings.
 pub const ONLY_ADMINS: &str = "Only group admins can change settings.";
@@ -36,14 +36,14 @@ pub struct Asker<'a> {
     pub sender_chat: Option<&'a Chat>,
 }
 
-/// Applies `update` to the chat's settings if the asker may, then calls `answer` with the
-/// outcome. When Telegram must be asked whether they are an admin, the look-up and the
+/// Makes `change` to the chat's settings if the asker may (one atomic store operation, so
+/// a concurrent change of another setting survives), then calls `answer` with the outcome. When Telegram must be asked whether they are an admin, the look-up and the
 /// rest run in a background task, so the handler returns at once.
 pub async fn change(
     app: &Arc<App>,
     bot: &Bot,
     asker: Asker<'_>,
-    update: impl FnOnce(&mut ChatSettings) + Send + 'static,
+    change: Setting,
     answer: impl FnOnce(&App, Changed) + Send + 'static,
 ) {
     let chat = asker.chat.id;
@@ -51,7 +51,7 @@ pub async fn change(
         .admins
         .decided(asker.chat, asker.user, asker.sender_chat)
     {
-        let outcome = apply(app, chat, allowed, update).await;
+        let outcome = apply(app, chat, allowed, change).await;
         answer(app, outcome);
         return;
     }
@@ -67,27 +67,17 @@ pub async fn change(
     let (worker, bot) = (Arc::clone(app), bot.clone());
     slot.spawn(async move {
         let allowed = worker.admins.look_up(&bot, chat, user).await;
-        let outcome = apply(&worker, chat, allowed, update).await;
+        let outcome = apply(&worker, chat, allowed, change).await;
         answer(&worker, outcome);
     });
 }
 
-async fn apply(
-    app: &App,
-    chat: ChatId,
-    allowed: bool,
-    update: impl FnOnce(&mut ChatSettings),
-) -> Changed {
+async fn apply(app: &App, chat: ChatId, allowed: bool, change: Setting) -> Changed {
     if !allowed {
         return Changed::NotAllowed;
     }
-    let saved = async {
-        let mut settings = app.store.settings(chat.0).await?;
-        update(&mut settings);
-        app.store.save_settings(chat.0, settings).await
-    };
-    match saved.await {
-        Ok(()) => Changed::Saved,
+    match app.store.change_setting(chat.0, change).await {
+        Ok(_) => Changed::Saved,
         Err(e) => {
             tracing::warn!(chat = chat.0, error = %e, "could not save a setting");
             Changed::NotSaved

@@ -1,6 +1,7 @@
 //! A bounded outbox per chat, drained by its own task: handlers drop a reply in and move on.
 //! A reply of the same kind as one still waiting replaces it (a burst of `/settings` gets the
-//! latest answer); a full outbox drops the new reply. Every drop is logged. Inline answers and
+//! latest answer); a full outbox drops the new reply. Every drop is logged (each kind at most once a second,
+//! with the count of those in between). Inline answers and
 //! edits of inline messages belong to no chat: they wait in their user's outbox and take only
 //! the bot's overall slot.
 
@@ -10,10 +11,11 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use teloxide::prelude::*;
-use teloxide::types::{CallbackQueryId, InlineKeyboardMarkup, MessageId};
+use teloxide::types::{CallbackQuery, InlineKeyboardMarkup, MessageId};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 
+use super::drop_log::DropLog;
 use super::pacing::Pacer;
 use super::request::{InlineAnswer, What};
 use super::telegram::{self, Sent};
@@ -146,6 +148,12 @@ struct Inner {
     calls: Arc<Semaphore>,
     /// Button answers in flight: a pool of their own, so look-ups never crowd them out.
     answers: Arc<Semaphore>,
+    /// Button answers in flight per presser and per chat, so one flood of taps takes only
+    /// its share of `answers`.
+    answering: Arc<DashMap<Presser, usize>>,
+    /// At most this many answers in flight per person, and per chat.
+    per_user: usize,
+    per_chat_answers: usize,
     tasks: TaskTracker,
 }
 
@@ -163,6 +171,50 @@ impl BackgroundSlot {
         self.tasks.spawn(async move {
             job.await;
             drop(permit);
+        });
+    }
+}
+
+/// The share of the bot's button answers in flight that one person may hold (1/8).
+const USER_SHARE: usize = 8;
+/// The share of the bot's button answers in flight that one chat may hold (1/4).
+const CHAT_SHARE: usize = 4;
+
+/// Whose button answers are counted: a person's or a chat's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Presser {
+    User(u64),
+    Chat(i64),
+}
+
+/// One answer counted against a presser's share; gives it back when dropped.
+struct Turn {
+    counts: Arc<DashMap<Presser, usize>>,
+    key: Presser,
+}
+
+impl Turn {
+    /// Counts one more answer for `key`, or `None` when it already has `most` in flight.
+    fn take(counts: &Arc<DashMap<Presser, usize>>, key: Presser, most: usize) -> Option<Turn> {
+        let mut count = counts.entry(key).or_insert(0);
+        if *count >= most {
+            return None;
+        }
+        *count += 1;
+        drop(count);
+        Some(Turn {
+            counts: Arc::clone(counts),
+            key,
+        })
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        // The entry goes once its last answer is done, so the map holds only live pressers.
+        self.counts.remove_if_mut(&self.key, |_, count| {
+            *count = count.saturating_sub(1);
+            *count == 0
         });
     }
 }
@@ -187,6 +239,9 @@ impl Outbox {
                 moved: DashMap::new(),
                 calls: Arc::new(Semaphore::new(config.max_background_calls.max(1))),
                 answers: Arc::new(Semaphore::new(config.max_background_calls.max(1))),
+                answering: Arc::new(DashMap::new()),
+                per_user: (config.max_background_calls / USER_SHARE).max(1),
+                per_chat_answers: (config.max_background_calls / CHAT_SHARE).max(1),
                 tasks: TaskTracker::new(),
             }),
         }
@@ -225,15 +280,22 @@ impl Outbox {
             start
         };
         for old in replaced {
-            tracing::info!(
-                chat,
-                kind = old.coalesce.as_deref(),
-                "reply dropped: a newer one of its kind replaces it"
-            );
+            static REPLACED: DropLog = DropLog::new();
+            if let Some(unlogged) = REPLACED.due() {
+                tracing::info!(
+                    chat,
+                    kind = old.coalesce.as_deref(),
+                    unlogged,
+                    "reply dropped: a newer one of its kind replaces it"
+                );
+            }
             old.finish(false);
         }
         if let Some(item) = refused {
-            tracing::warn!(chat, "reply dropped: the chat's outbox is full");
+            static FULL: DropLog = DropLog::new();
+            if let Some(unlogged) = FULL.due() {
+                tracing::warn!(chat, unlogged, "reply dropped: the chat's outbox is full");
+            }
             item.finish(false);
         }
         if start {
@@ -242,20 +304,53 @@ impl Outbox {
         }
     }
 
-    /// Answers a button press in the background (answers are not paced per chat).
-    pub fn answer_callback(&self, bot: &Bot, id: CallbackQueryId, text: Option<String>) {
-        let bot = bot.clone();
-        let Ok(permit) = Arc::clone(&self.inner.answers).try_acquire_owned() else {
-            tracing::warn!("button answer dropped: too many answers to Telegram in flight");
+    /// Answers a button press in the background (answers are not paced per chat). One person
+    /// may have at most an eighth of the bot's answers in flight, one chat a quarter, so a flood of taps cannot take every place and leave someone else's
+    /// tap unanswered; a press beyond that is dropped (logged, its button spins until
+    /// Telegram gives up on it).
+    pub fn answer_callback(&self, bot: &Bot, q: &CallbackQuery, text: Option<String>) {
+        let user = Presser::User(q.from.id.0);
+        let chat = q.message.as_ref().map(|m| Presser::Chat(m.chat().id.0));
+        let Some((user_turn, chat_turn, permit)) = self.answer_turns(user, chat) else {
+            static DROPS: DropLog = DropLog::new();
+            if let Some(unlogged) = DROPS.due() {
+                tracing::warn!(
+                    user = q.from.id.0,
+                    unlogged,
+                    "button answer dropped: too many in flight for this person, chat or bot"
+                );
+            }
             return;
         };
         let slot = BackgroundSlot {
             permit,
             tasks: self.inner.tasks.clone(),
         };
+        let (bot, id) = (bot.clone(), q.id.clone());
         slot.spawn(async move {
             telegram::answer_callback(&bot, id, text.as_deref()).await;
+            drop((user_turn, chat_turn));
         });
+    }
+
+    /// A presser's, a chat's and the bot's place for one more answer, or `None` when one of
+    /// them has no room left.
+    fn answer_turns(
+        &self,
+        user: Presser,
+        chat: Option<Presser>,
+    ) -> Option<(Turn, Option<Turn>, OwnedSemaphorePermit)> {
+        let user_turn = Turn::take(&self.inner.answering, user, self.inner.per_user)?;
+        let chat_turn = match chat {
+            Some(chat) => Some(Turn::take(
+                &self.inner.answering,
+                chat,
+                self.inner.per_chat_answers,
+            )?),
+            None => None,
+        };
+        let permit = Arc::clone(&self.inner.answers).try_acquire_owned().ok()?;
+        Some((user_turn, chat_turn, permit))
     }
 
     /// Runs a short Telegram call (a button answer, an admin look-up and what follows it) in
@@ -278,7 +373,14 @@ impl Outbox {
     /// in flight. Never waits.
     pub fn background_slot(&self, what: &'static str) -> Option<BackgroundSlot> {
         let Ok(permit) = Arc::clone(&self.inner.calls).try_acquire_owned() else {
-            tracing::warn!(what, "dropped: too many calls to Telegram in flight");
+            static DROPS: DropLog = DropLog::new();
+            if let Some(unlogged) = DROPS.due() {
+                tracing::warn!(
+                    what,
+                    unlogged,
+                    "dropped: too many calls to Telegram in flight"
+                );
+            }
             return None;
         };
         Some(BackgroundSlot {

@@ -83,3 +83,45 @@ async fn length_buttons_change_the_setting_for_admins_only() {
     assert_eq!(answers[1]["text"], "Digests in this chat are now long.");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn two_admins_changing_different_settings_at_once_both_keep_their_change() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let (member, ada, bo) = (User::new(1, "Mia"), User::new(2, "Ada"), User::new(3, "Bo"));
+    // Several groups, so that two changes meeting in the store is all but certain somewhere.
+    let groups: Vec<Chat> = (0..8).map(|g| Chat::group(-600 - g)).collect();
+    let mut shown = Vec::new();
+    for group in &groups {
+        tg.set_member_status(group.id, ada.id, "administrator");
+        tg.set_member_status(group.id, bo.id, "administrator");
+        tg.send_text(group, &member, "/length");
+        shown.push(replies(&tg, group.id, 1).await.remove(0).message_id);
+    }
+    // Neither admin is known yet, so both are looked up and both changes run at once.
+    for (group, message) in groups.iter().zip(&shown) {
+        tg.press_button(group, &ada, *message, "l:long");
+        tg.press_button(group, &bo, *message, "m:manual");
+    }
+    let answers = tg
+        .wait_for("AnswerCallbackQuery", 2 * groups.len(), PATIENCE)
+        .await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["text"] != "Could not save the setting, try again."),
+        "{answers:?}"
+    );
+    for group in &groups {
+        tg.send_text(group, &member, "/settings");
+        let settings = replies(&tg, group.id, 2).await.remove(1);
+        assert_eq!(
+            settings.text,
+            "Settings for this chat:\nLength: long\nMode: manual (only /summarize, mentions and replies)",
+            "group {}",
+            group.id
+        );
+    }
+    bot.stop().await;
+}

@@ -459,3 +459,44 @@ async fn metrics_move_to_their_own_listener_when_one_is_given() {
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn changes_of_different_settings_through_two_instances_at_once_both_survive() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let [(one, at_one), (two, at_two)] = two_instances(&tg, &redis, &dir, bot_config()).await;
+    // Several chats, so that two changes meeting in Redis is all but certain somewhere.
+    let chats: Vec<(Chat, User)> = (0..8)
+        .map(|n| (Chat::private(90 + n), User::new(90 + n as u64, "Ann")))
+        .collect();
+    let mut update = 0;
+    for (chat, ann) in &chats {
+        update += 2;
+        tokio::join!(
+            post_update(
+                at_one,
+                SECRET,
+                update - 1,
+                text_message(chat, ann, "/length long")
+            ),
+            post_update(at_two, SECRET, update, text_message(chat, ann, "/mode off")),
+        );
+    }
+    for (n, (chat, ann)) in chats.iter().enumerate() {
+        replies(&tg, chat.id, 2).await;
+        update += 1;
+        let at = if n % 2 == 0 { at_one } else { at_two };
+        post_update(at, SECRET, update, text_message(chat, ann, "/settings")).await;
+        let settings = replies(&tg, chat.id, 3).await.remove(2);
+        assert_eq!(
+            settings.text, "Settings for this chat:\nLength: long\nMode: off (no links)",
+            "chat {}",
+            chat.id
+        );
+    }
+    one.stop().await;
+    two.stop().await;
+}

@@ -257,3 +257,37 @@ async fn only_a_mention_of_the_whole_username_asks_for_a_digest() {
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_flood_of_taps_in_one_chat_leaves_room_for_a_tap_in_another() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let config = BotConfig {
+        max_background_calls: 8,
+        ..bot_config()
+    };
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    // A slow network: every answer stays in flight for a while.
+    tg.slow_down("AnswerCallbackQuery", Duration::from_millis(1500));
+    let (busy, flo) = (Chat::private(46), User::new(46, "Flo"));
+    // Taps on a message the fake does not know: each is answered at once with "no longer
+    // works", nothing else is done, so only the answers are in flight.
+    for _ in 0..40 {
+        tg.press_button(&busy, &flo, 1, "l:short");
+    }
+    tg.wait_for("AnswerCallbackQuery", 1, PATIENCE).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (calm, ann) = (Chat::private(47), User::new(47, "Ann"));
+    let query = tg.press_button(&calm, &ann, 1, "l:short");
+    let answer = tg
+        .wait_until("an answer to the tap in the calm chat", PATIENCE, |tg| {
+            let answers = tg.calls("AnswerCallbackQuery");
+            answers
+                .into_iter()
+                .find(|a| a["callback_query_id"] == json!(query))
+        })
+        .await;
+    assert_eq!(answer["text"], json!("This button no longer works."));
+    bot.stop().await;
+}

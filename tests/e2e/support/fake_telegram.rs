@@ -217,6 +217,8 @@ struct Inner {
     sent: Vec<SentMessage>,
     members: HashMap<(i64, u64), String>,
     faults: Vec<Fault>,
+    /// Extra time before answering, by lowercase method name (a slow network).
+    latency: HashMap<String, Duration>,
     calls: Vec<Call>,
     /// The webhook as the latest setWebhook left it (`url`, `secret_token`,
     /// `allowed_updates`, `max_connections`); `None` after deleteWebhook.
@@ -494,6 +496,12 @@ impl FakeTelegram {
         self.shared.lock().faults.push(fault);
     }
 
+    /// Answers every later call of `method` only after `latency`, as over a slow network.
+    pub fn slow_down(&self, method: &str, latency: Duration) {
+        let mut inner = self.shared.lock();
+        inner.latency.insert(method.to_ascii_lowercase(), latency);
+    }
+
     /// Answers a share (0.0-1.0) of the calls of `method` with `failure`, evenly spread.
     pub fn fail_ratio(&self, method: &str, ratio: f64, failure: Failure) {
         let fault = Fault {
@@ -582,6 +590,11 @@ impl FakeTelegram {
             .filter(|m| m.chat_id == chat_id)
             .cloned()
             .collect()
+    }
+
+    /// How many messages the bot has sent so far (cheap to poll, unlike the messages).
+    pub fn sent_count(&self) -> usize {
+        self.shared.lock().sent.len()
     }
 
     /// Every message the bot sent, in order, as it is now (after edits).
@@ -920,6 +933,14 @@ async fn handle(
         inner.calls.push(call);
         take_fault(&mut inner, &method)
     };
+    let latency = shared
+        .lock()
+        .latency
+        .get(&method.to_ascii_lowercase())
+        .copied();
+    if let Some(latency) = latency {
+        tokio::time::sleep(latency).await;
+    }
     let webhook_set = shared.lock().webhook.is_some();
     let outcome = match fault {
         Some(failure) => Err(failure),
