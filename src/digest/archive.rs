@@ -1,5 +1,12 @@
 //! The slow tier under the digest cache: digests kept somewhere that outlives the process
 //! (the bot's SQLite store), so a link posted again after a restart is not fetched again.
+//!
+//! A digest is found again only under the cache key, which starts with the summarizer's id
+//! (`extractive-vN`, or `openai:<model>:p<prompt version>`): after a change of summarizer,
+//! model, prompt or algorithm version the old digests are never served, and age out with the
+//! store's retention. It stays fresh for the cache TTL counted from when it was made. An
+//! LLM summary that fell back to the extractive one carries the LLM's id (the summarizer
+//! does not tell them apart), in the archive as in the cache and Redis.
 
 use std::time::Duration;
 
