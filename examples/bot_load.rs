@@ -340,7 +340,14 @@ async fn run(plan: &Plan, binary: &Path) -> Outcome {
         format!("{:.1} s", answered_in.as_secs_f64()),
     );
     if let Some((peak1, stop1, clean1, _, acked1, hits1)) = &first {
-        restart_report(&mut out, plan, &fake, &queued, *acked1, hits1);
+        restart_report(
+            &mut out,
+            plan,
+            &fake,
+            &queued,
+            *acked1,
+            (hits1, &site.hits()),
+        );
         out.row(
             "bot 1: peak RSS / SIGTERM to exit / clean exit",
             format!("{peak1:.1} MiB / {:.2} s / {clean1}", stop1.as_secs_f64()),
@@ -543,7 +550,7 @@ fn restart_report(
     fake: &FakeTelegram,
     queued: &[Queued],
     acked: i64,
-    hits_before: &[u64],
+    (hits_before, hits_after): (&[u64], &[u64]),
 ) {
     let sent = fake.all_sent_messages();
     let replies = replies_by_message(&sent);
@@ -566,12 +573,19 @@ fn restart_report(
     out.row("  of those answered once", answered);
     out.row("  of those LOST (acknowledged, never answered)", lost);
     out.row("  of those answered twice", twice);
-    let refetched = (plan.kinds.iter().enumerate())
+    let fetched = (plan.kinds.iter().enumerate())
         .filter(|(n, k)| k.summarizable() && hits_before[*n] > 0)
         .count();
+    out.row("summarizable pages fetched by bot 1", fetched);
+    // Bot 2 finds bot 1's digests in the database: none of those pages is fetched again.
+    let again = (plan.kinds.iter().enumerate())
+        .filter(|(n, k)| {
+            k.summarizable() && hits_before[*n] > 0 && hits_after[*n] > hits_before[*n]
+        })
+        .count();
     out.row(
-        "summarizable pages fetched by bot 1 (bot 2 starts with an empty cache)",
-        refetched,
+        "  of those fetched again by bot 2 (after the restart)",
+        again,
     );
 }
 

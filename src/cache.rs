@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::OnceCell;
@@ -80,6 +81,17 @@ impl<V: Weight + Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
+        self.get_or_load_for(key, || async { load().await.map(|value| (value, None)) })
+            .await
+    }
+
+    /// [`Cache::get_or_load`] where the load may say how long its value stays fresh (a value
+    /// found in a slower tier has only the rest of its life left); never longer than the TTL.
+    pub async fn get_or_load_for<F, Fut>(&self, key: &str, load: F) -> Result<Arc<V>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(V, Option<Duration>), E>>,
+    {
         if let Some(outcome) = self.fresh(key) {
             return outcome;
         }
@@ -91,8 +103,11 @@ impl<V: Weight + Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<
                 if let Some(outcome) = self.fresh(key) {
                     return outcome;
                 }
-                let outcome = load().await.map(Arc::new);
-                self.store(key, outcome.clone());
+                let (outcome, ttl) = match load().await {
+                    Ok((value, ttl)) => (Ok(Arc::new(value)), ttl),
+                    Err(e) => (Err(e), None),
+                };
+                self.store_for(key, outcome.clone(), ttl);
                 outcome
             })
             .await
@@ -146,8 +161,13 @@ impl<V: Weight + Send + Sync + 'static, E: Clone + Send + Sync + 'static> Cache<
     }
 
     fn store(&self, key: &str, outcome: Outcome<V, E>) {
+        self.store_for(key, outcome, None);
+    }
+
+    /// Stores `outcome` for `ttl` when given (at most the configured TTL), else the default.
+    fn store_for(&self, key: &str, outcome: Outcome<V, E>, ttl: Option<Duration>) {
         let ttl = match &outcome {
-            Ok(_) => self.config.ttl,
+            Ok(_) => ttl.map_or(self.config.ttl, |ttl| ttl.min(self.config.ttl)),
             Err(e) if (self.is_transient)(e) => self.config.transient_failure_ttl,
             Err(_) => self.config.failure_ttl,
         };
@@ -241,7 +261,6 @@ impl<V, E> Drop for Flight<'_, V, E> {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
-    use std::time::Duration;
     use tokio::task::JoinSet;
 
     fn cache(ttl: u64, failure_ttl: u64, capacity: usize) -> Arc<Cache<String, String>> {

@@ -4,11 +4,13 @@
 //! expanded, is rendered from one cached entry without summarizing again.
 
 pub mod admission;
+pub mod archive;
 mod length;
 mod service;
 
 pub use crate::truncate::truncate_at_word;
 pub use admission::Requester;
+pub use archive::{ArchiveError, Archived, DigestArchive};
 pub use length::{Length, LengthSpec, UnknownLength};
 pub use service::{DEFAULT_CONCURRENT_FETCHES, DigestError, Service, WorkLimits};
 

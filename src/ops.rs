@@ -14,6 +14,8 @@ pub const DIGESTS: &str = "linkdigest_digests_total";
 pub const CACHE_HITS: &str = "linkdigest_cache_hits_total";
 /// Digest lookups that had to fetch (or wait for a fetch in flight).
 pub const CACHE_MISSES: &str = "linkdigest_cache_misses_total";
+/// Cache misses answered from the digest archive (the SQLite store) without fetching.
+pub const ARCHIVE_HITS: &str = "linkdigest_archive_hits_total";
 /// Links that could not be digested, labelled by `kind` (timeout, pdf, not_found…).
 pub const FETCH_ERRORS: &str = "linkdigest_fetch_errors_total";
 /// Webhook requests refused, labelled by `reason` (secret, too_large, body, timeout,

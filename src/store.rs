@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, params};
 use thiserror::Error;
 
-use crate::digest::Digest;
+use crate::digest::{ArchiveError, Archived, Digest, DigestArchive};
 use crate::redis_state::RedisState;
 use crate::settings::{ChatSettings, Setting};
 
@@ -90,6 +90,7 @@ impl Store {
     fn init(conn: Connection, limits: StoreLimits) -> Result<Self, StoreError> {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(ARCHIVE_SCHEMA)?;
         let conn = Arc::new(Mutex::new(conn));
         let store = Store {
             reader: Arc::clone(&conn),
@@ -333,6 +334,108 @@ impl Store {
     }
 }
 
+/// The digest archive under the cache: digests keyed like the cache (summarizer id and link)
+/// with the time they were made, in milliseconds; saving a digest again for its buttons
+/// never makes it look younger here.
+const ARCHIVE_SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS archived_digests (
+        key        TEXT PRIMARY KEY,
+        digest     TEXT NOT NULL,
+        made_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS archived_digests_by_age ON archived_digests (made_at_ms);
+";
+
+impl Store {
+    /// Keeps a digest just made under its cache key, made now.
+    pub async fn archive_digest(&self, key: &str, digest: &Digest) -> Result<(), StoreError> {
+        let json = serde_json::to_string(digest)?;
+        let key = key.to_owned();
+        let limits = self.limits;
+        let prune_now = self.saves.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1;
+        self.with(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO archived_digests (key, digest, made_at_ms)
+                 VALUES (?1, ?2, ?3)",
+                params![key, json, now_ms()],
+            )?;
+            if prune_now {
+                prune(c, limits)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The archived digest under cache key `key` and its age, if made less than `max_age`
+    /// ago.
+    pub async fn archived_digest(
+        &self,
+        key: &str,
+        max_age: Duration,
+    ) -> Result<Option<(Digest, Duration)>, StoreError> {
+        let key = key.to_owned();
+        let now = now_ms();
+        let oldest = now.saturating_sub(i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX));
+        self.with(move |c| {
+            let row: Option<(String, i64)> = c
+                .query_row(
+                    "SELECT digest, made_at_ms FROM archived_digests
+                     WHERE key = ?1 AND made_at_ms > ?2",
+                    params![key, oldest],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((json, made_at)) = row else {
+                return Ok(None);
+            };
+            let age = Duration::from_millis(u64::try_from(now - made_at).unwrap_or(0));
+            Ok(Some((serde_json::from_str(&json)?, age)))
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl DigestArchive for Store {
+    async fn recall(&self, key: &str, max_age: Duration) -> Result<Option<Archived>, ArchiveError> {
+        let found = self
+            .archived_digest(key, max_age)
+            .await
+            .map_err(|e| ArchiveError(Box::new(e)))?;
+        Ok(found.map(|(digest, age)| Archived { digest, age }))
+    }
+
+    async fn keep(&self, key: &str, digest: &Digest) -> Result<(), ArchiveError> {
+        self.archive_digest(key, digest)
+            .await
+            .map_err(|e| ArchiveError(Box::new(e)))
+    }
+}
+
+/// Deletes archived digests past the retention period and beyond the digest cap.
+fn prune_archive(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
+    let oldest = now_ms().saturating_sub(secs(limits.retention).saturating_mul(1000));
+    c.execute(
+        "DELETE FROM archived_digests WHERE made_at_ms < ?1",
+        [oldest],
+    )?;
+    let cap = i64::try_from(limits.max_digests).unwrap_or(i64::MAX);
+    c.execute(
+        "DELETE FROM archived_digests WHERE key IN (
+             SELECT key FROM archived_digests ORDER BY made_at_ms DESC, rowid DESC
+             LIMIT -1 OFFSET ?1)",
+        [cap],
+    )?;
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2))
+}
+
 /// Deletes digests and inline links past the retention period, and digests beyond the cap.
 fn prune(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
     c.execute(
@@ -343,6 +446,7 @@ fn prune(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
         "DELETE FROM digests WHERE created_at < ?1",
         [now_secs() - secs(limits.retention)],
     )?;
+    prune_archive(c, limits)?;
     let cap = i64::try_from(limits.max_digests).unwrap_or(i64::MAX);
     c.execute(
         "DELETE FROM digests WHERE key IN (
@@ -517,6 +621,38 @@ mod tests {
         store.save_digest("k", "u2", &digest("New")).await.unwrap();
         let (url, d) = store.digest("k").await.unwrap().unwrap();
         assert_eq!((url.as_str(), d.title.as_str()), ("u2", "New"));
+    }
+
+    #[tokio::test]
+    async fn archived_digests_survive_a_reopen_until_their_max_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path, StoreLimits::default()).unwrap();
+        store.archive_digest("ex|u", &digest("Kept")).await.unwrap();
+        drop(store);
+        let store = Store::open(&path, StoreLimits::default()).unwrap();
+        let hour = Duration::from_secs(3600);
+        let (d, age) = store.archived_digest("ex|u", hour).await.unwrap().unwrap();
+        assert_eq!(d.title, "Kept");
+        assert!(age < hour, "{age:?}");
+        assert!(
+            store
+                .archived_digest("llm|u", hour)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Made an hour ago: too old for a TTL of an hour, still fine for a day.
+        lock(&store.conn)
+            .execute(
+                "UPDATE archived_digests SET made_at_ms = made_at_ms - 3600000",
+                [],
+            )
+            .unwrap();
+        assert!(store.archived_digest("ex|u", hour).await.unwrap().is_none());
+        let day = Duration::from_secs(86_400);
+        let (_, age) = store.archived_digest("ex|u", day).await.unwrap().unwrap();
+        assert!(age >= hour, "{age:?}");
     }
 
     #[tokio::test]

@@ -36,7 +36,8 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
             Err(e) => tracing::error!(error = %e, "running without Redis"),
         }
     }
-    let digests = Arc::new(digests);
+    // Digests made before a restart answer again until the cache TTL runs out.
+    let digests = Arc::new(digests.with_archive(Arc::new(store.clone())));
     let app = App::new(digests, store, config.bot.clone());
     let client = bot::client(token, config.telegram_api_url.as_ref());
     let updates = updates(config, args).await?;

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::Digest;
 use super::admission::{Admission, Limits, Requester, site_of};
+use super::archive::{Archived, DigestArchive};
 use crate::budget::Deadline;
 use crate::cache::{Cache, CacheConfig};
 use crate::config::{Config, SummarizerKind};
@@ -101,6 +102,7 @@ pub struct Service {
     cpu_deadline: Duration,
     shared: Option<RedisState>,
     pdf_limits: PdfLimits,
+    archive: Option<Arc<dyn DigestArchive>>,
 }
 
 /// How long an instance waits for another's digest of a link before fetching it itself;
@@ -146,6 +148,7 @@ impl Service {
             cpu_deadline: limits.cpu_deadline,
             shared: None,
             pdf_limits: PdfLimits::default(),
+            archive: None,
         }
     }
 
@@ -160,6 +163,13 @@ impl Service {
     /// stays the first level.
     pub fn with_shared(mut self, shared: RedisState) -> Self {
         self.shared = Some(shared);
+        self
+    }
+
+    /// Keeps every digest made in `archive` and looks there on a miss (after Redis, before
+    /// fetching), so a digest younger than the cache TTL survives a restart.
+    pub fn with_archive(mut self, archive: Arc<dyn DigestArchive>) -> Self {
+        self.archive = Some(archive);
         self
     }
 
@@ -197,7 +207,7 @@ impl Service {
         };
         metrics::counter!(counter).increment(1);
         self.cache
-            .get_or_load(&key, || async {
+            .get_or_load_for(&key, || async {
                 let digest = self.load(&key, url.url(), who).await;
                 if let Err(e) = &digest {
                     metrics::counter!(ops::FETCH_ERRORS, "kind" => e.kind()).increment(1);
@@ -262,38 +272,73 @@ impl Service {
         self.process(page, Requester::local()).await
     }
 
-    /// A digest from another instance through Redis, else fetched here; with Redis, one
-    /// instance fetches a link while the others wait for its digest.
-    async fn load(&self, key: &str, url: &Url, who: Requester) -> Result<Digest, DigestError> {
+    /// A digest from another instance through Redis, else made here; with Redis, one
+    /// instance makes a link's digest while the others wait for it. A digest from the
+    /// archive comes with the rest of its freshness.
+    async fn load(
+        &self,
+        key: &str,
+        url: &Url,
+        who: Requester,
+    ) -> Result<(Digest, Option<Duration>), DigestError> {
         let Some(shared) = &self.shared else {
-            return self.fetch_and_digest(url, who).await;
+            return self.make(key, url, who).await;
         };
         if let Some(digest) = shared.digest(key).await {
-            return Ok(digest);
+            return Ok((digest, None));
         }
         let deadline = tokio::time::Instant::now() + SHARED_WAIT;
         loop {
             match shared.lock(key, LOCK_LEASE).await {
                 Lock::Acquired(held) => {
                     let work = async {
-                        let digest = self.fetch_and_digest(url, who).await;
-                        if let Ok(digest) = &digest {
-                            shared.put_digest(key, digest, self.ttl).await;
+                        let made = self.make(key, url, who).await;
+                        if let Ok((digest, fresh_for)) = &made {
+                            shared
+                                .put_digest(key, digest, fresh_for.unwrap_or(self.ttl))
+                                .await;
                         }
-                        digest
+                        made
                     };
                     return shared.while_locked(&held, LOCK_LEASE, work).await;
                 }
                 Lock::Busy if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(SHARED_POLL).await;
                     if let Some(digest) = shared.digest(key).await {
-                        return Ok(digest);
+                        return Ok((digest, None));
                     }
                 }
-                // Redis is gone, or the other instance is taking too long: fetch here.
-                Lock::Busy | Lock::Unavailable => return self.fetch_and_digest(url, who).await,
+                // Redis is gone, or the other instance is taking too long: make it here.
+                Lock::Busy | Lock::Unavailable => return self.make(key, url, who).await,
             }
         }
+    }
+
+    /// The archived digest of `key` if it is younger than the cache TTL (with the rest of
+    /// its freshness), else one fetched and made now, then archived. Reading the archive
+    /// takes no fetch or CPU slot; an archive failure is logged and counts as a miss.
+    async fn make(
+        &self,
+        key: &str,
+        url: &Url,
+        who: Requester,
+    ) -> Result<(Digest, Option<Duration>), DigestError> {
+        let Some(archive) = &self.archive else {
+            return Ok((self.fetch_and_digest(url, who).await?, None));
+        };
+        match archive.recall(key, self.ttl).await {
+            Ok(Some(Archived { digest, age })) if age < self.ttl => {
+                metrics::counter!(ops::ARCHIVE_HITS).increment(1);
+                return Ok((digest, Some(self.ttl - age)));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read the digest archive"),
+        }
+        let digest = self.fetch_and_digest(url, who).await?;
+        if let Err(e) = archive.keep(key, &digest).await {
+            tracing::warn!(error = %e, "could not archive a digest");
+        }
+        Ok((digest, None))
     }
 
     async fn fetch_and_digest(&self, url: &Url, who: Requester) -> Result<Digest, DigestError> {

@@ -146,6 +146,42 @@ async fn a_new_link_gets_a_placeholder_edited_into_the_digest_whose_expand_survi
 }
 
 #[tokio::test]
+async fn a_link_digested_before_a_restart_is_shared_inline_without_fetching() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("db");
+    let (chat, ann) = (Chat::private(7), User::new(7, "Ann"));
+    let link = site.url("/council").to_string();
+
+    let bot = TestBot::start(&tg, &db).await;
+    tg.send_text(&chat, &ann, &link);
+    replies(&tg, chat.id, 1).await;
+    bot.stop().await;
+
+    let bot = TestBot::start(&tg, &db).await;
+    let bob = User::new(8, "Bob");
+    let query = tg.inline_query(&bob, &link);
+    let result = answer(&tg, &query).await;
+    let sent = tg
+        .choose_inline_result(&bob, &query, only_result(&result)["id"].as_str().unwrap())
+        .unwrap();
+    let digest = inline_edited(&tg, &sent, 1).await;
+    assert!(
+        digest.visible_text().contains("twelve percent"),
+        "{}",
+        digest.text
+    );
+    assert_eq!(digest.buttons[0][0].text, "Expand");
+    assert_eq!(
+        site.hits("/council").await,
+        1,
+        "fetched once, before the restart"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn without_inline_feedback_the_summarize_button_starts_the_digest() {
     let site = site(&[("/council", pages::council_article())]).await;
     let tg = FakeTelegram::start().await;

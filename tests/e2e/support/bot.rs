@@ -63,6 +63,12 @@ impl TestBot {
         Self::start_receiving(tg, db, config, Updates::Polling { ops: None }, None).await
     }
 
+    /// Starts the bot with the given digest cache settings (a short TTL, say).
+    pub async fn start_with_cache(tg: &FakeTelegram, db: &Path, cache: CacheConfig) -> Self {
+        let updates = Updates::Polling { ops: None };
+        Self::start_cached(tg, db, bot_config(), updates, None, cache).await
+    }
+
     /// Starts the bot in webhook mode on 127.0.0.1; returns it and its web address.
     pub async fn start_webhook(tg: &FakeTelegram, db: &Path, secret: &str) -> (Self, SocketAddr) {
         Self::start_instance(tg, db, secret, None).await
@@ -130,17 +136,25 @@ impl TestBot {
         updates: Updates,
         shared: Option<RedisState>,
     ) -> Self {
+        Self::start_cached(tg, db, config, updates, shared, CacheConfig::default()).await
+    }
+
+    async fn start_cached(
+        tg: &FakeTelegram,
+        db: &Path,
+        config: BotConfig,
+        updates: Updates,
+        shared: Option<RedisState>,
+        cache: CacheConfig,
+    ) -> Self {
         let mut store = Store::open(db, StoreLimits::default()).expect("open the database");
-        let mut digests = Service::from_parts(
-            fetcher(),
-            Arc::new(Extractive::new()),
-            CacheConfig::default(),
-        );
+        let mut digests = Service::from_parts(fetcher(), Arc::new(Extractive::new()), cache);
         if let Some(shared) = shared {
             store = store.with_shared(shared.clone());
             digests = digests.with_shared(shared);
         }
-        let digests = Arc::new(digests);
+        // As `run` does: digests made before a restart answer again within the cache TTL.
+        let digests = Arc::new(digests.with_archive(Arc::new(store.clone())));
         let app = App::new(digests, store, config);
         let client = bot::client("123456:TEST", Some(&tg.url()));
         let (tx, rx) = oneshot::channel::<()>();
