@@ -377,7 +377,7 @@ impl Store {
         let key = key.to_owned();
         let now = now_ms();
         let oldest = now.saturating_sub(i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX));
-        self.with(move |c| {
+        self.reading(move |c| {
             let row: Option<(String, i64)> = c
                 .query_row(
                     "SELECT digest, made_at_ms FROM archived_digests
