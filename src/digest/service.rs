@@ -192,8 +192,9 @@ impl Service {
     }
 
     /// The digest of `url` for `who`, from the cache or made now; concurrent calls for one
-    /// link share one fetch, and a failure is remembered briefly (a transient one for seconds)
-    /// so a dead link is not hammered. `who` decides the link's place in the fair queues of fetching and CPU work.
+    /// link share one fetch, and a failure is remembered briefly (a transient one for
+    /// seconds) so a dead link is not hammered. `who` decides the link's place in the fair
+    /// queues of fetching and CPU work.
     pub async fn get(
         &self,
         url: &NormalizedUrl,

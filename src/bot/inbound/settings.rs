@@ -37,8 +37,9 @@ pub struct Asker<'a> {
 }
 
 /// Makes `change` to the chat's settings if the asker may (one atomic store operation, so
-/// a concurrent change of another setting survives), then calls `answer` with the outcome. When Telegram must be asked whether they are an admin, the look-up and the
-/// rest run in a background task, so the handler returns at once.
+/// a concurrent change of another setting survives), then calls `answer` with the outcome.
+/// When Telegram must be asked whether they are an admin, the look-up and the rest run in a
+/// background task, so the handler returns at once.
 pub async fn change(
     app: &Arc<App>,
     bot: &Bot,

@@ -305,9 +305,9 @@ impl Outbox {
     }
 
     /// Answers a button press in the background (answers are not paced per chat). One person
-    /// may have at most an eighth of the bot's answers in flight, one chat a quarter, so a flood of taps cannot take every place and leave someone else's
-    /// tap unanswered; a press beyond that is dropped (logged, its button spins until
-    /// Telegram gives up on it).
+    /// may have at most an eighth of the bot's answers in flight, one chat a quarter, so a
+    /// flood of taps cannot take every place and leave someone else's tap unanswered; a
+    /// press beyond that is dropped (logged, its button spins until Telegram gives up on it).
     pub fn answer_callback(&self, bot: &Bot, q: &CallbackQuery, text: Option<String>) {
         let user = Presser::User(q.from.id.0);
         let chat = q.message.as_ref().map(|m| Presser::Chat(m.chat().id.0));
