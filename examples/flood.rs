@@ -91,6 +91,12 @@ struct Args {
 /// What one phase measured.
 struct Phase {
     latencies: Vec<Duration>,
+    /// Each measured link's time in the fake's queue before the bot took it.
+    queued: Vec<Duration>,
+    /// Each measured link's time from the bot taking it to its reply.
+    in_bot: Vec<Duration>,
+    /// The slowest links: (place in the phase, latency, until taken, in the bot).
+    slowest: Vec<(usize, Duration, Duration, Duration)>,
     missing: usize,
     cpu: Cpu,
     peak_rss_mib: f64,
@@ -280,19 +286,35 @@ async fn phase(
         .iter()
         .filter_map(|m| Some(((m.chat_id, m.reply_to?), m.sent_at)))
         .collect();
-    let latencies: Vec<Duration> = queued
-        .iter()
-        .filter_map(|(chat, id, at)| {
-            let reply = replies.get(&(*chat, *id))?;
-            Some(reply.saturating_duration_since(*at))
-        })
-        .collect();
+    let mut latencies = Vec::with_capacity(queued.len());
+    let (mut waited, mut in_bot, mut slowest) = (Vec::new(), Vec::new(), Vec::new());
+    for (place, (chat, id, at)) in queued.iter().enumerate() {
+        let Some(reply) = replies.get(&(*chat, *id)) else {
+            continue;
+        };
+        let latency = reply.saturating_duration_since(*at);
+        latencies.push(latency);
+        if let Some(taken) = fake.handed_out_at(*chat, *id) {
+            let (until, inside) = (
+                taken.saturating_duration_since(*at),
+                reply.saturating_duration_since(taken),
+            );
+            waited.push(until);
+            in_bot.push(inside);
+            slowest.push((place, latency, until, inside));
+        }
+    }
+    slowest.sort_by_key(|&(_, latency, ..)| std::cmp::Reverse(latency));
+    slowest.truncate(3);
     let flood_answers = sent.iter().filter(|m| m.chat_id == group.id).count();
     // Every chat's per-second window passes before the next phase.
     tokio::time::sleep(WAVE_GAP).await;
     Phase {
         missing: queued.len() - latencies.len(),
         latencies,
+        queued: waited,
+        in_bot,
+        slowest,
         cpu: after.since(&before),
         peak_rss_mib,
         flood_answers,
@@ -319,6 +341,37 @@ fn report(idle: &[Phase], flooded: &[Phase], warm_peak: f64, first_idle_peak: f6
             } else {
                 String::new()
             },
+        );
+    }
+    // Where the time went: waiting on the fake's side until the bot took the update, then
+    // inside the bot until the reply arrived.
+    for (name, phases) in [("idle", idle), ("flooded", flooded)] {
+        let queued: Vec<Duration> = phases.iter().flat_map(|p| p.queued.clone()).collect();
+        let in_bot: Vec<Duration> = phases.iter().flat_map(|p| p.in_bot.clone()).collect();
+        println!(
+            "    {name:<8} until taken p50 {:>6.1} p99 {:>6.1} max {:>6.1} ms; in the bot p50 {:>6.1} p99 {:>6.1} max {:>6.1} ms",
+            ms(quantile(&queued, 0.5)),
+            ms(quantile(&queued, 0.99)),
+            ms(quantile(&queued, 1.0)),
+            ms(quantile(&in_bot, 0.5)),
+            ms(quantile(&in_bot, 0.99)),
+            ms(quantile(&in_bot, 1.0)),
+        );
+        let slowest: Vec<String> = phases
+            .iter()
+            .flat_map(|p| &p.slowest)
+            .map(|&(place, latency, until, inside)| {
+                format!(
+                    "#{place} {:.0}={:.0}+{:.0}",
+                    ms(latency),
+                    ms(until),
+                    ms(inside)
+                )
+            })
+            .collect();
+        println!(
+            "      slowest 3 a phase (place: total=taken+bot ms): {}",
+            slowest.join(" ")
         );
     }
     let ratio =

@@ -2,19 +2,23 @@
 //! of the whole bot, then waits for it. A send with room goes out at once; a 429 for one
 //! chat holds up only that send (see `telegram::with_retry`), not the whole bot.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::perkey::{Local, PerKey};
 
 const MINUTE: Duration = Duration::from_secs(60);
+const SECOND: Duration = Duration::from_secs(1);
 
 /// The send slots of every chat and of the bot as a whole.
 pub struct Pacer {
-    overall_gap: Duration,
+    per_second: usize,
     chat_gap: Duration,
     group_per_minute: usize,
-    next_overall: Mutex<Instant>,
+    /// The bot's latest `per_second` slots, oldest first: any second holds at most that many
+    /// sends, and a send with room in its second is not spaced after the one before.
+    overall: Mutex<VecDeque<Instant>>,
     /// Each chat's slots in this instance, in the same per-key state as the shared ones.
     chats: Local,
     window: Duration,
@@ -28,10 +32,10 @@ impl Pacer {
     pub fn new(per_second: u32, per_second_per_chat: u32, per_minute_per_group: u32) -> Self {
         let gap = |per_second: u32| Duration::from_secs(1) / per_second.max(1);
         Pacer {
-            overall_gap: gap(per_second),
+            per_second: per_second.max(1) as usize,
             chat_gap: gap(per_second_per_chat),
             group_per_minute: per_minute_per_group.max(1) as usize,
-            next_overall: Mutex::new(Instant::now()),
+            overall: Mutex::new(VecDeque::new()),
             chats: Local::default(),
             window: MINUTE,
             shared: None,
@@ -74,15 +78,25 @@ impl Pacer {
         tokio::time::sleep_until(slot.into()).await;
     }
 
-    /// Reserves the bot's next free slot at or after `now`.
+    /// Reserves the bot's next free slot at or after `now`: the first instant whose second
+    /// (counted back from it) holds fewer than `per_second` slots. Slots never go backwards,
+    /// so sends keep the order they reserved in.
     fn reserve_overall(&self, now: Instant) -> Instant {
-        // A poisoned lock only means a panic elsewhere; the instant inside is still valid.
-        let mut overall = self
-            .next_overall
+        // A poisoned lock only means a panic elsewhere; the instants inside are still valid.
+        let mut slots = self
+            .overall
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let slot = now.max(*overall);
-        *overall = slot + self.overall_gap;
+        let mut slot = slots.back().map_or(now, |&last| now.max(last));
+        if slots.len() >= self.per_second
+            && let Some(&oldest) = slots.front()
+        {
+            slot = slot.max(oldest + SECOND);
+        }
+        slots.push_back(slot);
+        while slots.len() > self.per_second {
+            slots.pop_front();
+        }
         slot
     }
 
@@ -112,8 +126,30 @@ mod tests {
         assert_eq!(pacer.reserve_overall(now), now);
         assert_eq!(
             pacer.reserve_overall(now),
-            now + Duration::from_secs(1) / 30
+            now,
+            "a second with room is not spread out"
         );
+    }
+
+    #[test]
+    fn no_second_holds_more_than_the_overall_limit() {
+        let pacer = Pacer::new(3, 1, 20);
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let asked = [0, 0, 0, 0, 10, 500, 1500, 1500, 1500, 1500];
+        let slots: Vec<Instant> = asked
+            .iter()
+            .map(|&ms| pacer.reserve_overall(at(ms)))
+            .collect();
+        let expected = [0, 0, 0, 1000, 1000, 1000, 2000, 2000, 2000, 3000];
+        assert_eq!(slots, expected.map(at));
+        for (i, slot) in slots.iter().enumerate() {
+            let in_its_second = slots[i..]
+                .iter()
+                .filter(|&&later| later < *slot + SECOND)
+                .count();
+            assert!(in_its_second <= 3, "{in_its_second} sends within a second");
+        }
     }
 
     #[test]

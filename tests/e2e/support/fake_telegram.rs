@@ -235,6 +235,9 @@ struct Inner {
     no_inline_feedback: bool,
     /// Messages sent in inline mode, by `inline_message_id`, as they are now.
     inline_messages: HashMap<String, SentMessage>,
+    /// When each message update was first handed to the bot (by getUpdates or a webhook
+    /// delivery), by (chat id, message id): how long it waited on Telegram's side.
+    handed_out: HashMap<(i64, i32), Instant>,
 }
 
 /// How long Telegram waits for the answer to an inline query.
@@ -592,6 +595,15 @@ impl FakeTelegram {
             .collect()
     }
 
+    /// When the message `message_id` in `chat_id` was first handed to the bot, if it was.
+    pub fn handed_out_at(&self, chat_id: i64, message_id: i32) -> Option<Instant> {
+        self.shared
+            .lock()
+            .handed_out
+            .get(&(chat_id, message_id))
+            .copied()
+    }
+
     /// How many messages the bot has sent so far (cheap to poll, unlike the messages).
     pub fn sent_count(&self) -> usize {
         self.shared.lock().sent.len()
@@ -662,8 +674,10 @@ impl FakeTelegram {
                         return;
                     };
                     let (http, url, secret) = (http.clone(), url.clone(), secret.clone());
+                    let shared = shared.clone();
                     tokio::spawn(async move {
                         let _permit = permit;
+                        note_handed_out(&mut shared.lock(), std::slice::from_ref(&update));
                         for _ in 0..10 {
                             let mut request = http.post(&url).json(&update);
                             if let Some(secret) = &secret {
@@ -980,6 +994,20 @@ fn take_fault(inner: &mut Inner, method: &str) -> Option<Failure> {
     crosses.then(|| fault.failure.clone())
 }
 
+/// Notes when each message update in `batch` was first handed to the bot.
+fn note_handed_out(inner: &mut Inner, batch: &[Value]) {
+    let now = Instant::now();
+    for update in batch {
+        let message = &update["message"];
+        if let (Some(chat), Some(id)) = (
+            message["chat"]["id"].as_i64(),
+            message["message_id"].as_i64(),
+        ) {
+            inner.handed_out.entry((chat, id as i32)).or_insert(now);
+        }
+    }
+}
+
 /// Long poll: answers at once when updates are queued, else when one arrives or the wait ends.
 async fn get_updates(shared: &Shared, body: &Value) -> Value {
     let offset = body["offset"].as_i64().unwrap_or(0);
@@ -1006,7 +1034,9 @@ async fn get_updates(shared: &Shared, body: &Value) -> Value {
                     && (allowed.is_empty() || allowed.iter().any(|kind| u.get(kind).is_some()))
             });
             if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
-                return inner.updates.iter().take(limit).cloned().collect();
+                let batch: Vec<Value> = inner.updates.iter().take(limit).cloned().collect();
+                note_handed_out(&mut inner, &batch);
+                return batch.into();
             }
         }
         let _ = tokio::time::timeout_at(deadline, notified).await;
