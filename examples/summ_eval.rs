@@ -2,7 +2,7 @@
 //! summaries, on both halves of each reference summary set.
 //!
 //! `cargo run --release --example summ_eval -- [--sentences N] [--save FILE] [--baseline FILE]
-//! [--compare FILE] [file.jsonl]...`
+//! [--compare FILE] [--worst N] [file.jsonl]...`
 //!
 //! Each line of a set is `{"id", "text", "reference"}`. Without files it reads the cnndm and
 //! xsum dev sets under `../shared/data/summarization` (relative to the repository; 3 and 1
@@ -10,7 +10,8 @@
 //! even byte, half B the rest. For each half it prints ROUGE-1, ROUGE-2 and ROUGE-Lsum F1 ×100
 //! and the paired bootstrap interval (1,000 resamples, 95%) of the per-document ROUGE-1
 //! difference of the summarizer against LEAD-k, against `--baseline` and against `--compare`,
-//! and the summarizer's documents per second on one thread. An "oracle" row shows the ceiling
+//! and the summarizer's documents per CPU-second of its thread (Linux schedstat, so other
+//! programs' load barely moves it; wall time where that is missing). An "oracle" row shows the ceiling
 //! of any k-sentence extract: the article sentences picked greedily for the best ROUGE-1 against
 //! the reference itself.
 //!
@@ -19,6 +20,9 @@
 //! - `--compare FILE` reads a peer's summaries, `{"id", "summary"}` per line with one sentence
 //!   per line of `summary` (scripts/textrank_baseline.py writes sumy's TextRank), scored with
 //!   the same ROUGE.
+//! - `--worst N` lists the N documents of half A (the half to tune on) where the compared
+//!   summaries, or LEAD-k without `--compare`, beat the summarizer's by the most ROUGE-1, with
+//!   the reference and both summaries: where to look for what the ranking misses.
 #![allow(
     clippy::too_many_lines,
     reason = "the 80-line limit is for src/; test and example drivers read top-down"
@@ -40,6 +44,9 @@ use linkdigest::summarize::{Extractive, Summarizer, split_sentences};
 
 /// Where the sets live, relative to the repository root.
 const DATA_DIR: &str = "../shared/data/summarization";
+
+/// How many characters of a summary or reference a `--worst` entry shows.
+const WORST_CHARS: usize = 240;
 
 /// How long the speed measurement repeats the summaries, for a steady figure.
 const TIMING: Duration = Duration::from_secs(2);
@@ -63,9 +70,13 @@ struct Saved {
     r1: f64,
     r2: f64,
     rl: f64,
-    /// The set's documents per second in that run (the same on each of its lines).
+    /// The set's documents per CPU-second in that run (the same on each of its lines).
     #[serde(default)]
     docs_per_s: f64,
+    /// Whether `docs_per_s` counts CPU-seconds of the thread (false: wall seconds, as runs
+    /// saved before it was measured on the CPU), so only like figures are compared.
+    #[serde(default)]
+    cpu_timed: bool,
 }
 
 /// One document's summary by a peer (`--compare`).
@@ -82,6 +93,7 @@ struct Options {
     save: Option<PathBuf>,
     baseline: Option<PathBuf>,
     compare: Option<PathBuf>,
+    worst: usize,
     files: Vec<PathBuf>,
 }
 
@@ -92,7 +104,7 @@ fn main() {
             eprintln!("{message}");
             eprintln!(
                 "usage: summ_eval [--sentences N] [--save FILE] [--baseline FILE] \
-                 [--compare FILE] [file.jsonl]..."
+                 [--compare FILE] [--worst N] [file.jsonl]..."
             );
             std::process::exit(2);
         }
@@ -140,6 +152,7 @@ fn main() {
             baseline: &baseline,
             peers: &peers,
             peer_name: peer_name.as_deref(),
+            worst: options.worst,
         };
         saved.extend(run.evaluate());
     }
@@ -178,6 +191,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--save" => options.save = Some(PathBuf::from(value("--save")?)),
             "--baseline" => options.baseline = Some(PathBuf::from(value("--baseline")?)),
             "--compare" => options.compare = Some(PathBuf::from(value("--compare")?)),
+            "--worst" => {
+                let n = value("--worst")?;
+                options.worst = n
+                    .parse()
+                    .map_err(|_| format!("--worst: {n} is not a number"))?;
+            }
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             file => options.files.push(PathBuf::from(file)),
         }
@@ -251,6 +270,7 @@ struct Run<'a> {
     baseline: &'a HashMap<(String, String), Saved>,
     peers: &'a HashMap<String, String>,
     peer_name: Option<&'a str>,
+    worst: usize,
 }
 
 /// The scores of every system on one document.
@@ -263,6 +283,9 @@ struct DocScores {
     /// ROUGE-1, R2 and Lsum F1 of the saved baseline run, when it has this document.
     baseline: Option<[f64; 3]>,
     peer: Option<rouge::Rouge>,
+    /// The summaries as scored, one sentence per line, for `--worst`.
+    ours_text: String,
+    lead_text: String,
 }
 
 impl Run<'_> {
@@ -306,10 +329,13 @@ impl Run<'_> {
                 ours: rouge::score(&doc.reference, &text.join("\n")),
                 baseline,
                 peer,
+                ours_text: text.join("\n"),
+                lead_text: lead_k.join("\n"),
             });
         }
 
         let start = Instant::now();
+        let start_cpu = thread_cpu();
         let mut done = 0usize;
         while start.elapsed() < TIMING {
             for art in &articles {
@@ -317,15 +343,25 @@ impl Run<'_> {
                 done += usize::from(summary.is_ok());
             }
         }
-        let rate = done as f64 / start.elapsed().as_secs_f64();
+        let (spent, cpu_timed) = match (start_cpu, thread_cpu()) {
+            (Some(from), Some(to)) if to > from => (to - from, true),
+            _ => (start.elapsed(), false),
+        };
+        let rate = done as f64 / spent.as_secs_f64();
         let base_rate = self
             .baseline
             .iter()
             .find(|((set, _), _)| set == self.set)
+            .filter(|(_, s)| s.cpu_timed == cpu_timed)
             .map(|(_, s)| s.docs_per_s)
             .filter(|&r| r > 0.0);
 
         self.report(&docs, &scores, &summarizer.id(), rate, base_rate);
+        if cpu_timed {
+            println!("  (docs/s: documents per CPU-second of the ranking thread)");
+        } else {
+            println!("  (docs/s: documents per wall-clock second; no schedstat to read)");
+        }
         if missing_baseline > 0 {
             println!("  ({missing_baseline} documents missing from the baseline run)");
         }
@@ -333,6 +369,7 @@ impl Run<'_> {
             println!("  ({missing_peer} documents missing from the compared summaries)");
         }
         println!();
+        self.show_worst(&docs, &scores);
 
         docs.iter()
             .zip(&scores)
@@ -343,6 +380,7 @@ impl Run<'_> {
                 r2: s.ours.r2.f1,
                 rl: s.ours.rlsum.f1,
                 docs_per_s: rate,
+                cpu_timed,
             })
             .collect()
     }
@@ -451,6 +489,84 @@ impl Run<'_> {
     }
 }
 
+impl Run<'_> {
+    /// Lists the `--worst` documents of half A where the compared summaries (or LEAD-k) beat
+    /// ours by the most ROUGE-1.
+    fn show_worst(&self, docs: &[Doc], scores: &[DocScores]) {
+        if self.worst == 0 {
+            return;
+        }
+        let lead = format!("LEAD-{}", self.k);
+        let name = self.peer_name.unwrap_or(&lead);
+        let other: Vec<Option<(f64, &str)>> = docs
+            .iter()
+            .zip(scores)
+            .map(|(doc, s)| match (self.peer_name, &s.peer) {
+                (Some(_), Some(p)) => self.peers.get(&doc.id).map(|text| (p.r1.f1, text.as_str())),
+                (Some(_), None) => None,
+                (None, _) => Some((s.lead.r1.f1, s.lead_text.as_str())),
+            })
+            .collect();
+        let gaps: Vec<Option<f64>> = scores
+            .iter()
+            .zip(&other)
+            .map(|(s, o)| {
+                o.filter(|_| s.half == Half::A)
+                    .map(|(r1, _)| 100.0 * (r1 - s.ours.r1.f1))
+            })
+            .collect();
+        println!(
+            "half A: the {} documents where {name} beats ours by the most ROUGE-1",
+            self.worst
+        );
+        for i in worst(&gaps, self.worst) {
+            let (doc, s) = (&docs[i], &scores[i]);
+            let (r1, text) = other[i].unwrap_or_default();
+            println!(
+                "  {} {name} {:.1} ours {:.1} ({:+.1})",
+                doc.id,
+                100.0 * r1,
+                100.0 * s.ours.r1.f1,
+                gaps[i].unwrap_or_default()
+            );
+            println!("    reference: {}", clip(&doc.reference));
+            println!("    {name}: {}", clip(text));
+            println!("    ours: {}", clip(&s.ours_text));
+        }
+        println!();
+    }
+}
+
+/// CPU time of this thread so far (Linux schedstat), `None` where it cannot be read.
+fn thread_cpu() -> Option<Duration> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map(Duration::from_nanos)
+}
+
+/// The indices of the `n` largest positive gaps, largest first (earliest on ties).
+fn worst(gaps: &[Option<f64>], n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..gaps.len())
+        .filter(|&i| gaps[i].is_some_and(|g| g > 0.0))
+        .collect();
+    order.sort_by(|&a, &b| {
+        let gap = |i: usize| gaps[i].unwrap_or_default();
+        gap(b).total_cmp(&gap(a)).then(a.cmp(&b))
+    });
+    order.truncate(n);
+    order
+}
+
+/// `text` on one line, cut to [`WORST_CHARS`] characters.
+fn clip(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(WORST_CHARS) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line,
+    }
+}
+
 /// The ROUGE of the best extract of up to `k` of `sentences`, built greedily: each step adds the
 /// sentence that raises ROUGE-1 F1 the most (in article order), and stops when none does.
 fn oracle(reference: &str, sentences: &[String], k: usize) -> rouge::Rouge {
@@ -509,6 +625,32 @@ mod tests {
 
     fn sentences(texts: &[&str]) -> Vec<String> {
         texts.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn worst_lists_the_largest_positive_gaps_first() {
+        let gaps = [Some(2.0), None, Some(-5.0), Some(7.5), Some(2.0), Some(0.0)];
+        assert_eq!(worst(&gaps, 10), [3, 0, 4]);
+        assert_eq!(worst(&gaps, 2), [3, 0]);
+        assert_eq!(worst(&gaps, 0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_on_a_character() {
+        assert_eq!(clip("one\ntwo  three"), "one two three");
+        let long = "é".repeat(WORST_CHARS + 5);
+        let cut = clip(&long);
+        assert_eq!(cut.chars().count(), WORST_CHARS + 3);
+        assert!(cut.ends_with("..."));
+    }
+
+    #[test]
+    fn worst_takes_a_count() {
+        let args = ["--worst", "5", "x.jsonl"].map(String::from);
+        let options = parse_args(args.into_iter()).unwrap_or_default();
+        assert_eq!(options.worst, 5);
+        let bad = ["--worst", "five"].map(String::from);
+        assert!(parse_args(bad.into_iter()).is_err());
     }
 
     #[test]
