@@ -2,24 +2,23 @@
 //! of the whole bot, then waits for it. A send with room goes out at once; a 429 for one
 //! chat holds up only that send (see `telegram::with_retry`), not the whole bot.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::perkey::{Local, PerKey};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const SECOND: Duration = Duration::from_secs(1);
+/// The key of the bot's overall send slots (chat keys are numbers).
+const OVERALL: &str = "pace:overall";
 
 /// The send slots of every chat and of the bot as a whole.
 pub struct Pacer {
-    per_second: usize,
+    per_second: u32,
     chat_gap: Duration,
     group_per_minute: usize,
-    /// The bot's latest `per_second` slots, oldest first: any second holds at most that many
-    /// sends, and a send with room in its second is not spaced after the one before.
-    overall: Mutex<VecDeque<Instant>>,
-    /// Each chat's slots in this instance, in the same per-key state as the shared ones.
+    /// Each chat's slots and the bot's overall ones in this instance, in the same per-key
+    /// state as the shared ones.
     chats: Local,
     window: Duration,
     /// Chat windows shared with other instances (Redis), reserved before the local slot.
@@ -32,10 +31,9 @@ impl Pacer {
     pub fn new(per_second: u32, per_second_per_chat: u32, per_minute_per_group: u32) -> Self {
         let gap = |per_second: u32| Duration::from_secs(1) / per_second.max(1);
         Pacer {
-            per_second: per_second.max(1) as usize,
+            per_second: per_second.max(1),
             chat_gap: gap(per_second_per_chat),
             group_per_minute: per_minute_per_group.max(1) as usize,
-            overall: Mutex::new(VecDeque::new()),
             chats: Local::default(),
             window: MINUTE,
             shared: None,
@@ -43,7 +41,8 @@ impl Pacer {
     }
 
     /// Counts a group's sends in `window` instead of a minute, and reserves each chat's
-    /// slot in `shared` (every instance's sends) before this instance's own.
+    /// slot and the overall one in `shared` (every instance's sends) before this instance's
+    /// own.
     pub fn windowed(mut self, window: Duration, shared: Option<Arc<dyn PerKey>>) -> Self {
         self.window = window;
         self.shared = shared;
@@ -67,37 +66,30 @@ impl Pacer {
         }
         let slot = self.reserve_chat(chat, Instant::now());
         tokio::time::sleep_until(slot.into()).await;
-        let slot = self.reserve_overall(Instant::now());
-        tokio::time::sleep_until(slot.into()).await;
+        self.wait_overall().await;
     }
 
-    /// Waits for the bot's next free slot only: for inline answers and inline messages,
-    /// which belong to no chat.
+    /// Waits for the bot's next free slot only (every send takes one; inline answers and
+    /// inline messages, which belong to no chat, take only this). With `shared`, the second
+    /// counts every instance's sends, as Telegram does.
     pub async fn wait_overall(&self) {
+        if let Some(shared) = &self.shared {
+            let wait = shared
+                .reserve(OVERALL, Duration::ZERO, self.per_second, SECOND)
+                .await;
+            tokio::time::sleep(wait).await;
+        }
         let slot = self.reserve_overall(Instant::now());
         tokio::time::sleep_until(slot.into()).await;
     }
 
     /// Reserves the bot's next free slot at or after `now`: the first instant whose second
     /// (counted back from it) holds fewer than `per_second` slots. Slots never go backwards,
-    /// so sends keep the order they reserved in.
+    /// so sends keep the order they reserved in, and a send with room in its second is not
+    /// spaced after the one before.
     fn reserve_overall(&self, now: Instant) -> Instant {
-        // A poisoned lock only means a panic elsewhere; the instants inside are still valid.
-        let mut slots = self
-            .overall
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut slot = slots.back().map_or(now, |&last| now.max(last));
-        if slots.len() >= self.per_second
-            && let Some(&oldest) = slots.front()
-        {
-            slot = slot.max(oldest + SECOND);
-        }
-        slots.push_back(slot);
-        while slots.len() > self.per_second {
-            slots.pop_front();
-        }
-        slot
+        self.chats
+            .reserve_at(OVERALL, Duration::ZERO, self.per_second, SECOND, now)
     }
 
     /// Reserves the chat's first slot at or after `now` within its per-second and (for

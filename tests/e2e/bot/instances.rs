@@ -271,6 +271,58 @@ async fn a_groups_pacing_holds_across_instances() {
 }
 
 #[tokio::test]
+async fn the_bots_overall_send_limit_holds_across_instances() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let paths: Vec<String> = (0..6).map(|i| format!("/world{i}")).collect();
+    let pages: Vec<(&str, String)> = paths
+        .iter()
+        .map(|p| (p.as_str(), pages::council_article()))
+        .collect();
+    let site = site(&pages).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    // Telegram counts the overall limit per bot, whichever instance sends.
+    let config = BotConfig {
+        sends_per_second: 2,
+        user_links_per_minute: 0,
+        chat_links_per_minute: 0,
+        ..bot_config()
+    };
+    let instances = two_instances(&tg, &redis, &dir, config).await;
+    for (i, path) in paths.iter().enumerate() {
+        let (_, addr) = &instances[i % 2];
+        let reader = User::new(90 + i as u64, "Reader");
+        let message = text_message(
+            &Chat::private(reader.id as i64),
+            &reader,
+            site.url(path).as_str(),
+        );
+        post_update(*addr, SECRET, i as i64 + 1, message).await;
+    }
+    let mut times = Vec::new();
+    for i in 0..paths.len() {
+        let chat = 90 + i as i64;
+        let sent = tg.wait_for_sent(chat, 1, Duration::from_secs(20)).await;
+        times.extend(sent.iter().map(|m| m.sent_at));
+    }
+    times.sort();
+    // At most 2 sends in any second (a little slack for the way to the fake).
+    for (i, later) in times.iter().enumerate().skip(2) {
+        let gap = *later - times[i - 2];
+        assert!(
+            gap >= Duration::from_millis(950),
+            "sends {} and {i} only {gap:?} apart",
+            i - 2
+        );
+    }
+    for (bot, _) in instances {
+        bot.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn an_expired_lock_cannot_be_released_or_extended_by_its_old_holder() {
     let Some(redis) = RedisServer::start() else {
         return;
