@@ -307,6 +307,9 @@ impl Config {
                 value: connections.to_string(),
                 expected: "a whole number from 1 to 100",
             })?;
+        let open = u32::try_from(self.webhook_limits.open_connections).unwrap_or(u32::MAX);
+        self.webhook_limits.open_connections =
+            env.positive("LINKDIGEST_WEBHOOK_OPEN_CONNECTIONS", open)? as usize;
         self.redis_url = env.get("LINKDIGEST_REDIS_URL");
         if let Some(secret) = &self.webhook_secret {
             let valid = secret.len() <= 256
@@ -728,13 +731,20 @@ mod tests {
         let c = config(&[
             ("LINKDIGEST_WEBHOOK_QUEUE", "50"),
             ("LINKDIGEST_WEBHOOK_MAX_CONNECTIONS", "100"),
+            ("LINKDIGEST_WEBHOOK_OPEN_CONNECTIONS", "2000"),
         ])
         .unwrap();
+        let limits = &c.webhook_limits;
         assert_eq!(
-            (c.webhook_limits.queue, c.webhook_limits.max_connections),
-            (50, 100)
+            (
+                limits.queue,
+                limits.max_connections,
+                limits.open_connections
+            ),
+            (50, 100, 2000)
         );
         assert!(config(&[("LINKDIGEST_WEBHOOK_MAX_CONNECTIONS", "101")]).is_err());
+        assert!(config(&[("LINKDIGEST_WEBHOOK_OPEN_CONNECTIONS", "0")]).is_err());
         assert!(config(&[("LINKDIGEST_WEBHOOK_QUEUE", "0")]).is_err());
         assert_eq!(config(&[]).unwrap().listen, "0.0.0.0:8443".parse().unwrap());
         assert!(config(&[("LINKDIGEST_WEBHOOK_SECRET", "has spaces")]).is_err());

@@ -305,12 +305,15 @@ impl Default for BotConfig {
 pub struct WebhookLimits {
     /// Updates received but not yet taken by the dispatcher; beyond it Telegram gets 503.
     pub queue: usize,
-    /// Connections served at once (also sent to Telegram as `max_connections`, 1-100).
+    /// Connections Telegram may open at once (sent to it as `max_connections`, 1-100).
     pub max_connections: u8,
+    /// Connections held open at once from anyone; more wait to be accepted. Larger than
+    /// `max_connections`, so strangers holding connections cannot shut Telegram out.
+    pub open_connections: usize,
     /// The largest update body read, in bytes (Telegram escapes non-ASCII as `\uXXXX`).
     pub body_limit: usize,
-    /// How long a connection may send nothing while a read waits, and how long one body
-    /// may take to arrive.
+    /// How long a connection may send nothing while a read waits, and how long one request
+    /// (headers and body, from its first byte) may take to arrive.
     pub read_timeout: Duration,
 }
 
@@ -319,6 +322,7 @@ impl Default for WebhookLimits {
         WebhookLimits {
             queue: 1024,
             max_connections: 40,
+            open_connections: 512,
             body_limit: 1024 * 1024,
             read_timeout: Duration::from_secs(10),
         }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use linkdigest::bot::BotConfig;
+use linkdigest::bot::webhook::WebhookLimits;
 use linkdigest::redis_state::{Lock, RedisState};
 use serde_json::json;
 use tempfile::TempDir;
@@ -467,6 +468,81 @@ async fn the_webhook_checks_the_secret_before_the_body_and_bounds_the_body() {
     );
     assert_eq!(status(post(Some(SECRET), update).await), 200);
     assert!(!replies(&tg, 95, 1).await[0].text.is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn strangers_trickling_bytes_or_posting_without_the_secret_cannot_shut_telegram_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let limits = WebhookLimits {
+        max_connections: 1,
+        open_connections: 3,
+        read_timeout: Duration::from_millis(400),
+        ..WebhookLimits::default()
+    };
+    let (bot, addr) =
+        TestBot::start_webhook_limited(&tg, &dir.path().join("db"), SECRET, limits).await;
+    // Every connection the bot will hold, each sending its headers a byte at a time, never
+    // silent long enough for the idle cut-off.
+    let mut tricklers = Vec::new();
+    for _ in 0..3 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tricklers.push(tokio::spawn(async move {
+            for byte in b"POST /tg HTTP/1.1\r\nHost: x\r\nX-Padding: "
+                .iter()
+                .cycle()
+                .take(60)
+            {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut message = text_message(&Chat::private(96), &User::new(96, "Ann"), "/help");
+    message["message_id"] = json!(1);
+    message["date"] = json!(1_700_000_000);
+    let update = json!({"update_id": 1, "message": message});
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let taken = http
+        .post(format!("http://{addr}/tg"))
+        .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+        .json(&update)
+        .send()
+        .await
+        .expect("Telegram's post is taken while strangers trickle");
+    assert_eq!(taken.status().as_u16(), 200);
+    assert!(!replies(&tg, 96, 1).await[0].text.is_empty());
+
+    // A post without the secret is answered, and its connection closed rather than kept.
+    let mut stranger = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = "{}";
+    let request = format!(
+        "POST /tg HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stranger.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(2), stranger.read_to_end(&mut answer));
+    read.await
+        .expect("the connection is closed after the answer")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    for trickler in tricklers {
+        trickler.abort();
+    }
     bot.stop().await;
 }
 

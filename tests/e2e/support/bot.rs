@@ -105,6 +105,27 @@ impl TestBot {
         (bot, addr)
     }
 
+    /// Starts the bot in webhook mode (secret `secret`) with the given connection and time
+    /// limits; returns it and the webhook's address.
+    pub async fn start_webhook_limited(
+        tg: &FakeTelegram,
+        db: &Path,
+        secret: &str,
+        limits: WebhookLimits,
+    ) -> (Self, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let updates = Updates::Webhook(Webhook {
+            url: format!("http://{addr}/tg").parse().expect("a URL"),
+            secret: secret.to_owned(),
+            listener,
+            ops: None,
+            limits,
+        });
+        let bot = Self::start_receiving(tg, db, bot_config(), updates, None).await;
+        (bot, addr)
+    }
+
     /// Starts the bot in webhook mode with `/healthz` and `/metrics` on a listener of their
     /// own; returns it, the webhook's address and the operations address.
     pub async fn start_webhook_with_ops(
