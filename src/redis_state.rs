@@ -16,10 +16,6 @@ use crate::settings::ChatSettings;
 /// How long one Redis call may take before it counts as a failure.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// How long a single-flight lock lives unless its holder extends it: a holder that dies
-/// frees the link this long after; a live one extends it every third of it.
-pub const LOCK_LEASE: Duration = Duration::from_secs(30);
-
 /// Deletes the lock only when it still holds the caller's token.
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
     return redis.call('DEL', KEYS[1]) else return 0 end";
@@ -340,11 +336,11 @@ pub struct RedisPerKey {
 }
 
 impl RedisPerKey {
-    /// Keeps per-key state in `redis`.
-    pub fn new(redis: RedisState) -> Self {
+    /// Keeps per-key state in `redis`; the fallback keeps `local_capacity` keys.
+    pub fn new(redis: RedisState, local_capacity: usize) -> Self {
         RedisPerKey {
             redis,
-            local: Local::default(),
+            local: Local::with_capacity(local_capacity),
         }
     }
 }

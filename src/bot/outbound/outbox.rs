@@ -233,7 +233,8 @@ impl Outbox {
                     config.sends_per_second_per_chat,
                     config.sends_per_minute_per_chat,
                 )
-                .windowed(config.sends_window, shared),
+                .windowed(config.sends_window, shared)
+                .keeping(config.pacer_capacity),
                 per_chat: config.outbox_per_chat.max(1),
                 chats: DashMap::new(),
                 moved: DashMap::new(),
