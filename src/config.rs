@@ -17,7 +17,8 @@ mod sections;
 
 pub use sections::{
     BotConfig, CacheConfig, DEFAULT_CONCURRENT_FETCHES, FetchConfig, MarkupLimits, OpenAiConfig,
-    PdfLimits, SingleFlightLimits, SlotLimits, StoreLimits, WebhookLimits, WorkLimits,
+    PdfLimits, RedisTimeouts, SingleFlightLimits, SlotLimits, StoreLimits, WebhookLimits,
+    WorkLimits,
 };
 
 /// Which summarizer writes the digests.
@@ -74,6 +75,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// How instances sharing Redis wait for each other's digest of a link.
     pub single_flight: SingleFlightLimits,
+    /// How long a Redis call may take before this instance works alone.
+    pub redis_timeouts: RedisTimeouts,
 }
 
 impl Default for Config {
@@ -99,6 +102,7 @@ impl Default for Config {
             webhook_limits: WebhookLimits::default(),
             redis_url: None,
             single_flight: SingleFlightLimits::default(),
+            redis_timeouts: RedisTimeouts::default(),
         }
     }
 }
@@ -414,6 +418,7 @@ impl std::fmt::Debug for Config {
                 &self.redis_url.as_deref().map(redact_url_password),
             )
             .field("single_flight", &self.single_flight)
+            .field("redis_timeouts", &self.redis_timeouts)
             .finish()
     }
 }

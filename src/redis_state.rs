@@ -10,11 +10,9 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::config::RedisTimeouts;
 use crate::perkey::{Local, PerKey};
 use crate::settings::ChatSettings;
-
-/// How long one Redis call may take before it counts as a failure.
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Deletes the lock only when it still holds the caller's token.
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
@@ -58,10 +56,15 @@ impl RedisState {
     /// Connects to the Redis at `url` (e.g. `redis://127.0.0.1:6379/0`); reconnects by itself
     /// after an outage.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::connect_within(url, RedisTimeouts::default()).await
+    }
+
+    /// [`RedisState::connect`] with each connection and call bounded by `timeouts`.
+    pub async fn connect_within(url: &str, timeouts: RedisTimeouts) -> Result<Self, ConnectError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_connection_timeout(timeouts.connect)
+            .set_response_timeout(timeouts.response)
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(RedisState {

@@ -171,6 +171,25 @@ impl Default for SingleFlightLimits {
     }
 }
 
+/// How long a Redis call may take: past either, it counts as a failure and the instance
+/// works alone until Redis answers again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisTimeouts {
+    /// Time allowed to connect (at start, and each reconnection).
+    pub connect: Duration,
+    /// Time allowed for one call's answer.
+    pub response: Duration,
+}
+
+impl Default for RedisTimeouts {
+    fn default() -> Self {
+        RedisTimeouts {
+            connect: Duration::from_secs(2),
+            response: Duration::from_millis(500),
+        }
+    }
+}
+
 /// Pages fetched and processed at once unless the settings say otherwise.
 pub const DEFAULT_CONCURRENT_FETCHES: usize = 16;
 
@@ -275,6 +294,8 @@ pub struct StoreLimits {
     pub retention: Duration,
     /// At most this many digests are kept; the oldest go first.
     pub max_digests: usize,
+    /// How long a database call waits for another connection's write lock.
+    pub busy_timeout: Duration,
 }
 
 impl Default for StoreLimits {
@@ -282,6 +303,7 @@ impl Default for StoreLimits {
         StoreLimits {
             retention: Duration::from_secs(30 * 86_400),
             max_digests: 100_000,
+            busy_timeout: Duration::from_secs(5),
         }
     }
 }
