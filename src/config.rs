@@ -294,7 +294,16 @@ impl Config {
             "LINKDIGEST_CHAT_COMMANDS_PER_MINUTE",
             self.bot.chat_commands_per_minute,
         )?;
-        self.bot.poll_timeout = env.secs("LINKDIGEST_POLL_TIMEOUT_SECS", self.bot.poll_timeout)?;
+        // teloxide's HTTP client gives up on any call after 17 s, a long poll included.
+        let poll = env.secs("LINKDIGEST_POLL_TIMEOUT_SECS", self.bot.poll_timeout)?;
+        if poll > Duration::from_secs(15) {
+            return Err(ConfigError::Invalid {
+                name: "LINKDIGEST_POLL_TIMEOUT_SECS",
+                value: poll.as_secs().to_string(),
+                expected: "a whole number from 1 to 15 (the Bot API client gives up after 17 s)",
+            });
+        }
+        self.bot.poll_timeout = poll;
         Ok(())
     }
 
@@ -810,7 +819,7 @@ mod tests {
             ("LINKDIGEST_SHARED_WAIT_SECS", "20"),
             ("LINKDIGEST_LOCK_LEASE_SECS", "9"),
             ("LINKDIGEST_MAX_MARKUP_BYTES", "65536"),
-            ("LINKDIGEST_POLL_TIMEOUT_SECS", "25"),
+            ("LINKDIGEST_POLL_TIMEOUT_SECS", "15"),
         ])
         .unwrap();
         assert_eq!(c.openai.fallback_deadline, Duration::from_millis(250));
@@ -820,7 +829,7 @@ mod tests {
         assert_eq!(c.single_flight.poll, Duration::from_millis(100));
         assert_eq!(c.markup.max_bytes, 65_536);
         assert_eq!(c.markup.max_depth, MarkupLimits::default().max_depth);
-        assert_eq!(c.bot.poll_timeout, Duration::from_secs(25));
+        assert_eq!(c.bot.poll_timeout, Duration::from_secs(15));
     }
 
     #[test]
@@ -841,6 +850,8 @@ mod tests {
                 );
             }
         }
+        let err = config(&[("LINKDIGEST_POLL_TIMEOUT_SECS", "16")]).unwrap_err();
+        assert!(err.to_string().contains("from 1 to 15"), "{err}");
     }
 
     #[test]

@@ -352,7 +352,8 @@ pub struct BotConfig {
     pub max_background_calls: usize,
     /// Inline mode (`@bot <link>` in any chat): answers inline queries and asks for them.
     pub inline: bool,
-    /// How long one getUpdates call waits for updates (long polling).
+    /// How long one getUpdates call waits for updates (long polling); under the Bot API
+    /// client's own 17 s limit on a call.
     pub poll_timeout: Duration,
     /// Updates one chat may have waiting for its handler before the dispatcher waits for it
     /// (teloxide's default is 64: a burst of 300 commands in one group held up everyone).
