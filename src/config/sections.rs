@@ -365,6 +365,9 @@ pub struct BotConfig {
     pub admin_cache_capacity: usize,
     /// Chats whose send slots the pacer keeps before expired ones are swept.
     pub pacer_capacity: usize,
+    /// Group-to-supergroup migrations remembered (a group migrates once; this only bounds
+    /// abuse).
+    pub migrations_remembered: usize,
 }
 
 impl Default for BotConfig {
@@ -394,6 +397,7 @@ impl Default for BotConfig {
             per_key_capacity: 200_000,
             admin_cache_capacity: 100_000,
             pacer_capacity: 200_000,
+            migrations_remembered: 100_000,
         }
     }
 }
