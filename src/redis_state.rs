@@ -10,19 +10,13 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::config::RedisTimeouts;
 use crate::perkey::{Local, PerKey};
 use crate::settings::ChatSettings;
-
-/// How long one Redis call may take before it counts as a failure.
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// After a failure, calls answer "not shared" at once for this long before one asks Redis
 /// again: while Redis is away no reply waits for it on every step.
 const REST_AFTER_FAILURE: Duration = Duration::from_secs(1);
-
-/// How long a single-flight lock lives unless its holder extends it: a holder that dies
-/// frees the link this long after; a live one extends it every third of it.
-pub const LOCK_LEASE: Duration = Duration::from_secs(30);
 
 /// Deletes the lock only when it still holds the caller's token.
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
@@ -69,10 +63,15 @@ impl RedisState {
     /// Connects to the Redis at `url` (e.g. `redis://127.0.0.1:6379/0`); reconnects by itself
     /// after an outage.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::connect_within(url, RedisTimeouts::default()).await
+    }
+
+    /// [`RedisState::connect`] with each connection and call bounded by `timeouts`.
+    pub async fn connect_within(url: &str, timeouts: RedisTimeouts) -> Result<Self, ConnectError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_connection_timeout(timeouts.connect)
+            .set_response_timeout(timeouts.response)
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(RedisState {
@@ -352,11 +351,11 @@ pub struct RedisPerKey {
 }
 
 impl RedisPerKey {
-    /// Keeps per-key state in `redis`.
-    pub fn new(redis: RedisState) -> Self {
+    /// Keeps per-key state in `redis`; the fallback keeps `local_capacity` keys.
+    pub fn new(redis: RedisState, local_capacity: usize) -> Self {
         RedisPerKey {
             redis,
-            local: Local::default(),
+            local: Local::with_capacity(local_capacity),
         }
     }
 }

@@ -77,7 +77,7 @@ impl Store {
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        reader.busy_timeout(Duration::from_secs(5))?;
+        reader.busy_timeout(limits.busy_timeout)?;
         store.reader = Arc::new(Mutex::new(reader));
         Ok(store)
     }
@@ -88,7 +88,7 @@ impl Store {
     }
 
     fn init(conn: Connection, limits: StoreLimits) -> Result<Self, StoreError> {
-        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.busy_timeout(limits.busy_timeout)?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(ARCHIVE_SCHEMA)?;
         let conn = Arc::new(Mutex::new(conn));
@@ -592,6 +592,7 @@ mod tests {
         let limits = StoreLimits {
             retention: Duration::from_secs(3600),
             max_digests: 2,
+            ..StoreLimits::default()
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
@@ -660,6 +661,7 @@ mod tests {
         let limits = StoreLimits {
             retention: Duration::ZERO,
             max_digests: 10,
+            ..StoreLimits::default()
         };
         let store = Store::in_memory(limits).unwrap();
         let conn = Arc::clone(&store.conn);

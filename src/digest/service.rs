@@ -11,13 +11,13 @@ use super::admission::{Admission, Limits, Requester, site_of};
 use super::archive::{Archived, DigestArchive};
 use crate::budget::Deadline;
 use crate::cache::{Cache, CacheConfig};
-use crate::config::{Config, SummarizerKind};
+use crate::config::{Config, MarkupLimits, SingleFlightLimits, SummarizerKind};
 use crate::extract::{self, ExtractError};
 use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
 use crate::ops;
 use crate::pdf::{self, PdfError, PdfLimits};
-use crate::redis_state::{LOCK_LEASE, Lock, RedisState};
+use crate::redis_state::{Lock, RedisState};
 use crate::summarize::openai::OpenAi;
 use crate::summarize::{Extractive, Summarizer};
 
@@ -101,16 +101,11 @@ pub struct Service {
     cpu: Arc<Admission>,
     cpu_deadline: Duration,
     shared: Option<RedisState>,
+    single_flight: SingleFlightLimits,
     pdf_limits: PdfLimits,
+    markup: MarkupLimits,
     archive: Option<Arc<dyn DigestArchive>>,
 }
-
-/// How long an instance waits for another's digest of a link before fetching it itself;
-/// the holder extends its lock while it works, so this is only the patience of the others.
-const SHARED_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// How often an instance waiting on another's fetch looks for the digest.
-const SHARED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Service {
     /// Builds the service from the settings.
@@ -128,7 +123,9 @@ impl Service {
         Ok(Self::from_parts(fetcher, summarizer, config.cache.clone())
             .with_limits(config.work)
             .with_concurrent_fetches(config.max_concurrent_fetches)
-            .with_pdf_limits(config.pdf.clone()))
+            .with_pdf_limits(config.pdf.clone())
+            .with_markup_limits(config.markup)
+            .with_single_flight(config.single_flight))
     }
 
     /// Builds the service from its parts (tests inject a fetcher with a fake resolver).
@@ -147,7 +144,9 @@ impl Service {
             cpu: Admission::new(limits.cpu),
             cpu_deadline: limits.cpu_deadline,
             shared: None,
+            single_flight: SingleFlightLimits::default(),
             pdf_limits: PdfLimits::default(),
+            markup: MarkupLimits::default(),
             archive: None,
         }
     }
@@ -156,6 +155,19 @@ impl Service {
     /// as a web page).
     pub fn with_pdf_limits(mut self, limits: PdfLimits) -> Self {
         self.pdf_limits = limits;
+        self
+    }
+
+    /// Bounds the markup of a web page the HTML parser sees.
+    pub fn with_markup_limits(mut self, limits: MarkupLimits) -> Self {
+        self.markup = limits;
+        self
+    }
+
+    /// Sets how long this instance waits for another's digest of a link, how often it
+    /// looks, and the lease of the lock it takes to make one itself.
+    pub fn with_single_flight(mut self, limits: SingleFlightLimits) -> Self {
+        self.single_flight = limits;
         self
     }
 
@@ -288,9 +300,14 @@ impl Service {
         if let Some(digest) = shared.digest(key).await {
             return Ok((digest, None));
         }
-        let deadline = tokio::time::Instant::now() + SHARED_WAIT;
+        let SingleFlightLimits {
+            wait,
+            poll,
+            lock_lease,
+        } = self.single_flight;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            match shared.lock(key, LOCK_LEASE).await {
+            match shared.lock(key, lock_lease).await {
                 Lock::Acquired(held) => {
                     let work = async {
                         let made = self.make(key, url, who).await;
@@ -301,10 +318,10 @@ impl Service {
                         }
                         made
                     };
-                    return shared.while_locked(&held, LOCK_LEASE, work).await;
+                    return shared.while_locked(&held, lock_lease, work).await;
                 }
                 Lock::Busy if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(SHARED_POLL).await;
+                    tokio::time::sleep(poll).await;
                     if let Some(digest) = shared.digest(key).await {
                         return Ok((digest, None));
                     }
@@ -371,13 +388,17 @@ impl Service {
         let deadline = self.cpu_deadline;
         let summarizer = Arc::clone(&self.summarizer);
         let pdf_limits = self.pdf_limits.clone();
+        let markup = self.markup;
         let slot = self.cpu.enter(who, None).await;
         let cpu_started = Instant::now();
         let (article, summary, abstract_text) = blocking(move || {
             let ends = Instant::now() + deadline;
             Deadline::after(deadline).run(|| {
                 let (article, abstract_text) = match page.kind {
-                    PageKind::Html => (extract::article(&page.text, page.url.as_ref())?, None),
+                    PageKind::Html => (
+                        extract::article_within(&page.text, page.url.as_ref(), &markup)?,
+                        None,
+                    ),
                     PageKind::PlainText => (
                         extract::plain_text(&page.text, page.title.as_deref())?,
                         None,

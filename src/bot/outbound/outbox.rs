@@ -144,6 +144,8 @@ struct Inner {
     chats: DashMap<Lane, VecDeque<Outgoing>>,
     /// Groups that became supergroups: old id → new id.
     moved: DashMap<i64, ChatId>,
+    /// Migrations remembered; a group migrates once, so this only guards against abuse.
+    max_moved: usize,
     /// Admin look-ups and other short calls in flight.
     calls: Arc<Semaphore>,
     /// Button answers in flight: a pool of their own, so look-ups never crowd them out.
@@ -219,9 +221,6 @@ impl Drop for Turn {
     }
 }
 
-/// Migrations remembered; a group migrates once, so this only guards against abuse.
-const MAX_MOVED: usize = 100_000;
-
 impl Outbox {
     /// Outboxes holding `outbox_per_chat` items each, paced to the configured limits; with
     /// `shared` (Redis), each chat's send windows count every instance's sends.
@@ -233,10 +232,12 @@ impl Outbox {
                     config.sends_per_second_per_chat,
                     config.sends_per_minute_per_chat,
                 )
-                .windowed(config.sends_window, shared),
+                .windowed(config.sends_window, shared)
+                .keeping(config.pacer_capacity),
                 per_chat: config.outbox_per_chat.max(1),
                 chats: DashMap::new(),
                 moved: DashMap::new(),
+                max_moved: config.migrations_remembered,
                 calls: Arc::new(Semaphore::new(config.max_background_calls.max(1))),
                 answers: Arc::new(Semaphore::new(config.max_background_calls.max(1))),
                 answering: Arc::new(DashMap::new()),
@@ -437,7 +438,7 @@ async fn drain(inner: Arc<Inner>, bot: Bot, lane: Lane) {
             Sent::Failed => false,
             Sent::Moved(new) => {
                 tracing::info!(from = to.0, to = new.0, "the group became a supergroup");
-                if inner.moved.len() < MAX_MOVED {
+                if inner.moved.len() < inner.max_moved {
                     inner.moved.insert(chat.0, new);
                 }
                 inner.pacer.wait(new.0).await;

@@ -1,14 +1,22 @@
 //! Several instances behind one load balancer, sharing a real Redis.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use linkdigest::bot::BotConfig;
 use linkdigest::bot::webhook::WebhookLimits;
+use linkdigest::cache::CacheConfig;
+use linkdigest::config::SingleFlightLimits;
+use linkdigest::digest::{Requester, Service};
+use linkdigest::links::NormalizedUrl;
 use linkdigest::redis_state::{Lock, RedisState};
+use linkdigest::summarize::Extractive;
 use serde_json::json;
 use tempfile::TempDir;
+use wiremock::ResponseTemplate;
 
-use crate::support::bot::{PATIENCE, TestBot, bot_config, post_update, replies, site};
+use crate::support::bot::{PATIENCE, TestBot, bot_config, fetcher, post_update, replies, site};
+use crate::support::fake_site::FakeSite;
 use crate::support::fake_telegram::{Chat, FakeTelegram, User, text_message};
 use crate::support::pages;
 use crate::support::redis::RedisServer;
@@ -627,4 +635,54 @@ async fn changes_of_different_settings_through_two_instances_at_once_both_surviv
     }
     one.stop().await;
     two.stop().await;
+}
+
+#[tokio::test]
+async fn an_instance_stops_waiting_for_another_after_its_patience() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let site = FakeSite::start().await;
+    let page = ResponseTemplate::new(200)
+        .set_body_raw(pages::council_article(), "text/html; charset=utf-8")
+        .set_delay(Duration::from_millis(1500));
+    site.serve("/slow", page).await;
+    async fn service(redis: &RedisServer, wait: Duration) -> Service {
+        let shared = RedisState::connect(&redis.url).await.expect("redis");
+        Service::from_parts(
+            fetcher(),
+            Arc::new(Extractive::new()),
+            CacheConfig::default(),
+        )
+        .with_shared(shared)
+        .with_single_flight(SingleFlightLimits {
+            wait,
+            poll: Duration::from_millis(20),
+            ..SingleFlightLimits::default()
+        })
+    }
+    let (patient, impatient) = (
+        service(&redis, PATIENCE).await,
+        service(&redis, Duration::from_millis(200)).await,
+    );
+    let link = NormalizedUrl::parse(site.url("/slow").as_str()).expect("a link");
+    let first = patient.get(&link, Requester::new(1, 1));
+    let second = async {
+        // the patient instance holds the link's lock once its fetch has reached the site
+        while site.hits("/slow").await == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        impatient.get(&link, Requester::new(2, 2)).await
+    };
+    let (first, second) = tokio::time::timeout(PATIENCE, async { tokio::join!(first, second) })
+        .await
+        .expect("both instances answer within their patience");
+    for digest in [first, second] {
+        assert!(digest.expect("a digest").title.contains("City council"));
+    }
+    assert_eq!(
+        site.hits("/slow").await,
+        2,
+        "after 200 ms the second instance fetched the page itself"
+    );
 }
