@@ -268,6 +268,8 @@ impl Config {
             env.number("LINKDIGEST_MAX_PENDING_WORK", self.bot.max_pending_work)?;
         self.bot.max_queued_work =
             env.number("LINKDIGEST_MAX_QUEUED_WORK", self.bot.max_queued_work)?;
+        self.bot.max_waiting_work =
+            env.number("LINKDIGEST_MAX_WAITING_WORK", self.bot.max_waiting_work)?;
         self.bot.outbox_per_chat =
             env.number("LINKDIGEST_OUTBOX_PER_CHAT", self.bot.outbox_per_chat)?;
         self.bot.max_background_calls = env.number(

@@ -9,7 +9,7 @@ use teloxide::types::{Me, MessageEntity, MessageEntityKind};
 use super::HandlerResult;
 use crate::bot::limits::sender_of;
 use crate::bot::outbound::{Outgoing, Typing};
-use crate::bot::{App, keyboards};
+use crate::bot::{App, keyboards, work};
 use crate::digest::Length;
 use crate::links::{self, Entity, EntityKind, NormalizedUrl};
 use crate::settings::Mode;
@@ -162,7 +162,13 @@ pub async fn answer(
     // Anonymous admins and channel posts share one user id across all groups; their sender
     // chat keeps one group's links from queueing behind another's.
     let who = crate::digest::Requester::new(sender_of(msg), msg.chat.id.0);
-    let results = join_all(urls.iter().map(|url| app.digests.get(url, who))).await;
+    let results = join_all(urls.iter().map(|url| app.digests.get(url, who)));
+    // A page to fetch, or one another job is loading: wait without holding a work slot.
+    let results = if typing.is_some() {
+        work::waiting(results).await
+    } else {
+        results.await
+    };
     drop(typing);
     let chat = msg.chat.id.0;
     for (url, result) in urls.iter().zip(results) {
