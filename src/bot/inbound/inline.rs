@@ -195,9 +195,6 @@ async fn make(bot: &Bot, app: &App, user: i64, inline_id: String, url: &Normaliz
     let made = work::waiting(app.digests.get(url, Requester::new(user, user))).await;
     let edit = match made {
         Ok(digest) => {
-            if let Err(e) = app.store.save_digest(&key, url.as_str(), &digest).await {
-                tracing::warn!(error = %e, "could not persist a digest");
-            }
             let html = render::digest(&digest, &digest.view(INLINE_LENGTH, false));
             Outgoing::edit_inline(user, inline_id, html, Some(keyboards::expand(&key))).then(
                 |sent| {
@@ -225,12 +222,7 @@ async fn find_digest(app: &App, key: &str, user: i64) -> Option<Digest> {
     }
     let url = link_of(app, key).await?;
     match work::waiting(app.digests.get(&url, Requester::new(user, user))).await {
-        Ok(digest) => {
-            if let Err(e) = app.store.save_digest(key, url.as_str(), &digest).await {
-                tracing::warn!(error = %e, "could not persist a digest");
-            }
-            Some(digest.as_ref().clone())
-        }
+        Ok(digest) => Some(digest.as_ref().clone()),
         Err(e) => {
             tracing::info!(url = %url, reason = %e, "inline digest could not be made again");
             None

@@ -175,9 +175,6 @@ pub async fn answer(
         let key = url.key();
         match result {
             Ok(digest) => {
-                if let Err(e) = app.store.save_digest(&key, url.as_str(), &digest).await {
-                    tracing::warn!(error = %e, "could not persist a digest");
-                }
                 let html = render::digest(&digest, &digest.view(length, false));
                 let worker = Arc::clone(app);
                 let item =
