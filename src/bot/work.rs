@@ -4,11 +4,12 @@
 //! keep their order. Pushing never waits; a full queue drops the job (logged, at most once a
 //! second with the count of the drops in between).
 //!
-//! A slot is for a job while it works. A job that starts waiting on work it does not do
-//! itself (a page another job is loading, a turn at the fetch or CPU stage) gives its slot
-//! back with [`waiting`] and takes one of a bounded number of waiting places instead, so
-//! links already read are answered while slow pages load; when every waiting place is taken
-//! the job keeps its slot, as if there were none.
+//! A slot is for a job's own quick work (the cache, the store, rendering). A job whose page
+//! is not cached yet gives its slot back with [`waiting`] while the page is fetched and
+//! processed, by it or by another job (the digest service's fetch and CPU stages bound that
+//! work themselves), and takes one of a bounded number of waiting places instead, so links
+//! already read are answered while slow pages load; when every waiting place is taken the
+//! job keeps its slot, as if there were none.
 
 use std::collections::HashMap;
 use std::collections::VecDeque;
