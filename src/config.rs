@@ -280,6 +280,8 @@ impl Config {
             env.number("LINKDIGEST_MAX_PENDING_WORK", self.bot.max_pending_work)?;
         self.bot.max_queued_work =
             env.number("LINKDIGEST_MAX_QUEUED_WORK", self.bot.max_queued_work)?;
+        self.bot.max_waiting_work =
+            env.number("LINKDIGEST_MAX_WAITING_WORK", self.bot.max_waiting_work)?;
         self.bot.outbox_per_chat =
             env.number("LINKDIGEST_OUTBOX_PER_CHAT", self.bot.outbox_per_chat)?;
         self.bot.max_background_calls = env.number(
@@ -683,6 +685,7 @@ mod tests {
             ("LINKDIGEST_USER_COMMANDS_PER_MINUTE", "5"),
             ("LINKDIGEST_CHAT_COMMANDS_PER_MINUTE", "0"),
             ("LINKDIGEST_MAX_QUEUED_WORK", "10"),
+            ("LINKDIGEST_MAX_WAITING_WORK", "7"),
             ("LINKDIGEST_OUTBOX_PER_CHAT", "4"),
             ("LINKDIGEST_MAX_BACKGROUND_CALLS", "8"),
         ])
@@ -697,10 +700,11 @@ mod tests {
         assert_eq!(
             (
                 c.bot.max_queued_work,
+                c.bot.max_waiting_work,
                 c.bot.outbox_per_chat,
                 c.bot.max_background_calls
             ),
-            (10, 4, 8)
+            (10, 7, 4, 8)
         );
         assert_eq!(c.telegram_token.as_deref(), Some("123:abc"));
         assert_eq!(

@@ -67,7 +67,11 @@ impl App {
                 config.chat_commands_per_minute,
             ),
             lanes: Lanes::new(config.max_queued_work),
-            work: WorkQueue::new(config.max_pending_work, config.max_queued_work),
+            work: WorkQueue::new(
+                config.max_pending_work,
+                config.max_queued_work,
+                config.max_waiting_work,
+            ),
             outbox: Outbox::new(&config, shared_windows),
             digests,
             store,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use super::Digest;
@@ -105,6 +106,19 @@ pub struct Service {
     pdf_limits: PdfLimits,
     markup: MarkupLimits,
     archive: Option<Arc<dyn DigestArchive>>,
+    /// Places for fetched pages not yet extracted: a page waiting for a CPU slot holds up to
+    /// 5 MiB (20 for a PDF) after its fetch slot is free, so their number has its own bound.
+    pages: Arc<Semaphore>,
+    /// How long a digest made by the summarizer's fallback stays fresh.
+    fallback_ttl: Duration,
+}
+
+/// Fetched pages waiting for (or in) a CPU slot, per fetch slot.
+const PAGES_PER_FETCH_SLOT: usize = 2;
+
+/// The places for fetched pages that `fetches` fetch slots need.
+fn page_places(fetches: &Limits) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(fetches.total.max(1) * PAGES_PER_FETCH_SLOT))
 }
 
 impl Service {
@@ -135,6 +149,7 @@ impl Service {
         cache: CacheConfig,
     ) -> Self {
         let limits = WorkLimits::default();
+        let fallback_ttl = cache.transient_failure_ttl;
         Service {
             fetcher,
             summarizer,
@@ -148,6 +163,8 @@ impl Service {
             pdf_limits: PdfLimits::default(),
             markup: MarkupLimits::default(),
             archive: None,
+            pages: page_places(&limits.fetches),
+            fallback_ttl,
         }
     }
 
@@ -191,12 +208,14 @@ impl Service {
             total: permits,
             ..self.fetches.limits()
         };
+        self.pages = page_places(&limits);
         self.fetches = Admission::new(limits);
         self
     }
 
     /// Sets the fetch and CPU limits and the CPU deadline of one link.
     pub fn with_limits(mut self, limits: WorkLimits) -> Self {
+        self.pages = page_places(&limits.fetches);
         self.fetches = Admission::new(limits.fetches);
         self.cpu = Admission::new(limits.cpu);
         self.cpu_deadline = limits.cpu_deadline;
@@ -249,8 +268,9 @@ impl Service {
             text: html,
             bytes: Vec::new(),
             title: None,
+            _place: None,
         };
-        self.process(page, Requester::local()).await
+        Ok(self.process(page, Requester::local()).await?.digest)
     }
 
     /// Makes a digest of plain text (paragraphs separated by blank lines).
@@ -265,8 +285,9 @@ impl Service {
             text,
             bytes: Vec::new(),
             title,
+            _place: None,
         };
-        self.process(page, Requester::local()).await
+        Ok(self.process(page, Requester::local()).await?.digest)
     }
 
     /// Makes a digest of a PDF that did not come through the fetcher.
@@ -281,8 +302,9 @@ impl Service {
             text: String::new(),
             bytes,
             title: None,
+            _place: None,
         };
-        self.process(page, Requester::local()).await
+        Ok(self.process(page, Requester::local()).await?.digest)
     }
 
     /// A digest from another instance through Redis, else made here; with Redis, one
@@ -334,46 +356,65 @@ impl Service {
 
     /// The archived digest of `key` if it is younger than the cache TTL (with the rest of
     /// its freshness), else one fetched and made now, then archived. Reading the archive
-    /// takes no fetch or CPU slot; an archive failure is logged and counts as a miss.
+    /// takes no fetch or CPU slot; an archive failure is logged and counts as a miss. A
+    /// digest the summarizer's fallback made (an LLM that failed) is archived under the
+    /// fallback's id and stays fresh only for the transient-failure time, so the configured
+    /// summarizer is asked again soon.
     async fn make(
         &self,
         key: &str,
         url: &Url,
         who: Requester,
     ) -> Result<(Digest, Option<Duration>), DigestError> {
-        let Some(archive) = &self.archive else {
-            return Ok((self.fetch_and_digest(url, who).await?, None));
-        };
-        match archive.recall(key, self.ttl).await {
-            Ok(Some(Archived { digest, age })) if age < self.ttl => {
-                metrics::counter!(ops::ARCHIVE_HITS).increment(1);
-                return Ok((digest, Some(self.ttl - age)));
+        if let Some(archive) = &self.archive {
+            match archive.recall(key, self.ttl).await {
+                Ok(Some(Archived { digest, age })) if age < self.ttl => {
+                    metrics::counter!(ops::ARCHIVE_HITS).increment(1);
+                    return Ok((digest, Some(self.ttl - age)));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not read the digest archive"),
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not read the digest archive"),
         }
-        let digest = self.fetch_and_digest(url, who).await?;
-        if let Err(e) = archive.keep(key, &digest).await {
-            tracing::warn!(error = %e, "could not archive a digest");
+        let Made { digest, by } = self.fetch_and_digest(url, who).await?;
+        let own = by == self.summarizer.id();
+        if let Some(archive) = &self.archive {
+            let kept_as = if own {
+                key.to_owned()
+            } else {
+                relabelled(key, &by)
+            };
+            if let Err(e) = archive.keep(&kept_as, &digest).await {
+                tracing::warn!(error = %e, "could not archive a digest");
+            }
         }
-        Ok((digest, None))
+        if own {
+            Ok((digest, None))
+        } else {
+            tracing::info!(by, "a fallback digest is kept only briefly");
+            Ok((digest, Some(self.fallback_ttl)))
+        }
     }
 
-    async fn fetch_and_digest(&self, url: &Url, who: Requester) -> Result<Digest, DigestError> {
+    async fn fetch_and_digest(&self, url: &Url, who: Requester) -> Result<Made, DigestError> {
         let site = url.host_str().map(site_of);
         let page = {
             let _slot = self.fetches.enter(who, site).await;
+            // Never closed, so a place always comes; it goes with the page once extracted.
+            let place = Arc::clone(&self.pages).acquire_owned().await.ok();
             let started = Instant::now();
             let page = self.fetcher.get(url).await;
             metrics::histogram!(ops::FETCH_SECONDS).record(started.elapsed().as_secs_f64());
-            page?
+            (page?, place)
         };
+        let (page, place) = page;
         let page = Page {
             url: Some(page.url),
             kind: page.kind,
             text: page.text,
             bytes: page.bytes,
             title: None,
+            _place: place,
         };
         self.process(page, who).await
     }
@@ -382,7 +423,7 @@ impl Service {
     /// the link's deadline. An LLM is asked after the CPU slot is given back; its answer is
     /// checked against the article (or the article ranked instead) in a CPU slot again, within
     /// what is left of the same deadline, so a large article never stems on an async worker.
-    async fn process(&self, page: Page, who: Requester) -> Result<Digest, DigestError> {
+    async fn process(&self, page: Page, who: Requester) -> Result<Made, DigestError> {
         let started = Instant::now();
         let url = page.url.clone();
         let deadline = self.cpu_deadline;
@@ -419,7 +460,7 @@ impl Service {
         let cpu_used = cpu_started.elapsed();
         drop(slot);
         let (article, summary) = match summary {
-            Some(summary) => (article, summary),
+            Some(summary) => (article, summary.map(|s| (s, self.summarizer.id()))),
             None => {
                 let draft = self.summarizer.draft(&article, RANKED_SENTENCES).await;
                 let left = deadline.saturating_sub(cpu_used);
@@ -427,7 +468,7 @@ impl Service {
                 let _slot = self.cpu.enter(who, None).await;
                 blocking(move || {
                     let summary = Deadline::after(left)
-                        .run(|| summarizer.finish_now(&article, draft, RANKED_SENTENCES));
+                        .run(|| summarizer.finish_labelled(&article, draft, RANKED_SENTENCES));
                     (article, summary)
                 })
                 .await
@@ -438,7 +479,7 @@ impl Service {
                 })?
             }
         };
-        let mut summary = summary.map_err(|e| {
+        let (mut summary, by) = summary.map_err(|e| {
             tracing::warn!(error = %e, "summarizer failed");
             DigestError::Summarize
         })?;
@@ -453,7 +494,10 @@ impl Service {
                 .sentences
                 .sort_by_key(|s| !abstract_text.contains(s.text.as_str()));
         }
-        Ok(Digest::new(&article, summary, url.as_ref()))
+        Ok(Made {
+            digest: Digest::new(&article, summary, url.as_ref()),
+            by,
+        })
     }
 
     /// How many CPU slots this service has handed out: one per page processed, and one more
@@ -463,10 +507,23 @@ impl Service {
     }
 }
 
+/// The cache key `key` (summarizer id, `|`, link) with the summarizer id `by` instead.
+fn relabelled(key: &str, by: &str) -> String {
+    let link = key.split_once('|').map_or(key, |(_, link)| link);
+    format!("{by}|{link}")
+}
+
 /// The link ran past its CPU deadline (logged).
 fn too_slow(deadline: Duration) -> DigestError {
     tracing::info!(?deadline, "page processing ran past its deadline");
     DigestError::TooSlow
+}
+
+/// A digest just made, and the id of the summarizer that made it (the configured one's, or
+/// its fallback's).
+struct Made {
+    digest: Digest,
+    by: String,
 }
 
 /// A document to digest: fetched, or handed in by the command line.
@@ -478,6 +535,8 @@ struct Page {
     /// The bytes of a PDF.
     bytes: Vec<u8>,
     title: Option<String>,
+    /// The fetched page's place among those waiting for the CPU, given back with the page.
+    _place: Option<OwnedSemaphorePermit>,
 }
 
 /// Runs CPU-heavy work (parsing a large page) off the async workers.
@@ -498,6 +557,10 @@ mod tests {
     #[test]
     fn only_failures_that_may_pass_by_themselves_are_transient() {
         let transient = [
+            FetchError::Dns {
+                host: "flaky.example".into(),
+                detail: "Temporary failure in name resolution".into(),
+            },
             FetchError::Timeout(Duration::from_secs(15)),
             FetchError::Connect {
                 detail: "refused".into(),
@@ -510,6 +573,9 @@ mod tests {
             assert!(DigestError::Fetch(e.clone()).is_transient(), "{e:?}");
         }
         let lasting = [
+            DigestError::Fetch(FetchError::NoSuchHost {
+                host: "gone.invalid".into(),
+            }),
             DigestError::Fetch(FetchError::NotFound(404)),
             DigestError::Fetch(FetchError::NotFound(410)),
             DigestError::Fetch(FetchError::TooLarge(5 << 20)),

@@ -155,7 +155,22 @@ impl Summarizer for OpenAi {
         draft: Option<Summary>,
         max_sentences: usize,
     ) -> Result<Summary, SummarizeError> {
-        finish(&self.fallback, article, draft, max_sentences)
+        finish(&self.fallback, article, draft, max_sentences).map(|(summary, _)| summary)
+    }
+
+    fn finish_labelled(
+        &self,
+        article: &Article,
+        draft: Option<Summary>,
+        max_sentences: usize,
+    ) -> Result<(Summary, String), SummarizeError> {
+        let (summary, fell_back) = finish(&self.fallback, article, draft, max_sentences)?;
+        let by = if fell_back {
+            self.fallback.id()
+        } else {
+            self.id()
+        };
+        Ok((summary, by))
     }
 
     async fn summarize(
@@ -171,28 +186,32 @@ impl Summarizer for OpenAi {
             Deadline::after(deadline)
                 .run(|| finish(&fallback, &article, draft, max_sentences))
                 .unwrap_or(Err(SummarizeError::Failed))
+                .map(|(summary, _)| summary)
         })
         .await
         .map_err(|_| SummarizeError::Failed)?
     }
 }
 
-/// The LLM's answer when the article supports it, else the extractive ranking.
+/// The LLM's answer when the article supports it, else the extractive ranking (and true:
+/// it fell back).
 fn finish(
     fallback: &Extractive,
     article: &Article,
     draft: Option<Summary>,
     max_sentences: usize,
-) -> Result<Summary, SummarizeError> {
+) -> Result<(Summary, bool), SummarizeError> {
     if let Some(answer) = draft {
         match grounded(answer, article) {
-            Ok(summary) => return Ok(summary),
+            Ok(summary) => return Ok((summary, false)),
             Err(e) => {
                 tracing::warn!(error = %e, "LLM answer not grounded; using the extractive summary")
             }
         }
     }
-    fallback.rank(article, max_sentences)
+    fallback
+        .rank(article, max_sentences)
+        .map(|summary| (summary, true))
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -18,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use super::drop_log::DropLog;
 use super::pacing::Pacer;
 use super::request::{InlineAnswer, What};
-use super::telegram::{self, Sent};
+use super::telegram::{self, Sent, Typing};
 use crate::config::BotConfig;
 use crate::perkey::PerKey;
 
@@ -156,6 +157,9 @@ struct Inner {
     /// At most this many answers in flight per person, and per chat.
     per_user: usize,
     per_chat_answers: usize,
+    /// "typing…" indicators shown at once: each repeats a request every few seconds, and
+    /// jobs waiting on pages without a work slot may be many.
+    typing: Arc<Semaphore>,
     tasks: TaskTracker,
 }
 
@@ -243,6 +247,7 @@ impl Outbox {
                 answering: Arc::new(DashMap::new()),
                 per_user: (config.max_background_calls / USER_SHARE).max(1),
                 per_chat_answers: (config.max_background_calls / CHAT_SHARE).max(1),
+                typing: Arc::new(Semaphore::new(config.max_pending_work.max(1))),
                 tasks: TaskTracker::new(),
             }),
         }
@@ -390,6 +395,13 @@ impl Outbox {
         })
     }
 
+    /// Shows "typing…" in `msg`'s chat every `every` until the returned guard is dropped;
+    /// `None` (no indicator) when as many indicators run as there are work slots.
+    pub fn typing(&self, bot: &Bot, msg: &Message, every: Duration) -> Option<Typing> {
+        let place = Arc::clone(&self.inner.typing).try_acquire_owned().ok()?;
+        Some(Typing::start(bot, msg, every, place))
+    }
+
     /// Waits until every outbox is empty and every background call has ended.
     pub async fn close(&self) {
         self.inner.tasks.close();
@@ -450,5 +462,39 @@ async fn drain(inner: Arc<Inner>, bot: Bot, lane: Lane) {
             }
         };
         item.finish(sent);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn typing_indicators_are_bounded_by_the_work_slots() {
+        let config = BotConfig {
+            max_pending_work: 2,
+            ..BotConfig::default()
+        };
+        let outbox = Outbox::new(&config, None);
+        // Port 9 (discard) on loopback: any request is refused there, nothing leaves the host.
+        let url = "http://127.0.0.1:9/".parse().expect("a URL");
+        let bot = Bot::new("1:TEST").set_api_url(url);
+        let msg: Message = serde_json::from_value(serde_json::json!({
+            "message_id": 1, "date": 1_700_000_000,
+            "chat": {"id": 5, "type": "private", "first_name": "Ann"},
+            "from": {"id": 5, "is_bot": false, "first_name": "Ann"},
+            "text": "https://example.org/a"
+        }))
+        .expect("a message");
+        let every = Duration::from_secs(60);
+        let first = outbox.typing(&bot, &msg, every);
+        let second = outbox.typing(&bot, &msg, every);
+        assert!(first.is_some() && second.is_some());
+        assert!(outbox.typing(&bot, &msg, every).is_none(), "two at most");
+        drop(first);
+        assert!(
+            outbox.typing(&bot, &msg, every).is_some(),
+            "a place came free"
+        );
     }
 }

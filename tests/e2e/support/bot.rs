@@ -160,6 +160,14 @@ impl TestBot {
         Self::start_cached(tg, db, config, updates, shared, CacheConfig::default()).await
     }
 
+    /// Starts the bot with a digest service of the test's own (its own DNS, say).
+    pub async fn start_with_digests(tg: &FakeTelegram, db: &Path, digests: Service) -> Self {
+        let store = Store::open(db, StoreLimits::default()).expect("open the database");
+        let digests = Arc::new(digests.with_archive(Arc::new(store.clone())));
+        let app = App::new(digests, store, bot_config());
+        Self::launch(tg, app, Updates::Polling { ops: None })
+    }
+
     async fn start_cached(
         tg: &FakeTelegram,
         db: &Path,
@@ -177,6 +185,11 @@ impl TestBot {
         // As `run` does: digests made before a restart answer again within the cache TTL.
         let digests = Arc::new(digests.with_archive(Arc::new(store.clone())));
         let app = App::new(digests, store, config);
+        Self::launch(tg, app, updates)
+    }
+
+    /// Runs `app` against the fake Bot API until [`TestBot::stop`].
+    fn launch(tg: &FakeTelegram, app: App, updates: Updates) -> Self {
         let client = bot::client("123456:TEST", Some(&tg.url()));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(bot::run(client, app, updates, async {
