@@ -37,6 +37,9 @@ pub enum LlmError {
     /// The server answered with an error status.
     #[error("the server answered HTTP {0}")]
     Status(u16),
+    /// No usable answer within the whole time allowed, retries included.
+    #[error("no answer within {0:?}")]
+    TimedOut(std::time::Duration),
     /// The answer was not the JSON we asked for, or held no sentences.
     #[error("unusable answer: {0}")]
     Malformed(String),
@@ -140,7 +143,12 @@ impl Summarizer for OpenAi {
     }
 
     async fn draft(&self, article: &Article, max_sentences: usize) -> Option<Summary> {
-        match self.ask(article, max_sentences).await {
+        // One bound for the whole answer, retries and their waits included: a slow or
+        // failing endpoint costs a link at most this long before the extractive fallback.
+        let answer = tokio::time::timeout(self.config.timeout, self.ask(article, max_sentences))
+            .await
+            .unwrap_or(Err(LlmError::TimedOut(self.config.timeout)));
+        match answer {
             Ok(answer) => Some(answer),
             Err(e) => {
                 tracing::warn!(error = %e, model = %self.config.model, "LLM failed; using the extractive summary");
@@ -474,6 +482,31 @@ mod tests {
         let summary = llm.summarize(&article(Some("de")), 3).await.unwrap();
         assert_eq!(texts(&summary), ["Die Abstimmung war knapp."]);
         assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn retries_stop_when_the_whole_answer_is_out_of_time() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(503)
+                    .insert_header("retry-after", "1")
+                    .set_delay(Duration::from_millis(150)),
+            )
+            .mount(&server)
+            .await;
+        // Five retries of 150 ms each with 300 ms between them would take 2.4 s.
+        let llm = OpenAi::new(OpenAiConfig {
+            max_retries: 5,
+            max_retry_after: Duration::from_millis(300),
+            ..summarizer(&server, Duration::from_millis(400)).await.config
+        })
+        .unwrap();
+        let summary = llm.summarize(&article(Some("de")), 3).await.unwrap();
+        let body = article(None).text();
+        assert!(texts(&summary).iter().all(|s| body.contains(s)), "extractive");
+        let asked = server.received_requests().await.unwrap().len();
+        assert!(asked < 6, "gave up within the time: {asked} requests");
     }
 
     #[tokio::test]
