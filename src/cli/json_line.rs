@@ -213,32 +213,41 @@ fn unescape(bytes: &[u8], start: usize) -> Option<(Vec<u8>, usize)> {
         match *bytes.get(s)? {
             b'"' => return Some((out, s + 1)),
             b'\\' => {
-                let byte = match *bytes.get(s + 1)? {
-                    b'"' => b'"',
-                    b'\\' => b'\\',
-                    b'/' => b'/',
-                    b'b' => 0x08,
-                    b'f' => 0x0c,
-                    b'n' => b'\n',
-                    b'r' => b'\r',
-                    b't' => b'\t',
-                    b'u' => {
-                        let (c, used) = unicode_escape(bytes.get(s + 2..)?)?;
-                        let mut buf = [0; 4];
-                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                        s += 2 + used;
-                        continue;
-                    }
-                    _ => return None,
-                };
-                out.push(byte);
-                s += 2;
+                let code = *bytes.get(s + 1)?;
+                let byte = ESCAPED[usize::from(code)];
+                if byte != 0 {
+                    out.push(byte);
+                    s += 2;
+                    continue;
+                }
+                if code != b'u' {
+                    return None;
+                }
+                let (c, used) = unicode_escape(bytes.get(s + 2..)?)?;
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                s += 2 + used;
             }
             // a raw control character
             _ => return None,
         }
     }
 }
+
+/// The byte each one-letter escape stands for (`\"`, `\n`, ...), 0 for the other bytes: a
+/// table look-up instead of a jump per escape, which a page has every 15 to 20 bytes.
+const ESCAPED: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[b'/' as usize] = b'/';
+    table[b'b' as usize] = 0x08;
+    table[b'f' as usize] = 0x0c;
+    table[b'n' as usize] = b'\n';
+    table[b'r' as usize] = b'\r';
+    table[b't' as usize] = b'\t';
+    table
+};
 
 /// The character of a `\u` escape from its hex digits on (a surrogate pair takes two escapes),
 /// and the bytes it used.
