@@ -114,4 +114,6 @@ awk -v n="$n" -v cores="$cores" \
     printf "jsonl --workers 1 / dom_smoothie, wall, one thread each: %4.2fx\n", ls / wo
     printf "jsonl per core / extract FILE... (one thread), wall:   %6.2fx  (target >= 1)\n", (wp / wa) / cores
     printf "jsonl --workers 1 / extract FILE..., wall:             %6.2fx\n", wp / wo
+    printf "jsonl (all cores) / extract FILE..., pages per CPU-s:  %6.2fx  (target >= 1)\n", cp / ca
+    printf "jsonl --workers 1 / extract FILE..., pages per CPU-s:  %6.2fx  (target >= 1)\n", cp / co
 }'

@@ -15,12 +15,13 @@ use linkdigest::extract::{self, Article, ExtractError};
 use linkdigest::fetch::{Fetcher, PageKind};
 use linkdigest::links::NormalizedUrl;
 use linkdigest::pdf::{self, PdfLimits};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use url::Url;
 
+use super::json_line::{self, Fields as Line};
 use super::ordered::{self, LineWork, Options, Pool, Step};
 use super::selection::Selection;
 
@@ -60,24 +61,53 @@ impl Threads {
     }
 }
 
-/// One input line.
-#[derive(Deserialize)]
-struct Line {
-    #[serde(default)]
-    id: Value,
-    text: Option<String>,
-    html: Option<String>,
-    url: Option<String>,
-}
-
-/// Parses a line, or says why line `number` is not one.
-fn parse(number: usize, raw: &str) -> Result<Line, String> {
-    serde_json::from_str(raw).map_err(|e| format!("line {number} is not a JSON object: {e}"))
+/// Parses a line, or gives line `number`'s error object. The usual line is read by
+/// [`json_line`] (which takes only valid UTF-8), anything else by `serde_json`.
+fn parse(number: usize, raw: &[u8]) -> Result<Line, String> {
+    if let Some(line) = json_line::parse(raw) {
+        return Ok(line);
+    }
+    let Ok(raw) = simdutf8::basic::from_utf8(raw) else {
+        return Err(error(Value::Null, format!("line {number} is not UTF-8")));
+    };
+    serde_json::from_str(raw).map_err(|e| {
+        error(
+            Value::Null,
+            format!("line {number} is not a JSON object: {e}"),
+        )
+    })
 }
 
 /// The error object of a line.
 fn error(id: Value, e: impl std::fmt::Display) -> String {
-    json!({"id": id, "error": format!("{e:#}")}).to_string()
+    let out = ErrorJson {
+        error: &format!("{e:#}"),
+        id: &id,
+    };
+    serde_json::to_string(&out).unwrap_or_default()
+}
+
+/// `{"error","id"}`, in the order the lines have always had (sorted keys).
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    error: &'a str,
+    id: &'a Value,
+}
+
+/// `{"id","text","title"}`, in the order the lines have always had (sorted keys).
+#[derive(Serialize)]
+struct ArticleJson<'a> {
+    id: &'a Value,
+    text: &'a str,
+    title: &'a str,
+}
+
+/// `{"id","summary","title"}`, in the order the lines have always had (sorted keys).
+#[derive(Serialize)]
+struct DigestJson<'a> {
+    id: &'a Value,
+    summary: &'a str,
+    title: &'a str,
 }
 
 /// Streams stdin through `work` and prints the results in input order.
@@ -116,10 +146,10 @@ struct ExtractLines {
 }
 
 impl LineWork for ExtractLines {
-    fn line(&self, number: usize, raw: String, pool: &Pool) -> Step {
+    fn line(&self, number: usize, raw: Vec<u8>, pool: &Pool) -> Step {
         let line = match parse(number, &raw) {
             Ok(line) => line,
-            Err(e) => return Step::Done(error(Value::Null, e)),
+            Err(e) => return Step::Done(e),
         };
         drop(raw);
         let id = line.id;
@@ -178,7 +208,12 @@ async fn fetch_article(
 fn article_json(id: Value, article: Result<Article, ExtractError>) -> String {
     match article {
         Ok(article) => {
-            json!({"id": id, "title": article.title, "text": article.text()}).to_string()
+            let out = ArticleJson {
+                id: &id,
+                text: &article.text(),
+                title: &article.title,
+            };
+            serde_json::to_string(&out).unwrap_or_default()
         }
         Err(e) => error(id, e),
     }
@@ -210,10 +245,10 @@ struct SummarizeLines {
 }
 
 impl LineWork for SummarizeLines {
-    fn line(&self, number: usize, raw: String, _pool: &Pool) -> Step {
+    fn line(&self, number: usize, raw: Vec<u8>, _pool: &Pool) -> Step {
         let line = match parse(number, &raw) {
             Ok(line) => line,
-            Err(e) => return Step::Done(error(Value::Null, e)),
+            Err(e) => return Step::Done(e),
         };
         drop(raw);
         let waits = self.remote_summarizer || (line.text.is_none() && line.html.is_none());
@@ -221,12 +256,14 @@ impl LineWork for SummarizeLines {
         let id = line.id.clone();
         let digest = async move {
             match digest_line(&service, line).await {
-                Ok(digest) => json!({
-                    "id": id,
-                    "title": digest.title,
-                    "summary": selection.sentences(&digest).join("\n"),
-                })
-                .to_string(),
+                Ok(digest) => {
+                    let out = DigestJson {
+                        id: &id,
+                        summary: &selection.sentences(&digest).join("\n"),
+                        title: &digest.title,
+                    };
+                    serde_json::to_string(&out).unwrap_or_default()
+                }
                 Err(e) => error(id, e),
             }
         };

@@ -3,6 +3,7 @@
 mod batch;
 mod extract;
 mod input;
+mod json_line;
 mod ordered;
 mod run;
 mod selection;

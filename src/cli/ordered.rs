@@ -28,8 +28,9 @@ pub enum Step {
 
 /// The work done on each non-blank input line.
 pub trait LineWork: Send + Sync + 'static {
-    /// Turns input line `number` (1-based) into its output line, now or after waiting.
-    fn line(&self, number: usize, raw: String, pool: &Pool) -> Step;
+    /// Turns input line `number` (1-based, its bytes as read, the newline included) into its
+    /// output line, now or after waiting.
+    fn line(&self, number: usize, raw: Vec<u8>, pool: &Pool) -> Step;
 
     /// The output line of a line that could not be processed, saying `why`.
     fn failed(&self, number: usize, why: &str) -> String;
@@ -178,42 +179,82 @@ fn read<W: LineWork>(
 ) -> io::Result<()> {
     let mut number = 0;
     let mut seq = 0;
-    let mut buf = Vec::new();
     loop {
-        buf.clear();
-        let n = io::Read::take(input.by_ref(), options.max_line_bytes as u64 + 1)
-            .read_until(b'\n', &mut buf)?;
-        if n == 0 {
+        let Some(line) = read_line(&mut input, options.max_line_bytes)? else {
             return Ok(());
-        }
+        };
         number += 1;
-        let too_long = buf.last() != Some(&b'\n') && n > options.max_line_bytes;
-        if too_long {
-            input.skip_until(b'\n')?;
-        } else if buf.trim_ascii().is_empty() {
+        if let RawLine::Whole(raw) = &line
+            && raw.trim_ascii().is_empty()
+        {
             continue;
         }
         if !window.acquire() {
             return Ok(());
         }
-        if too_long {
-            let why = format!("is longer than {} bytes", options.max_line_bytes);
-            let _ = done.send((seq, work.failed(number, &why)));
-        } else {
-            let raw = match String::from_utf8(std::mem::take(&mut buf)) {
-                Ok(raw) => raw,
-                Err(_) => {
-                    let _ = done.send((seq, work.failed(number, "is not UTF-8")));
-                    seq += 1;
-                    continue;
+        match line {
+            RawLine::TooLong => {
+                let why = format!("is longer than {} bytes", options.max_line_bytes);
+                let _ = done.send((seq, work.failed(number, &why)));
+            }
+            RawLine::Whole(raw) => {
+                let job = line_job(number, seq, raw, work, pool, done, runtime);
+                if pool.jobs.send(job).is_err() {
+                    return Ok(());
                 }
-            };
-            let job = line_job(number, seq, raw, work, pool, done, runtime);
-            if pool.jobs.send(job).is_err() {
-                return Ok(());
             }
         }
         seq += 1;
+    }
+}
+
+/// An input line as the reader found it.
+enum RawLine {
+    /// The line's bytes, its newline included when it has one.
+    Whole(Vec<u8>),
+    /// Longer than the limit: skipped to its end without being kept.
+    TooLong,
+}
+
+/// Reads the next line (`None` at the end of the input). The newline is found with `memchr`
+/// in the reader's buffer and the line copied once into a buffer of its own, taken at its
+/// size when the line fits in what was read.
+fn read_line(input: &mut impl BufRead, max_bytes: usize) -> io::Result<Option<RawLine>> {
+    let mut line = Vec::new();
+    let mut too_long = false;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            // the last line has no newline
+            return Ok(match (too_long, line.is_empty()) {
+                (true, _) => Some(RawLine::TooLong),
+                (false, true) => None,
+                (false, false) => Some(RawLine::Whole(line)),
+            });
+        }
+        let (part, complete) = match memchr::memchr(b'\n', available) {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if !too_long && line.len() + part > max_bytes + usize::from(complete) {
+            too_long = true;
+            line = Vec::new();
+        }
+        if !too_long {
+            line.extend_from_slice(&available[..part]);
+        }
+        input.consume(part);
+        if complete {
+            return Ok(Some(if too_long {
+                RawLine::TooLong
+            } else {
+                RawLine::Whole(line)
+            }));
+        }
     }
 }
 
@@ -221,7 +262,7 @@ fn read<W: LineWork>(
 fn line_job<W: LineWork>(
     number: usize,
     seq: usize,
-    raw: String,
+    raw: Vec<u8>,
     work: &Arc<W>,
     pool: &Pool,
     done: &Sender<(usize, String)>,
@@ -297,8 +338,8 @@ mod tests {
     struct Echo;
 
     impl LineWork for Echo {
-        fn line(&self, _number: usize, raw: String, pool: &Pool) -> Step {
-            let raw = raw.trim_end().to_owned();
+        fn line(&self, _number: usize, raw: Vec<u8>, pool: &Pool) -> Step {
+            let raw = String::from_utf8_lossy(&raw).trim_end().to_owned();
             if let Some(ms) = raw.strip_prefix("sleep ") {
                 std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
             }
@@ -370,22 +411,36 @@ mod tests {
         );
     }
 
+    fn lines_of(input: &str, buffer: usize) -> Vec<String> {
+        let mut reader = io::BufReader::with_capacity(buffer, input.as_bytes());
+        let mut lines = Vec::new();
+        while let Some(line) = read_line(&mut reader, 64).expect("read") {
+            lines.push(match line {
+                RawLine::Whole(bytes) => String::from_utf8(bytes).expect("UTF-8"),
+                RawLine::TooLong => "too long".to_owned(),
+            });
+        }
+        lines
+    }
+
     #[test]
-    fn a_line_that_is_not_utf8_gets_its_error() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        let mut out = Vec::new();
-        let input: &[u8] = b"a\n\xff\xfe\nb\n";
-        run(
-            input,
-            &mut out,
-            Arc::new(Echo),
-            options(2),
-            runtime.handle().clone(),
-        )
-        .expect("run");
-        assert_eq!(out, b"a\nline 2 is not UTF-8\nb\n");
+    fn lines_are_cut_at_newlines_across_reads_and_measured_without_their_newline() {
+        let (a, b, c) = ("a".repeat(64), "b".repeat(63), "c".repeat(65));
+        let input = format!("{a}\n{b}\r\n{c}\n\n{c}\nlast");
+        let expected = [
+            format!("{a}\n"),
+            format!("{b}\r\n"),
+            "too long".to_owned(),
+            "\n".to_owned(),
+            "too long".to_owned(),
+            "last".to_owned(),
+        ];
+        for buffer in [1, 5, 64, 65, 66, 1 << 10] {
+            assert_eq!(lines_of(&input, buffer), expected, "buffer {buffer}");
+        }
+        assert_eq!(lines_of(&a, 7), [a]);
+        assert_eq!(lines_of(&c, 7), ["too long"]);
+        assert!(lines_of("", 7).is_empty());
     }
 
     /// Hands out `total` lines one at a time and records how far it ran ahead of the writer.

@@ -27,13 +27,20 @@ fn spawn(args: &[&str]) -> Child {
 
 /// Runs linkdigest with `lines` on stdin, written from another thread while it runs.
 fn batch(args: &[&str], lines: Vec<String>) -> Output {
+    let mut input = Vec::new();
+    for line in lines {
+        input.extend_from_slice(line.as_bytes());
+        input.push(b'\n');
+    }
+    batch_bytes(args, input)
+}
+
+/// Runs linkdigest with `input` on stdin, written from another thread while it runs.
+fn batch_bytes(args: &[&str], input: Vec<u8>) -> Output {
     let mut child = spawn(args);
     let mut stdin = child.stdin.take().expect("stdin");
     let writer = std::thread::spawn(move || {
-        for line in lines {
-            stdin.write_all(line.as_bytes()).expect("write stdin");
-            stdin.write_all(b"\n").expect("write stdin");
-        }
+        stdin.write_all(&input).expect("write stdin");
     });
     let out = child.wait_with_output().expect("linkdigest output");
     writer.join().expect("stdin writer");
@@ -103,6 +110,41 @@ fn extract_jsonl_answers_a_bad_line_in_the_middle_and_goes_on() {
     assert_eq!(out[3]["id"], "empty");
     assert_eq!(out[3]["error"], "the line has neither \"html\" nor \"url\"");
     assert_eq!(out[4]["title"], "Story number 2");
+}
+
+#[test]
+fn extract_jsonl_reads_crlf_lines_escapes_and_unusual_shapes_and_refuses_bytes_that_are_not_utf8() {
+    let html = page(1, 4);
+    let mut input = Vec::new();
+    // CRLF endings, written by hand with spaces and escapes serde_json would not write
+    let escaped = serde_json::to_string(&html)
+        .expect("JSON")
+        .replace('<', "\\u003c")
+        .replace('/', "\\/");
+    input.extend_from_slice(format!("{{ \"id\" : 1 , \"html\" : {escaped} }}\r\n").as_bytes());
+    // a key the batch does not know and an id that is an object: read all the same
+    let other = json!({"id": {"n": 2}, "lang": "en", "html": page(2, 4)});
+    input.extend_from_slice(format!("{other}\r\n").as_bytes());
+    // a line that is not UTF-8, then a raw tab inside a string (not JSON)
+    input.extend_from_slice(b"{\"id\": 3, \"html\": \"<p>caf\xe9</p>\"}\r\n");
+    input.extend_from_slice(b"{\"id\": 4, \"html\": \"<p>a\tb</p>\"}\n");
+    input.extend_from_slice(json!({"id": 5, "html": page(5, 4)}).to_string().as_bytes());
+    let out = json_lines(&batch_bytes(&["extract", "--jsonl"], input));
+    assert_eq!(out.len(), 5, "{out:?}");
+    assert_eq!(out[0]["id"], 1);
+    assert_eq!(out[0]["title"], "Story number 1");
+    assert_eq!(out[1]["id"], json!({"n": 2}));
+    assert_eq!(out[1]["title"], "Story number 2");
+    assert_eq!(out[2], json!({"id": null, "error": "line 3 is not UTF-8"}));
+    assert_eq!(out[3]["id"], Value::Null);
+    assert!(
+        out[3]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("line 4 is not a JSON object: control character")),
+        "{}",
+        out[3]
+    );
+    assert_eq!(out[4]["title"], "Story number 5");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
