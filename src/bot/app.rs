@@ -66,7 +66,7 @@ impl App {
                 config.user_commands_per_minute,
                 config.chat_commands_per_minute,
             ),
-            lanes: Lanes::new(config.max_queued_work),
+            lanes: Lanes::new(config.max_queued_work, config.max_queued_per_chat),
             work: WorkQueue::new(
                 config.max_pending_work,
                 config.max_queued_work,

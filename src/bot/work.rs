@@ -204,6 +204,7 @@ pub struct Lanes {
 
 struct LanesInner {
     capacity: usize,
+    per_chat: usize,
     waiting: AtomicUsize,
     /// Waiting jobs per chat; a chat has an entry exactly while its lane task runs.
     chats: Mutex<HashMap<i64, VecDeque<Job>>>,
@@ -220,11 +221,13 @@ impl LanesInner {
 }
 
 impl Lanes {
-    /// Lanes holding at most `capacity` waiting jobs in all.
-    pub fn new(capacity: usize) -> Self {
+    /// Lanes holding at most `capacity` waiting jobs in all and `per_chat` in one chat's
+    /// lane, so one flooding chat cannot take every place.
+    pub fn new(capacity: usize, per_chat: usize) -> Self {
         Lanes {
             inner: Arc::new(LanesInner {
                 capacity: capacity.max(1),
+                per_chat: per_chat.max(1),
                 waiting: AtomicUsize::new(0),
                 chats: Mutex::new(HashMap::new()),
                 tasks: TaskTracker::new(),
@@ -233,7 +236,7 @@ impl Lanes {
     }
 
     /// Runs `job` after the jobs pushed before it for `chat`; false (and the job dropped,
-    /// logged as `what`) when the lanes are full. Never waits.
+    /// logged as `what`) when the lanes or the chat's lane are full. Never waits.
     pub fn push(
         &self,
         chat: i64,
@@ -255,14 +258,28 @@ impl Lanes {
             return false;
         }
         let start = match inner.chats().entry(chat) {
+            Entry::Occupied(lane) if lane.get().len() >= inner.per_chat => None,
             Entry::Occupied(mut lane) => {
                 lane.get_mut().push_back(Box::pin(job));
-                false
+                Some(false)
             }
             Entry::Vacant(lane) => {
                 lane.insert(VecDeque::from([Box::pin(job) as Job]));
-                true
+                Some(true)
             }
+        };
+        let Some(start) = start else {
+            inner.waiting.fetch_sub(1, Ordering::SeqCst);
+            static CHAT_DROPS: DropLog = DropLog::new();
+            if let Some(unlogged) = CHAT_DROPS.due() {
+                tracing::warn!(
+                    chat,
+                    what,
+                    unlogged,
+                    "update dropped: too many of this chat's are waiting for their turn"
+                );
+            }
+            return false;
         };
         if start {
             inner.tasks.spawn(run_lane(Arc::clone(inner), chat));
@@ -412,7 +429,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_chats_jobs_run_in_order_beside_other_chats() {
-        let lanes = Lanes::new(100);
+        let lanes = Lanes::new(100, 100);
         let order = Arc::new(Mutex::new(Vec::new()));
         let gate = Arc::new(tokio::sync::Notify::new());
         let (blocker, seen) = (gate.clone(), order.clone());
@@ -439,7 +456,7 @@ mod tests {
 
     #[tokio::test]
     async fn full_lanes_drop_the_job_and_a_panic_stays_in_its_job() {
-        let lanes = Lanes::new(2);
+        let lanes = Lanes::new(2, 2);
         let gate = Arc::new(tokio::sync::Notify::new());
         let blocker = gate.clone();
         assert!(lanes.push(1, "block", async move { blocker.notified().await }));
@@ -451,6 +468,25 @@ mod tests {
             counted.fetch_add(1, Ordering::SeqCst);
         }));
         assert!(!lanes.push(3, "c", async {}), "two wait already");
+        gate.notify_one();
+        lanes.close().await;
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn one_chat_cannot_take_every_place_in_the_lanes() {
+        let lanes = Lanes::new(100, 3);
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let blocker = gate.clone();
+        assert!(lanes.push(1, "block", async move { blocker.notified().await }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let taken = (0..10).filter(|_| lanes.push(1, "flood", async {})).count();
+        assert_eq!(taken, 3, "the flooding chat keeps only its own places");
+        let done = Arc::new(AtomicUsize::new(0));
+        let counted = done.clone();
+        assert!(lanes.push(2, "other", async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }));
         gate.notify_one();
         lanes.close().await;
         assert_eq!(done.load(Ordering::SeqCst), 1);

@@ -346,6 +346,9 @@ pub struct BotConfig {
     /// Messages waiting for a free slot beyond those, and updates waiting for their chat's
     /// turn to be checked (limits, repeats); more are dropped (and logged).
     pub max_queued_work: usize,
+    /// Updates of one chat waiting for their turn to be checked; more of that chat's are
+    /// dropped (and logged), so one flooding chat cannot fill every chat's places.
+    pub max_queued_per_chat: usize,
     /// Messages that gave their slot back while they wait for pages being fetched or
     /// processed; when every place is taken, a waiting message keeps its slot.
     pub max_waiting_work: usize,
@@ -392,6 +395,7 @@ impl Default for BotConfig {
             link_limit_window: Duration::from_secs(60),
             max_pending_work: 256,
             max_queued_work: 4096,
+            max_queued_per_chat: 64,
             max_waiting_work: 4096,
             outbox_per_chat: 32,
             max_background_calls: 512,
