@@ -1,9 +1,9 @@
 //! A bounded outbox per chat, drained by its own task: handlers drop a reply in and move on.
 //! A reply of the same kind as one still waiting replaces it (a burst of `/settings` gets the
-//! latest answer); a full outbox drops the new reply. Every drop is logged (each kind at most once a second,
-//! with the count of those in between). Inline answers and
-//! edits of inline messages belong to no chat: they wait in their user's outbox and take only
-//! the bot's overall slot.
+//! latest answer); a full outbox drops the new reply. Every drop is logged (each kind at most
+//! once a second, with the count of those in between). Inline answers and edits of inline
+//! messages belong to no chat: they wait in their user's outbox; edits take only the bot's
+//! overall slot, answers (no message) go at once.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -432,8 +432,16 @@ async fn drain(inner: Arc<Inner>, bot: Bot, lane: Lane) {
         let chat = match lane {
             Lane::Chat(chat) => chat,
             Lane::Inline(_) => {
-                // Inline messages have no chat: only the overall slot applies.
-                inner.pacer.wait_overall().await;
+                // An answer to an inline query is no message: it goes at once, whatever the
+                // chats are sending (Telegram drops it after about 10 s). Edits of inline
+                // messages have no chat: only the overall slot applies.
+                let answer = inner.chats.get(&lane).is_some_and(|q| {
+                    q.front()
+                        .is_some_and(|item| matches!(item.what, What::AnswerInline(_)))
+                });
+                if !answer {
+                    inner.pacer.wait_overall().await;
+                }
                 let next = inner.chats.get_mut(&lane).and_then(|mut q| q.pop_front());
                 let Some(item) = next else { continue };
                 let sent = telegram::deliver_inline(&bot, &item.what).await;

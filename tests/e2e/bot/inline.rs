@@ -257,6 +257,41 @@ async fn a_query_without_a_link_gets_a_type_a_link_button() {
 }
 
 #[tokio::test]
+async fn an_inline_answer_does_not_wait_behind_the_chats_replies() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    // One message a second overall: three replies take three seconds.
+    let config = BotConfig {
+        sends_per_second: 1,
+        ..bot_config()
+    };
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    for id in [81, 82, 83] {
+        tg.send_text(&Chat::private(id), &User::new(id as u64, "Reader"), "/help");
+    }
+    tg.wait_for_sent(81, 1, PATIENCE).await;
+    let query = tg.inline_query(&User::new(7, "Ann"), "what is this bot");
+    answer(&tg, &query).await;
+    for id in [82, 83] {
+        tg.wait_for_sent(id, 1, PATIENCE).await;
+    }
+    let order: Vec<String> = tg
+        .all_calls()
+        .into_iter()
+        .filter(|c| {
+            ["sendmessage", "answerinlinequery"].contains(&c.method.to_ascii_lowercase().as_str())
+        })
+        .map(|c| c.method)
+        .collect();
+    assert_eq!(
+        order[1].to_ascii_lowercase(),
+        "answerinlinequery",
+        "the answer went before the paced replies: {order:?}"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn with_inline_mode_off_the_bot_does_not_ask_for_inline_queries() {
     let tg = FakeTelegram::start().await;
     let dir = TempDir::new().unwrap();
