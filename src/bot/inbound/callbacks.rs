@@ -6,6 +6,7 @@ use std::sync::Arc;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageEntityKind};
 
+use super::messages::BUSY;
 use super::settings::{self, Asker, Changed, NOT_SAVED, ONLY_ADMINS};
 use super::{HandlerResult, NOT_AVAILABLE, inline};
 use crate::bot::outbound::Outgoing;
@@ -15,6 +16,9 @@ use crate::digest::Digest;
 use crate::links::NormalizedUrl;
 use crate::render;
 use crate::settings::Setting;
+
+/// The answer to an Expand or Collapse press over the presser's or the chat's allowance.
+pub const TOO_MANY_TAPS: &str = "Too many taps, try again in a minute.";
 
 /// Handles a button press; every press is answered, even when the digest is gone.
 pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult {
@@ -64,13 +68,42 @@ pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult 
             return Ok(());
         }
     };
-    // Answered at once: a digest made again can take seconds.
-    app.outbox.answer_callback(&bot, &q, None);
-    let (worker, bot_) = (Arc::clone(&app), bot.clone());
-    app.work.push("expand or collapse", async move {
-        toggle(&bot_, &worker, &msg, &key, expanded).await;
+    let (lane, bot_, chat, q_) = (Arc::clone(&app), bot.clone(), msg.chat.id.0, q.clone());
+    let queued = app.lanes.push(chat, "expand or collapse", async move {
+        // Taps share the commands' allowances (with Redis a network call: in the lane).
+        if !within_tap_limits(&lane, &q, chat).await {
+            let text = Some(TOO_MANY_TAPS.to_owned());
+            lane.outbox.answer_callback(&bot_, &q, text);
+            return;
+        }
+        // Answered before the work: a digest made again can take seconds.
+        lane.outbox.answer_callback(&bot_, &q, None);
+        let worker = Arc::clone(&lane);
+        lane.work.push("expand or collapse", async move {
+            toggle(&bot_, &worker, &msg, &key, expanded).await;
+        });
     });
+    if !queued {
+        app.outbox.answer_callback(&bot, &q_, Some(BUSY.to_owned()));
+    }
     Ok(())
+}
+
+/// Takes one tap from the presser's and the chat's command allowance; false (logged once a
+/// second) when either is spent.
+async fn within_tap_limits(app: &App, q: &CallbackQuery, chat: i64) -> bool {
+    let presser = i64::try_from(q.from.id.0).unwrap_or(i64::MAX);
+    let allowed = app.commands.allow(presser, chat, 1).await;
+    static DROPS: crate::bot::outbound::DropLog = crate::bot::outbound::DropLog::new();
+    if !allowed && let Some(unlogged) = DROPS.due() {
+        tracing::info!(
+            chat,
+            presser,
+            unlogged,
+            "tap refused: over the command limit"
+        );
+    }
+    allowed
 }
 
 /// Puts the edit of a digest message into its expanded or collapsed form, at the chat's
