@@ -436,7 +436,8 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2))
 }
 
-/// Deletes digests and inline links past the retention period, and digests beyond the cap.
+/// Deletes digests and inline links past the retention period, and the oldest of either
+/// beyond the cap.
 fn prune(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
     c.execute(
         "DELETE FROM inline_links WHERE created_at < ?1",
@@ -451,6 +452,14 @@ fn prune(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
     c.execute(
         "DELETE FROM digests WHERE key IN (
              SELECT key FROM digests ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?1)",
+        [cap],
+    )?;
+    // One row per link offered inline: capped like digests, or a script typing new links
+    // into inline queries would grow the file for the whole retention period.
+    c.execute(
+        "DELETE FROM inline_links WHERE key IN (
+             SELECT key FROM inline_links ORDER BY created_at DESC, rowid DESC
+             LIMIT -1 OFFSET ?1)",
         [cap],
     )?;
     Ok(())
@@ -585,6 +594,32 @@ mod tests {
         store.migrate_chat(-1, -1001).await.unwrap();
         assert_eq!(store.settings(-1001).await.unwrap(), chosen);
         assert_eq!(store.settings(-1).await.unwrap(), ChatSettings::default());
+    }
+
+    #[tokio::test]
+    async fn inline_links_are_capped_like_digests() {
+        let limits = StoreLimits {
+            retention: Duration::from_secs(3600),
+            max_digests: 2,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path, limits).unwrap();
+        for key in ["a", "b", "c"] {
+            let url = format!("https://example.org/{key}");
+            store.save_inline_link(key, &url).await.unwrap();
+        }
+        drop(store);
+        let store = Store::open(&path, limits).unwrap();
+        assert_eq!(
+            store.inline_link("a").await.unwrap(),
+            None,
+            "oldest evicted"
+        );
+        for key in ["b", "c"] {
+            let url = store.inline_link(key).await.unwrap();
+            assert_eq!(url, Some(format!("https://example.org/{key}")));
+        }
     }
 
     #[tokio::test]

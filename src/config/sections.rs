@@ -213,7 +213,7 @@ impl std::fmt::Debug for OpenAiConfig {
 pub struct StoreLimits {
     /// Digests older than this are deleted.
     pub retention: Duration,
-    /// At most this many digests are kept; the oldest go first.
+    /// At most this many digests (and as many inline links) are kept; the oldest go first.
     pub max_digests: usize,
 }
 
