@@ -103,8 +103,8 @@ impl Store {
         Ok(store)
     }
 
-    /// Keeps chat settings in Redis too, so every instance sees the same; this database stays
-    /// the fallback when Redis is unreachable.
+    /// Keeps chat settings and the links behind link keys in Redis too, so every instance
+    /// sees the same; this database stays the fallback when Redis is unreachable.
     pub fn with_shared(mut self, shared: RedisState) -> Self {
         self.shared = Some(shared);
         self
@@ -249,12 +249,20 @@ impl Store {
 
     /// Stores a digest under its link key; an identical one is only refreshed once an hour,
     /// so a link posted in many chats costs one write. The limits are applied now and then.
+    /// With Redis, a digest whose page is not at `url` (it redirected) has its link key →
+    /// `url` saved there too, so Expand on another instance finds the shared digest by the
+    /// link it was made from, not by where that redirected.
     pub async fn save_digest(
         &self,
         key: &str,
         url: &str,
         digest: &Digest,
     ) -> Result<(), StoreError> {
+        if let Some(shared) = &self.shared
+            && digest.url.as_deref() != Some(url)
+        {
+            shared.save_link(key, url, self.limits.retention).await;
+        }
         let json = serde_json::to_string(digest)?;
         let (key, url) = (key.to_owned(), url.to_owned());
         let limits = self.limits;
@@ -299,7 +307,11 @@ impl Store {
 impl Store {
     /// Remembers the link behind the buttons of inline messages with link key `key`: an
     /// inline message cannot be read back, so its buttons find the link here.
+    /// With Redis the link goes there too, so a press on any instance finds it.
     pub async fn save_inline_link(&self, key: &str, url: &str) -> Result<(), StoreError> {
+        if let Some(shared) = &self.shared {
+            shared.save_link(key, url, self.limits.retention).await;
+        }
         let (key, url) = (key.to_owned(), url.to_owned());
         let limits = self.limits;
         let prune_now = self.saves.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1;
@@ -318,8 +330,14 @@ impl Store {
         .await
     }
 
-    /// The link of inline messages with link key `key`, if it is within the retention period.
+    /// The link of inline messages with link key `key`, if it is within the retention period:
+    /// from Redis first (any instance may have offered it), else this database.
     pub async fn inline_link(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if let Some(shared) = &self.shared
+            && let Some(url) = shared.link(key).await
+        {
+            return Ok(Some(url));
+        }
         let key = key.to_owned();
         let oldest = now_secs() - secs(self.limits.retention);
         self.with(move |c| {

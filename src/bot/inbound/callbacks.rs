@@ -134,14 +134,25 @@ async fn toggle(bot: &Bot, app: &App, msg: &Message, key: &str, expanded: bool) 
         .send(bot, Outgoing::edit(msg.chat.id, msg.id, html, keyboard));
 }
 
-/// The digest behind a button: from the store, else made again from the message's link.
+/// The digest behind a button: from the store, else made again from its link (as posted
+/// when known, else the message's).
 async fn find_digest(app: &App, msg: &Message, key: &str) -> Option<Digest> {
     match app.store.digest(key).await {
         Ok(Some((_, digest))) => return Some(digest),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "could not read a stored digest"),
     }
-    let url = source_link(msg)?;
+    // The link as posted (shared through Redis) finds the shared digest; the message's own
+    // link is where it redirected to.
+    let url = match app.store.inline_link(key).await {
+        Ok(Some(url)) => NormalizedUrl::parse(&url).ok(),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read a link");
+            None
+        }
+    };
+    let url = url.or_else(|| source_link(msg))?;
     // The message is the bot's own, so its chat stands for the requester.
     let who = crate::digest::Requester::new(msg.chat.id.0, msg.chat.id.0);
     match app.digests.get(&url, who).await {

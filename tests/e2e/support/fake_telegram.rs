@@ -225,8 +225,10 @@ struct Inner {
     webhook: Option<Value>,
     /// Groups that became supergroups: old id → new id.
     migrated: HashMap<i64, i64>,
-    /// Button presses queued and not yet answered.
-    open_queries: std::collections::HashSet<String>,
+    /// Button presses queued and not yet answered, with when they were made.
+    open_queries: HashMap<String, Instant>,
+    /// Presses and queries opened for a test to post itself (their ids' numbers).
+    next_open: u64,
     /// Inline queries not yet answered: id → (when queued, the query text).
     open_inline: HashMap<String, (Instant, String)>,
     /// Inline queries answered: id → (query text, the answer's body).
@@ -383,33 +385,66 @@ impl FakeTelegram {
     /// Queues a press of an inline button under message `message_id`; returns the query id.
     /// A message the fake does not know arrives as inaccessible (`date` 0), like a very old one.
     pub fn press_button(&self, chat: &Chat, from: &User, message_id: i32, data: &str) -> String {
+        let query = self.open_button_press(chat, from, message_id, data);
+        queue_update(&mut self.shared.lock(), "callback_query", query.clone());
+        self.shared.new_update.notify_waiters();
+        string(&query["id"]).unwrap_or_default()
+    }
+
+    /// A press of a button under message `message_id` in `chat`, open for an answer but not
+    /// queued: the `callback_query` payload, for a test to post to the instance it picks.
+    pub fn open_button_press(
+        &self,
+        chat: &Chat,
+        from: &User,
+        message_id: i32,
+        data: &str,
+    ) -> Value {
         let mut inner = self.shared.lock();
         let inaccessible = json!({"message_id": message_id, "date": 0, "chat": chat.to_json()});
         let known = inner.messages.get(&(chat.id, message_id)).cloned();
         let message = known.unwrap_or(inaccessible);
-        let id = format!("cq{}", inner.next_update_id + 1);
-        inner.open_queries.insert(id.clone());
-        let query = json!({"id": id, "from": from.to_json(), "message": message,
-            "chat_instance": format!("ci{}", chat.id), "data": data});
-        queue_update(&mut inner, "callback_query", query);
-        drop(inner);
-        self.shared.new_update.notify_waiters();
-        id
+        inner.next_open += 1;
+        let id = format!("cq-open{}", inner.next_open);
+        inner.open_queries.insert(id.clone(), Instant::now());
+        json!({"id": id, "from": from.to_json(), "message": message,
+            "chat_instance": format!("ci{}", chat.id), "data": data})
     }
 
     /// Queues an inline query `@digest_bot {query}` typed by `from`; returns the query id.
     pub fn inline_query(&self, from: &User, query: &str) -> String {
         let mut inner = self.shared.lock();
         let id = format!("iq{}", inner.next_update_id + 1);
-        inner
-            .open_inline
-            .insert(id.clone(), (Instant::now(), query.to_owned()));
-        let payload = json!({"id": id, "from": from.to_json(), "query": query, "offset": "",
-            "chat_type": "sender"});
+        let payload = open_inline_query(&mut inner, id.clone(), from, query);
         queue_update(&mut inner, "inline_query", payload);
         drop(inner);
         self.shared.new_update.notify_waiters();
         id
+    }
+
+    /// An inline query open for an answer but not queued: the `inline_query` payload, for a
+    /// test to post to the instance it picks.
+    pub fn open_inline_query(&self, from: &User, query: &str) -> Value {
+        let mut inner = self.shared.lock();
+        inner.next_open += 1;
+        let id = format!("iq-open{}", inner.next_open);
+        open_inline_query(&mut inner, id, from, query)
+    }
+
+    /// A press of a button under inline message `inline_message_id`, open for an answer but
+    /// not queued: the `callback_query` payload, for a test to post to the instance it picks.
+    pub fn open_inline_button_press(
+        &self,
+        from: &User,
+        inline_message_id: &str,
+        data: &str,
+    ) -> Value {
+        let mut inner = self.shared.lock();
+        inner.next_open += 1;
+        let id = format!("cq-open{}", inner.next_open);
+        inner.open_queries.insert(id.clone(), Instant::now());
+        json!({"id": id, "from": from.to_json(), "inline_message_id": inline_message_id,
+            "chat_instance": "ci-inline", "data": data})
     }
 
     /// The body of the bot's accepted answer to inline query `id`, if it answered.
@@ -460,7 +495,7 @@ impl FakeTelegram {
     pub fn press_inline_button(&self, from: &User, inline_message_id: &str, data: &str) -> String {
         let mut inner = self.shared.lock();
         let id = format!("cq{}", inner.next_update_id + 1);
-        inner.open_queries.insert(id.clone());
+        inner.open_queries.insert(id.clone(), Instant::now());
         let query = json!({"id": id, "from": from.to_json(), "inline_message_id": inline_message_id,
             "chat_instance": "ci-inline", "data": data});
         queue_update(&mut inner, "callback_query", query);
@@ -733,6 +768,14 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Opens inline query `id` for an answer and returns its payload.
+fn open_inline_query(inner: &mut Inner, id: String, from: &User, query: &str) -> Value {
+    inner
+        .open_inline
+        .insert(id.clone(), (Instant::now(), query.to_owned()));
+    json!({"id": id, "from": from.to_json(), "query": query, "offset": "", "chat_type": "sender"})
 }
 
 fn queue_update(inner: &mut Inner, kind: &str, payload: Value) -> i64 {
@@ -1071,7 +1114,7 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failur
         }
         "answercallbackquery" => {
             let id = body["callback_query_id"].as_str().unwrap_or_default();
-            if !inner.open_queries.remove(id) {
+            if inner.open_queries.remove(id).is_none() {
                 return bad_request(
                     "query is too old and response timeout expired or query ID is invalid",
                 );
