@@ -176,9 +176,8 @@ impl Fetcher {
         let config = &self.config;
         guard::check_url(url, config.allow_private_addresses)?;
         guard::check_port(url, &config.allowed_ports, config.allow_private_addresses)?;
-        let network_error = |e: reqwest::Error| {
-            FetchError::from_reqwest(&e, config.connect_timeout, config.timeout)
-        };
+        let network_error =
+            |e: reqwest::Error| FetchError::from_reqwest(e, config.connect_timeout, config.timeout);
 
         let mut response = self
             .client
@@ -240,9 +239,8 @@ impl Fetcher {
         trace: &mut Trace,
     ) -> Result<(Vec<u8>, Option<PageKind>, Room), FetchError> {
         let config = &self.config;
-        let network_error = |e: reqwest::Error| {
-            FetchError::from_reqwest(&e, config.connect_timeout, config.timeout)
-        };
+        let network_error =
+            |e: reqwest::Error| FetchError::from_reqwest(e, config.connect_timeout, config.timeout);
         // PDFs have their own limit; an unlabelled body may turn out to be one.
         let limit = |kind: Option<PageKind>| match kind {
             Some(PageKind::Pdf) => config.max_pdf_bytes,

@@ -22,6 +22,7 @@ use crate::bot::outbound::{InlineAnswer, Outgoing, no_preview};
 use crate::bot::{App, keyboards};
 use crate::callback_data::Callback;
 use crate::digest::{Digest, Length, Requester};
+use crate::fetch::guard::loggable;
 use crate::links::{self, NormalizedUrl};
 use crate::ops;
 use crate::render;
@@ -207,7 +208,7 @@ async fn make(bot: &Bot, app: &App, user: i64, inline_id: String, url: &Normaliz
             )
         }
         Err(e) => {
-            tracing::info!(url = %url, user, kind = e.kind(), reason = %e, "no inline digest");
+            tracing::info!(url = %loggable(url.url()), user, kind = e.kind(), reason = %e, "no inline digest");
             let text = format!("Couldn't summarize {}: {e}.", short_link(url));
             Outgoing::edit_inline(user, inline_id, render::notice(&text), None)
         }
@@ -231,7 +232,7 @@ async fn find_digest(app: &App, key: &str, user: i64) -> Option<Digest> {
             Some(digest.as_ref().clone())
         }
         Err(e) => {
-            tracing::info!(url = %url, reason = %e, "inline digest could not be made again");
+            tracing::info!(url = %loggable(url.url()), reason = %e, "inline digest could not be made again");
             None
         }
     }
