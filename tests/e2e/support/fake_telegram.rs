@@ -229,6 +229,8 @@ struct Inner {
     open_queries: HashMap<String, Instant>,
     /// Presses and queries opened for a test to post itself (their ids' numbers).
     next_open: u64,
+    /// How long after a press Telegram still takes its answer (~15 s).
+    callback_answer_window: Duration,
     /// Inline queries not yet answered: id → (when queued, the query text).
     open_inline: HashMap<String, (Instant, String)>,
     /// Inline queries answered: id → (query text, the answer's body).
@@ -241,6 +243,9 @@ struct Inner {
     /// delivery), by (chat id, message id): how long it waited on Telegram's side.
     handed_out: HashMap<(i64, i32), Instant>,
 }
+
+/// How long after a press Telegram takes the answer to it.
+const CALLBACK_ANSWER_WINDOW: Duration = Duration::from_secs(15);
 
 /// How long Telegram waits for the answer to an inline query.
 const INLINE_ANSWER_WINDOW: Duration = Duration::from_secs(10);
@@ -280,6 +285,7 @@ impl FakeTelegram {
         let shared = Arc::new(Shared::default());
         shared.lock().username = "digest_bot".into();
         shared.lock().reads_all_group_messages = true;
+        shared.lock().callback_answer_window = CALLBACK_ANSWER_WINDOW;
         let app = Router::new().route("/{token}/{method}", post(handle));
         let app = app.with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -502,6 +508,12 @@ impl FakeTelegram {
         drop(inner);
         self.shared.new_update.notify_waiters();
         id
+    }
+
+    /// Takes answers to button presses only within `window` of the press (Telegram: ~15 s),
+    /// so a test can see a late answer refused without waiting that long.
+    pub fn set_callback_answer_window(&self, window: Duration) {
+        self.shared.lock().callback_answer_window = window;
     }
 
     /// Turns BotFather's inline feedback (`/setinlinefeedback`) on or off; it is on (100%)
@@ -1114,7 +1126,8 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failur
         }
         "answercallbackquery" => {
             let id = body["callback_query_id"].as_str().unwrap_or_default();
-            if inner.open_queries.remove(id).is_none() {
+            let pressed = inner.open_queries.remove(id);
+            if pressed.is_none_or(|at| at.elapsed() > inner.callback_answer_window) {
                 return bad_request(
                     "query is too old and response timeout expired or query ID is invalid",
                 );
@@ -1131,7 +1144,80 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failur
         "getchatmember" => Ok(chat_member(inner, body)),
         "sendmessage" => send_message(inner, body),
         "editmessagetext" => edit_message_text(inner, body),
-        _ => Ok(json!(true)),
+        "setmycommands" => check_commands(body).map(|()| json!(true)),
+        "sendchataction" => send_chat_action(inner, body),
+        "deletemycommands" | "logout" | "close" => Ok(json!(true)),
+        _ => Err(Failure::new(404, "Not Found")),
+    }
+}
+
+/// Telegram's checks of setMyCommands: at most 100 commands, each 1-32 characters of
+/// `a-z`, `0-9` and `_`, with a description of 1-256 characters.
+fn check_commands(body: &Value) -> Result<(), Failure> {
+    let Some(commands) = body["commands"].as_array() else {
+        return bad_request("field \"commands\" must be an Array");
+    };
+    if commands.len() > 100 {
+        return bad_request("BOT_COMMANDS_TOO_MUCH");
+    }
+    for command in commands {
+        let name = command["command"].as_str().unwrap_or_default();
+        let name_ok = (1..=32).contains(&name.chars().count())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !name_ok {
+            return bad_request("BOT_COMMAND_INVALID");
+        }
+        let description = command["description"].as_str().unwrap_or_default();
+        if !(1..=256).contains(&description.chars().count()) {
+            return bad_request("BOT_COMMAND_DESCRIPTION_INVALID");
+        }
+    }
+    Ok(())
+}
+
+/// sendChatAction: a known chat and action, and a topic only in a forum.
+fn send_chat_action(inner: &Inner, body: &Value) -> Result<Value, Failure> {
+    const ACTIONS: [&str; 11] = [
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    ];
+    let Some(chat_id) = body["chat_id"].as_i64() else {
+        return bad_request("chat not found");
+    };
+    if !body["action"]
+        .as_str()
+        .is_some_and(|a| ACTIONS.contains(&a))
+    {
+        return bad_request("wrong parameter action in request");
+    }
+    check_thread(inner, chat_id, body)?;
+    Ok(json!(true))
+}
+
+/// A `message_thread_id` is refused in a chat that is not a forum.
+fn check_thread(inner: &Inner, chat_id: i64, body: &Value) -> Result<(), Failure> {
+    if body["message_thread_id"].is_null() {
+        return Ok(());
+    }
+    let forum = inner
+        .chats
+        .get(&chat_id)
+        .is_some_and(|chat| chat["is_forum"] == json!(true));
+    if forum {
+        Ok(())
+    } else {
+        bad_request("message thread not found")
     }
 }
 
@@ -1177,6 +1263,7 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
         failure.0["parameters"] = json!({"migrate_to_chat_id": to});
         return Err(failure);
     }
+    check_thread(inner, chat_id, body)?;
     let shown = shown_text(body)?;
     check_keyboard(body)?;
     let without_reply = body["reply_parameters"]["allow_sending_without_reply"] == json!(true)
