@@ -131,7 +131,9 @@ impl Fetcher {
             .no_proxy()
             .build()
             .map_err(|e| FetchError::Client(e.to_string()))?;
-        let room = config.max_bytes_in_flight.max(config.max_body_bytes) / KIB + 1;
+        // At least one body of the largest kind fits, or it would be "busy" for ever.
+        let largest = config.max_body_bytes.max(config.max_pdf_bytes);
+        let room = config.max_bytes_in_flight.max(largest) / KIB + 1;
         Ok(Self {
             client,
             in_flight: Arc::new(tokio::sync::Semaphore::new(room)),
