@@ -16,8 +16,9 @@ use url::Url;
 mod sections;
 
 pub use sections::{
-    BotConfig, CacheConfig, DEFAULT_CONCURRENT_FETCHES, FetchConfig, OpenAiConfig, PdfLimits,
-    SlotLimits, StoreLimits, WebhookLimits, WorkLimits,
+    BotConfig, CacheConfig, DEFAULT_CONCURRENT_FETCHES, FetchConfig, MarkupLimits, OpenAiConfig,
+    PdfLimits, RedisTimeouts, SingleFlightLimits, SlotLimits, StoreLimits, WebhookLimits,
+    WorkLimits,
 };
 
 /// Which summarizer writes the digests.
@@ -39,6 +40,8 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Pages and stream sizes a PDF may use (its byte limit is in `fetch`).
     pub pdf: PdfLimits,
+    /// How much markup of a web page the HTML parser sees.
+    pub markup: MarkupLimits,
     /// Pages fetched at once; further links wait their turn.
     pub max_concurrent_fetches: usize,
     /// Fetch and CPU slots per user, chat and site, and the CPU deadline of one link.
@@ -70,6 +73,10 @@ pub struct Config {
     pub webhook_limits: WebhookLimits,
     /// Redis shared by several instances (`redis://host:6379/0`); one instance alone when `None`.
     pub redis_url: Option<String>,
+    /// How instances sharing Redis wait for each other's digest of a link.
+    pub single_flight: SingleFlightLimits,
+    /// How long a Redis call may take before this instance works alone.
+    pub redis_timeouts: RedisTimeouts,
 }
 
 impl Default for Config {
@@ -78,6 +85,7 @@ impl Default for Config {
             fetch: FetchConfig::default(),
             cache: CacheConfig::default(),
             pdf: PdfLimits::default(),
+            markup: MarkupLimits::default(),
             max_concurrent_fetches: DEFAULT_CONCURRENT_FETCHES,
             work: WorkLimits::default(),
             summarizer: SummarizerKind::Extractive,
@@ -93,6 +101,8 @@ impl Default for Config {
             metrics_listen: None,
             webhook_limits: WebhookLimits::default(),
             redis_url: None,
+            single_flight: SingleFlightLimits::default(),
+            redis_timeouts: RedisTimeouts::default(),
         }
     }
 }
@@ -151,6 +161,7 @@ impl Config {
         config.read_bot(&env)?;
         config.read_webhook(&env)?;
         config.read_summarizer(&env)?;
+        config.read_single_flight(&env)?;
         Ok(config)
     }
 
@@ -166,6 +177,7 @@ impl Config {
         self.fetch.max_pdf_bytes =
             env.number("LINKDIGEST_MAX_PDF_BYTES", self.fetch.max_pdf_bytes)?;
         self.pdf.max_pages = env.number("LINKDIGEST_MAX_PDF_PAGES", self.pdf.max_pages)?;
+        self.markup.max_bytes = env.number("LINKDIGEST_MAX_MARKUP_BYTES", self.markup.max_bytes)?;
         self.max_concurrent_fetches = env.number(
             "LINKDIGEST_MAX_CONCURRENT_FETCHES",
             self.max_concurrent_fetches,
@@ -268,6 +280,8 @@ impl Config {
             env.number("LINKDIGEST_MAX_PENDING_WORK", self.bot.max_pending_work)?;
         self.bot.max_queued_work =
             env.number("LINKDIGEST_MAX_QUEUED_WORK", self.bot.max_queued_work)?;
+        self.bot.max_waiting_work =
+            env.number("LINKDIGEST_MAX_WAITING_WORK", self.bot.max_waiting_work)?;
         self.bot.outbox_per_chat =
             env.number("LINKDIGEST_OUTBOX_PER_CHAT", self.bot.outbox_per_chat)?;
         self.bot.max_background_calls = env.number(
@@ -282,6 +296,16 @@ impl Config {
             "LINKDIGEST_CHAT_COMMANDS_PER_MINUTE",
             self.bot.chat_commands_per_minute,
         )?;
+        // teloxide's HTTP client gives up on any call after 17 s, a long poll included.
+        let poll = env.secs("LINKDIGEST_POLL_TIMEOUT_SECS", self.bot.poll_timeout)?;
+        if poll > Duration::from_secs(15) {
+            return Err(ConfigError::Invalid {
+                name: "LINKDIGEST_POLL_TIMEOUT_SECS",
+                value: poll.as_secs().to_string(),
+                expected: "a whole number from 1 to 15 (the Bot API client gives up after 17 s)",
+            });
+        }
+        self.bot.poll_timeout = poll;
         Ok(())
     }
 
@@ -307,6 +331,9 @@ impl Config {
                 value: connections.to_string(),
                 expected: "a whole number from 1 to 100",
             })?;
+        let open = u32::try_from(self.webhook_limits.open_connections).unwrap_or(u32::MAX);
+        self.webhook_limits.open_connections =
+            env.positive("LINKDIGEST_WEBHOOK_OPEN_CONNECTIONS", open)? as usize;
         self.redis_url = env.get("LINKDIGEST_REDIS_URL");
         if let Some(secret) = &self.webhook_secret {
             let valid = secret.len() <= 256
@@ -353,6 +380,14 @@ impl Config {
             "LINKDIGEST_LLM_MAX_INPUT_CHARS",
             self.openai.max_input_chars,
         )?;
+        self.openai.max_retry_after = env.secs(
+            "LINKDIGEST_LLM_MAX_RETRY_AFTER_SECS",
+            self.openai.max_retry_after,
+        )?;
+        self.openai.fallback_deadline = env.millis(
+            "LINKDIGEST_LLM_FALLBACK_DEADLINE_MS",
+            self.openai.fallback_deadline,
+        )?;
         let official = self.openai.base_url.host_str() == Some("api.openai.com");
         if self.summarizer == SummarizerKind::OpenAi && official && self.openai.api_key.is_none() {
             return Err(ConfigError::Missing {
@@ -362,6 +397,14 @@ impl Config {
         }
         Ok(())
     }
+
+    /// How long instances sharing Redis wait for another's digest, and each lock's lease.
+    fn read_single_flight(&mut self, env: &Env<'_>) -> Result<(), ConfigError> {
+        let limits = &mut self.single_flight;
+        limits.wait = env.secs("LINKDIGEST_SHARED_WAIT_SECS", limits.wait)?;
+        limits.lock_lease = env.secs("LINKDIGEST_LOCK_LEASE_SECS", limits.lock_lease)?;
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -369,6 +412,8 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("fetch", &self.fetch)
             .field("cache", &self.cache)
+            .field("pdf", &self.pdf)
+            .field("markup", &self.markup)
             .field("max_concurrent_fetches", &self.max_concurrent_fetches)
             .field("work", &self.work)
             .field("summarizer", &self.summarizer)
@@ -386,6 +431,8 @@ impl std::fmt::Debug for Config {
                 "redis_url",
                 &self.redis_url.as_deref().map(redact_url_password),
             )
+            .field("single_flight", &self.single_flight)
+            .field("redis_timeouts", &self.redis_timeouts)
             .finish()
     }
 }
@@ -530,6 +577,11 @@ impl Env<'_> {
         let secs = self.number(name, default.as_secs() as usize)?;
         Ok(Duration::from_secs(secs as u64))
     }
+
+    fn millis(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        let millis = self.number(name, default.as_millis() as usize)?;
+        Ok(Duration::from_millis(millis as u64))
+    }
 }
 
 #[cfg(test)]
@@ -633,6 +685,7 @@ mod tests {
             ("LINKDIGEST_USER_COMMANDS_PER_MINUTE", "5"),
             ("LINKDIGEST_CHAT_COMMANDS_PER_MINUTE", "0"),
             ("LINKDIGEST_MAX_QUEUED_WORK", "10"),
+            ("LINKDIGEST_MAX_WAITING_WORK", "7"),
             ("LINKDIGEST_OUTBOX_PER_CHAT", "4"),
             ("LINKDIGEST_MAX_BACKGROUND_CALLS", "8"),
         ])
@@ -647,10 +700,11 @@ mod tests {
         assert_eq!(
             (
                 c.bot.max_queued_work,
+                c.bot.max_waiting_work,
                 c.bot.outbox_per_chat,
                 c.bot.max_background_calls
             ),
-            (10, 4, 8)
+            (10, 7, 4, 8)
         );
         assert_eq!(c.telegram_token.as_deref(), Some("123:abc"));
         assert_eq!(
@@ -728,13 +782,20 @@ mod tests {
         let c = config(&[
             ("LINKDIGEST_WEBHOOK_QUEUE", "50"),
             ("LINKDIGEST_WEBHOOK_MAX_CONNECTIONS", "100"),
+            ("LINKDIGEST_WEBHOOK_OPEN_CONNECTIONS", "2000"),
         ])
         .unwrap();
+        let limits = &c.webhook_limits;
         assert_eq!(
-            (c.webhook_limits.queue, c.webhook_limits.max_connections),
-            (50, 100)
+            (
+                limits.queue,
+                limits.max_connections,
+                limits.open_connections
+            ),
+            (50, 100, 2000)
         );
         assert!(config(&[("LINKDIGEST_WEBHOOK_MAX_CONNECTIONS", "101")]).is_err());
+        assert!(config(&[("LINKDIGEST_WEBHOOK_OPEN_CONNECTIONS", "0")]).is_err());
         assert!(config(&[("LINKDIGEST_WEBHOOK_QUEUE", "0")]).is_err());
         assert_eq!(config(&[]).unwrap().listen, "0.0.0.0:8443".parse().unwrap());
         assert!(config(&[("LINKDIGEST_WEBHOOK_SECRET", "has spaces")]).is_err());
@@ -754,6 +815,57 @@ mod tests {
         assert!(c.openai.api_key.is_none(), "a local server needs no key");
         assert_eq!(c.openai.model, "llama3.1");
         assert_eq!(c.openai.base_url.as_str(), "http://127.0.0.1:11434/v1");
+    }
+
+    #[test]
+    fn timeouts_and_limits_are_read() {
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.openai.fallback_deadline, Duration::from_secs(3));
+        assert_eq!(defaults.openai.max_retry_after, Duration::from_secs(10));
+        assert_eq!(defaults.single_flight, SingleFlightLimits::default());
+        assert_eq!(defaults.single_flight.wait, Duration::from_secs(120));
+        assert_eq!(defaults.single_flight.lock_lease, Duration::from_secs(30));
+        assert_eq!(defaults.markup.max_bytes, 2 * 1024 * 1024);
+        assert_eq!(defaults.bot.poll_timeout, Duration::from_secs(10));
+        let c = config(&[
+            ("LINKDIGEST_LLM_FALLBACK_DEADLINE_MS", "250"),
+            ("LINKDIGEST_LLM_MAX_RETRY_AFTER_SECS", "2"),
+            ("LINKDIGEST_SHARED_WAIT_SECS", "20"),
+            ("LINKDIGEST_LOCK_LEASE_SECS", "9"),
+            ("LINKDIGEST_MAX_MARKUP_BYTES", "65536"),
+            ("LINKDIGEST_POLL_TIMEOUT_SECS", "15"),
+        ])
+        .unwrap();
+        assert_eq!(c.openai.fallback_deadline, Duration::from_millis(250));
+        assert_eq!(c.openai.max_retry_after, Duration::from_secs(2));
+        assert_eq!(c.single_flight.wait, Duration::from_secs(20));
+        assert_eq!(c.single_flight.lock_lease, Duration::from_secs(9));
+        assert_eq!(c.single_flight.poll, Duration::from_millis(100));
+        assert_eq!(c.markup.max_bytes, 65_536);
+        assert_eq!(c.markup.max_depth, MarkupLimits::default().max_depth);
+        assert_eq!(c.bot.poll_timeout, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn bad_timeouts_and_limits_name_the_setting() {
+        for name in [
+            "LINKDIGEST_LLM_FALLBACK_DEADLINE_MS",
+            "LINKDIGEST_LLM_MAX_RETRY_AFTER_SECS",
+            "LINKDIGEST_SHARED_WAIT_SECS",
+            "LINKDIGEST_LOCK_LEASE_SECS",
+            "LINKDIGEST_MAX_MARKUP_BYTES",
+            "LINKDIGEST_POLL_TIMEOUT_SECS",
+        ] {
+            for bad in ["0", "-5", "1.5", "soon"] {
+                let err = config(&[(name, bad)]).unwrap_err();
+                assert_eq!(
+                    err.to_string(),
+                    format!("{name}={bad:?} is not valid: expected a whole number above 0")
+                );
+            }
+        }
+        let err = config(&[("LINKDIGEST_POLL_TIMEOUT_SECS", "16")]).unwrap_err();
+        assert!(err.to_string().contains("from 1 to 15"), "{err}");
     }
 
     #[test]

@@ -98,9 +98,14 @@ impl NormalizedUrl {
     /// A short stable key (16 lowercase hex characters of a SHA-256 of the URL), small enough
     /// for Telegram's 64-byte `callback_data`.
     pub fn key(&self) -> String {
-        let hash = Sha256::digest(self.as_str().as_bytes());
-        hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+        key_of(self.as_str())
     }
+}
+
+/// The [`NormalizedUrl::key`] of a link already normalized (as stored).
+pub fn key_of(normalized: &str) -> String {
+    let hash = Sha256::digest(normalized.as_bytes());
+    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl fmt::Display for NormalizedUrl {

@@ -10,8 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Keys kept before expired ones are swept (and, if still over, the soonest to expire).
-const CAPACITY: usize = 200_000;
+use crate::config::BotConfig;
 
 /// Per-key state shared by everything that answers for one bot.
 #[async_trait::async_trait]
@@ -136,14 +135,21 @@ pub struct Local {
 }
 
 impl Default for Local {
+    /// As many keys as [`BotConfig`]'s default `per_key_capacity`.
     fn default() -> Self {
-        Local {
-            state: Expiring::new(CAPACITY),
-        }
+        Local::with_capacity(BotConfig::default().per_key_capacity)
     }
 }
 
 impl Local {
+    /// Keeps `capacity` keys before expired ones are swept (and, if still over, the soonest
+    /// to expire).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Local {
+            state: Expiring::new(capacity),
+        }
+    }
+
     /// Tokens left in a bucket of `capacity` refilled over `window`, as of `now`.
     fn left(state: Option<&mut State>, capacity: u32, window: Duration, now: Instant) -> f64 {
         let capacity = f64::from(capacity);

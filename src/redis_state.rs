@@ -5,20 +5,18 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::config::RedisTimeouts;
 use crate::perkey::{Local, PerKey};
 use crate::settings::ChatSettings;
 
-/// How long one Redis call may take before it counts as a failure.
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// How long a single-flight lock lives unless its holder extends it: a holder that dies
-/// frees the link this long after; a live one extends it every third of it.
-pub const LOCK_LEASE: Duration = Duration::from_secs(30);
+/// After a failure, calls answer "not shared" at once for this long before one asks Redis
+/// again: while Redis is away no reply waits for it on every step.
+const REST_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 /// Deletes the lock only when it still holds the caller's token.
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
@@ -51,6 +49,9 @@ pub struct Held {
 pub struct RedisState {
     conn: ConnectionManager,
     degraded: Arc<AtomicBool>,
+    /// Until when calls skip Redis after a failure, in milliseconds since `epoch`.
+    resting_until: Arc<AtomicU64>,
+    epoch: Instant,
 }
 
 /// Redis could not be reached at start.
@@ -62,16 +63,39 @@ impl RedisState {
     /// Connects to the Redis at `url` (e.g. `redis://127.0.0.1:6379/0`); reconnects by itself
     /// after an outage.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::connect_within(url, RedisTimeouts::default()).await
+    }
+
+    /// [`RedisState::connect`] with each connection and call bounded by `timeouts`.
+    pub async fn connect_within(url: &str, timeouts: RedisTimeouts) -> Result<Self, ConnectError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_connection_timeout(timeouts.connect)
+            .set_response_timeout(timeouts.response)
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(RedisState {
             conn,
             degraded: Default::default(),
+            resting_until: Default::default(),
+            epoch: Instant::now(),
         })
+    }
+
+    /// Runs one Redis request unless a recent failure says Redis is away; `None` when it
+    /// failed or was skipped.
+    async fn call<T>(&self, request: impl Future<Output = redis::RedisResult<T>>) -> Option<T> {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        if now < self.resting_until.load(Ordering::Relaxed) {
+            return None;
+        }
+        let result = request.await;
+        if result.is_err() {
+            let until = self.epoch.elapsed() + REST_AFTER_FAILURE;
+            self.resting_until
+                .fetch_max(until.as_millis() as u64, Ordering::Relaxed);
+        }
+        self.note(result)
     }
 
     /// Logs the first failure of an outage as a warning, and the recovery.
@@ -96,7 +120,7 @@ impl RedisState {
 
     /// The digest (any serde value) another instance stored under `key`, if any.
     pub async fn digest<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let json: Option<String> = self.note(self.conn.clone().get(digest_key(key)).await)?;
+        let json: Option<String> = self.call(self.conn.clone().get(digest_key(key))).await?;
         json.and_then(|json| serde_json::from_str(&json).ok())
     }
 
@@ -106,9 +130,9 @@ impl RedisState {
             return;
         };
         let secs = ttl.as_secs().max(1);
-        let stored: redis::RedisResult<()> =
-            self.conn.clone().set_ex(digest_key(key), json, secs).await;
-        self.note(stored);
+        let _: Option<()> = self
+            .call(self.conn.clone().set_ex(digest_key(key), json, secs))
+            .await;
     }
 
     /// Runs a Lua script atomically in Redis (`EVAL`); `None` when Redis failed.
@@ -118,14 +142,10 @@ impl RedisState {
         keys: &[&str],
         args: &[String],
     ) -> Option<T> {
-        let answer = redis::cmd("EVAL")
-            .arg(script)
-            .arg(keys.len())
-            .arg(keys)
-            .arg(args)
-            .query_async(&mut self.conn.clone())
-            .await;
-        self.note(answer)
+        let mut conn = self.conn.clone();
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(script).arg(keys.len()).arg(keys).arg(args);
+        self.call(eval.query_async(&mut conn)).await
     }
 
     /// Asks to be the one instance fetching `key`, for `lease` unless extended. The lock
@@ -135,15 +155,15 @@ impl RedisState {
             key: lock_key(key),
             token: unique_token(),
         };
-        let answer: redis::RedisResult<Option<String>> = redis::cmd("SET")
-            .arg(&held.key)
+        let mut conn = self.conn.clone();
+        let mut set = redis::cmd("SET");
+        set.arg(&held.key)
             .arg(&held.token)
             .arg("NX")
             .arg("PX")
-            .arg(millis(lease))
-            .query_async(&mut self.conn.clone())
-            .await;
-        match self.note(answer) {
+            .arg(millis(lease));
+        let answer: Option<Option<String>> = self.call(set.query_async(&mut conn)).await;
+        match answer {
             Some(Some(_)) => Lock::Acquired(held),
             Some(None) => Lock::Busy,
             None => Lock::Unavailable,
@@ -194,14 +214,10 @@ impl RedisState {
 
     /// The chat's settings as any instance saved them; `None` when unknown or unreachable.
     pub async fn settings(&self, chat: i64) -> Option<ChatSettings> {
-        let fields: Vec<Option<String>> = self.note(
-            redis::cmd("HMGET")
-                .arg(settings_key(chat))
-                .arg("length")
-                .arg("mode")
-                .query_async(&mut self.conn.clone())
-                .await,
-        )?;
+        let mut conn = self.conn.clone();
+        let mut get = redis::cmd("HMGET");
+        get.arg(settings_key(chat)).arg("length").arg("mode");
+        let fields: Vec<Option<String>> = self.call(get.query_async(&mut conn)).await?;
         match fields.as_slice() {
             [Some(length), Some(mode)] => Some(ChatSettings {
                 length: length.parse().unwrap_or_default(),
@@ -213,33 +229,28 @@ impl RedisState {
 
     /// Saves the chat's settings for every instance.
     pub async fn save_settings(&self, chat: i64, settings: ChatSettings) {
-        let saved: redis::RedisResult<()> = self
-            .conn
-            .clone()
-            .hset_multiple(
-                settings_key(chat),
-                &[
-                    ("length", settings.length.as_str()),
-                    ("mode", settings.mode.as_str()),
-                ],
-            )
+        let fields = [
+            ("length", settings.length.as_str()),
+            ("mode", settings.mode.as_str()),
+        ];
+        let mut conn = self.conn.clone();
+        let _: Option<()> = self
+            .call(conn.hset_multiple(settings_key(chat), &fields))
             .await;
-        self.note(saved);
     }
 
     /// Sets one settings field for every instance in one atomic step; `other` (this
     /// instance's value of the other field) is written only when Redis has none, so it never
     /// undoes another instance's change.
     pub async fn change_setting(&self, chat: i64, field: (&str, &str), other: (&str, &str)) {
-        let saved: redis::RedisResult<()> = redis::pipe()
-            .atomic()
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .hset(settings_key(chat), field.0, field.1)
             .ignore()
             .hset_nx(settings_key(chat), other.0, other.1)
-            .ignore()
-            .query_async(&mut self.conn.clone())
-            .await;
-        self.note(saved);
+            .ignore();
+        let _: Option<()> = self.call(pipe.query_async(&mut conn)).await;
     }
 
     /// The link (as posted) behind link key `key`, as any instance saved it; `None` when
@@ -260,8 +271,8 @@ impl RedisState {
     pub async fn migrate_chat(&self, from: i64, to: i64) {
         if let Some(settings) = self.settings(from).await {
             self.save_settings(to, settings).await;
-            let deleted: redis::RedisResult<()> = self.conn.clone().del(settings_key(from)).await;
-            self.note(deleted);
+            let mut conn = self.conn.clone();
+            let _: Option<()> = self.call(conn.del(settings_key(from))).await;
         }
     }
 }
@@ -358,11 +369,11 @@ pub struct RedisPerKey {
 }
 
 impl RedisPerKey {
-    /// Keeps per-key state in `redis`.
-    pub fn new(redis: RedisState) -> Self {
+    /// Keeps per-key state in `redis`; the fallback keeps `local_capacity` keys.
+    pub fn new(redis: RedisState, local_capacity: usize) -> Self {
         RedisPerKey {
             redis,
-            local: Local::default(),
+            local: Local::with_capacity(local_capacity),
         }
     }
 }

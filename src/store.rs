@@ -1,4 +1,6 @@
-//! SQLite persistence: chat settings and digests, so both survive a restart.
+//! SQLite persistence: chat settings and digests, so both survive a restart. Digests are
+//! kept once, by summarizer and link, for the digest service and the buttons alike (the
+//! `digests` module, which also moves older database files to the current schema).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,11 +10,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, params};
 use thiserror::Error;
 
-use crate::digest::{ArchiveError, Archived, Digest, DigestArchive};
 use crate::redis_state::RedisState;
 use crate::settings::{ChatSettings, Setting};
 
 pub use crate::config::StoreLimits;
+
+mod digests;
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -50,13 +53,6 @@ const SCHEMA: &str = "
         length  TEXT NOT NULL,
         mode    TEXT NOT NULL
     );
-    CREATE TABLE IF NOT EXISTS digests (
-        key        TEXT PRIMARY KEY,
-        url        TEXT NOT NULL,
-        digest     TEXT NOT NULL,
-        created_at INTEGER NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS digests_by_age ON digests (created_at);
     CREATE TABLE IF NOT EXISTS inline_links (
         key        TEXT PRIMARY KEY,
         url        TEXT NOT NULL,
@@ -77,7 +73,7 @@ impl Store {
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        reader.busy_timeout(Duration::from_secs(5))?;
+        reader.busy_timeout(limits.busy_timeout)?;
         store.reader = Arc::new(Mutex::new(reader));
         Ok(store)
     }
@@ -87,10 +83,10 @@ impl Store {
         Self::init(Connection::open_in_memory()?, limits)
     }
 
-    fn init(conn: Connection, limits: StoreLimits) -> Result<Self, StoreError> {
-        conn.busy_timeout(Duration::from_secs(5))?;
+    fn init(mut conn: Connection, limits: StoreLimits) -> Result<Self, StoreError> {
+        conn.busy_timeout(limits.busy_timeout)?;
         conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(ARCHIVE_SCHEMA)?;
+        digests::migrate(&mut conn)?;
         let conn = Arc::new(Mutex::new(conn));
         let store = Store {
             reader: Arc::clone(&conn),
@@ -246,62 +242,6 @@ impl Store {
         })
         .await
     }
-
-    /// Stores a digest under its link key; an identical one is only refreshed once an hour,
-    /// so a link posted in many chats costs one write. The limits are applied now and then.
-    /// With Redis, a digest whose page is not at `url` (it redirected) has its link key →
-    /// `url` saved there too, so Expand on another instance finds the shared digest by the
-    /// link it was made from, not by where that redirected.
-    pub async fn save_digest(
-        &self,
-        key: &str,
-        url: &str,
-        digest: &Digest,
-    ) -> Result<(), StoreError> {
-        if let Some(shared) = &self.shared
-            && digest.url.as_deref() != Some(url)
-        {
-            shared.save_link(key, url, self.limits.retention).await;
-        }
-        let json = serde_json::to_string(digest)?;
-        let (key, url) = (key.to_owned(), url.to_owned());
-        let limits = self.limits;
-        let prune_now = self.saves.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1;
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO digests (key, url, digest, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (key) DO UPDATE
-                 SET url = excluded.url, digest = excluded.digest, created_at = excluded.created_at
-                 WHERE digests.digest <> excluded.digest
-                    OR digests.url <> excluded.url
-                    OR digests.created_at < excluded.created_at - 3600",
-                params![key, url, json, now_secs()],
-            )?;
-            if prune_now {
-                prune(c, limits)?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    /// The stored digest and its link for `key`, if it is within the retention period.
-    pub async fn digest(&self, key: &str) -> Result<Option<(String, Digest)>, StoreError> {
-        let key = key.to_owned();
-        let oldest = now_secs() - secs(self.limits.retention);
-        self.with(move |c| {
-            let row: Option<(String, String)> = c
-                .query_row(
-                    "SELECT url, digest FROM digests WHERE key = ?1 AND created_at >= ?2",
-                    params![key, oldest],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            row.map(|(url, json)| Ok((url, serde_json::from_str(&json)?)))
-                .transpose()
-        })
-        .await
-    }
 }
 
 impl Store {
@@ -330,6 +270,17 @@ impl Store {
         .await
     }
 
+    /// With Redis, remembers link key `key` → `url` (as posted) when the digest's page is
+    /// elsewhere (the link redirected), so Expand on another instance finds the shared
+    /// digest by the link it was made from, not by where that redirected.
+    pub async fn remember_redirected(&self, key: &str, url: &str, digest: &crate::digest::Digest) {
+        if let Some(shared) = &self.shared
+            && digest.url.as_deref() != Some(url)
+        {
+            shared.save_link(key, url, self.limits.retention).await;
+        }
+    }
+
     /// The link of inline messages with link key `key`, if it is within the retention period:
     /// from Redis first (any instance may have offered it), else this database.
     pub async fn inline_link(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -352,102 +303,6 @@ impl Store {
     }
 }
 
-/// The digest archive under the cache: digests keyed like the cache (summarizer id and link)
-/// with the time they were made, in milliseconds; saving a digest again for its buttons
-/// never makes it look younger here.
-const ARCHIVE_SCHEMA: &str = "
-    CREATE TABLE IF NOT EXISTS archived_digests (
-        key        TEXT PRIMARY KEY,
-        digest     TEXT NOT NULL,
-        made_at_ms INTEGER NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS archived_digests_by_age ON archived_digests (made_at_ms);
-";
-
-impl Store {
-    /// Keeps a digest just made under its cache key, made now.
-    pub async fn archive_digest(&self, key: &str, digest: &Digest) -> Result<(), StoreError> {
-        let json = serde_json::to_string(digest)?;
-        let key = key.to_owned();
-        let limits = self.limits;
-        let prune_now = self.saves.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1;
-        self.with(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO archived_digests (key, digest, made_at_ms)
-                 VALUES (?1, ?2, ?3)",
-                params![key, json, now_ms()],
-            )?;
-            if prune_now {
-                prune(c, limits)?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    /// The archived digest under cache key `key` and its age, if made less than `max_age`
-    /// ago.
-    pub async fn archived_digest(
-        &self,
-        key: &str,
-        max_age: Duration,
-    ) -> Result<Option<(Digest, Duration)>, StoreError> {
-        let key = key.to_owned();
-        let now = now_ms();
-        let oldest = now.saturating_sub(i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX));
-        self.reading(move |c| {
-            let row: Option<(String, i64)> = c
-                .query_row(
-                    "SELECT digest, made_at_ms FROM archived_digests
-                     WHERE key = ?1 AND made_at_ms > ?2",
-                    params![key, oldest],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((json, made_at)) = row else {
-                return Ok(None);
-            };
-            let age = Duration::from_millis(u64::try_from(now - made_at).unwrap_or(0));
-            Ok(Some((serde_json::from_str(&json)?, age)))
-        })
-        .await
-    }
-}
-
-#[async_trait::async_trait]
-impl DigestArchive for Store {
-    async fn recall(&self, key: &str, max_age: Duration) -> Result<Option<Archived>, ArchiveError> {
-        let found = self
-            .archived_digest(key, max_age)
-            .await
-            .map_err(|e| ArchiveError(Box::new(e)))?;
-        Ok(found.map(|(digest, age)| Archived { digest, age }))
-    }
-
-    async fn keep(&self, key: &str, digest: &Digest) -> Result<(), ArchiveError> {
-        self.archive_digest(key, digest)
-            .await
-            .map_err(|e| ArchiveError(Box::new(e)))
-    }
-}
-
-/// Deletes archived digests past the retention period and beyond the digest cap.
-fn prune_archive(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
-    let oldest = now_ms().saturating_sub(secs(limits.retention).saturating_mul(1000));
-    c.execute(
-        "DELETE FROM archived_digests WHERE made_at_ms < ?1",
-        [oldest],
-    )?;
-    let cap = i64::try_from(limits.max_digests).unwrap_or(i64::MAX);
-    c.execute(
-        "DELETE FROM archived_digests WHERE key IN (
-             SELECT key FROM archived_digests ORDER BY made_at_ms DESC, rowid DESC
-             LIMIT -1 OFFSET ?1)",
-        [cap],
-    )?;
-    Ok(())
-}
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -461,19 +316,10 @@ fn prune(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
         "DELETE FROM inline_links WHERE created_at < ?1",
         [now_secs() - secs(limits.retention)],
     )?;
-    c.execute(
-        "DELETE FROM digests WHERE created_at < ?1",
-        [now_secs() - secs(limits.retention)],
-    )?;
-    prune_archive(c, limits)?;
-    let cap = i64::try_from(limits.max_digests).unwrap_or(i64::MAX);
-    c.execute(
-        "DELETE FROM digests WHERE key IN (
-             SELECT key FROM digests ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?1)",
-        [cap],
-    )?;
+    digests::prune_digests(c, limits.retention, limits.max_digests)?;
     // One row per link offered inline: capped like digests, or a script typing new links
     // into inline queries would grow the file for the whole retention period.
+    let cap = i64::try_from(limits.max_digests).unwrap_or(i64::MAX);
     c.execute(
         "DELETE FROM inline_links WHERE key IN (
              SELECT key FROM inline_links ORDER BY created_at DESC, rowid DESC
@@ -501,22 +347,6 @@ mod tests {
     use super::*;
     use crate::digest::Length;
     use crate::settings::Mode;
-    use crate::summarize::RankedSentence;
-
-    fn digest(title: &str) -> Digest {
-        Digest {
-            title: title.into(),
-            site: "example.org".into(),
-            url: Some("https://example.org/a".into()),
-            lang: Some("en".into()),
-            reading_minutes: 2,
-            sentences: vec![RankedSentence {
-                text: "One.".into(),
-                position: 0,
-            }],
-            preview_only: false,
-        }
-    }
 
     #[tokio::test]
     async fn inline_links_survive_a_reopen() {
@@ -619,6 +449,7 @@ mod tests {
         let limits = StoreLimits {
             retention: Duration::from_secs(3600),
             max_digests: 2,
+            ..StoreLimits::default()
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
@@ -638,90 +469,5 @@ mod tests {
             let url = store.inline_link(key).await.unwrap();
             assert_eq!(url, Some(format!("https://example.org/{key}")));
         }
-    }
-
-    #[tokio::test]
-    async fn digests_round_trip_and_are_capped() {
-        let limits = StoreLimits {
-            retention: Duration::from_secs(3600),
-            max_digests: 2,
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let store = Store::open(&path, limits).unwrap();
-        for (key, title) in [("a", "First"), ("b", "Second"), ("c", "Third")] {
-            store
-                .save_digest(key, "https://example.org/a", &digest(title))
-                .await
-                .unwrap();
-        }
-        drop(store);
-        let store = Store::open(&path, limits).unwrap();
-        assert!(store.digest("a").await.unwrap().is_none(), "oldest evicted");
-        let (url, d) = store.digest("c").await.unwrap().unwrap();
-        assert_eq!(
-            (url.as_str(), d.title.as_str()),
-            ("https://example.org/a", "Third")
-        );
-        assert!(store.digest("b").await.unwrap().is_some());
-    }
-
-    #[tokio::test]
-    async fn saving_again_keeps_the_newest_content() {
-        let store = Store::in_memory(StoreLimits::default()).unwrap();
-        store.save_digest("k", "u1", &digest("Old")).await.unwrap();
-        store.save_digest("k", "u2", &digest("New")).await.unwrap();
-        store.save_digest("k", "u2", &digest("New")).await.unwrap();
-        let (url, d) = store.digest("k").await.unwrap().unwrap();
-        assert_eq!((url.as_str(), d.title.as_str()), ("u2", "New"));
-    }
-
-    #[tokio::test]
-    async fn archived_digests_survive_a_reopen_until_their_max_age() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let store = Store::open(&path, StoreLimits::default()).unwrap();
-        store.archive_digest("ex|u", &digest("Kept")).await.unwrap();
-        drop(store);
-        let store = Store::open(&path, StoreLimits::default()).unwrap();
-        let hour = Duration::from_secs(3600);
-        let (d, age) = store.archived_digest("ex|u", hour).await.unwrap().unwrap();
-        assert_eq!(d.title, "Kept");
-        assert!(age < hour, "{age:?}");
-        assert!(
-            store
-                .archived_digest("llm|u", hour)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        // Made an hour ago: too old for a TTL of an hour, still fine for a day.
-        lock(&store.conn)
-            .execute(
-                "UPDATE archived_digests SET made_at_ms = made_at_ms - 3600000",
-                [],
-            )
-            .unwrap();
-        assert!(store.archived_digest("ex|u", hour).await.unwrap().is_none());
-        let day = Duration::from_secs(86_400);
-        let (_, age) = store.archived_digest("ex|u", day).await.unwrap().unwrap();
-        assert!(age >= hour, "{age:?}");
-    }
-
-    #[tokio::test]
-    async fn expired_digests_are_not_served() {
-        let limits = StoreLimits {
-            retention: Duration::ZERO,
-            max_digests: 10,
-        };
-        let store = Store::in_memory(limits).unwrap();
-        let conn = Arc::clone(&store.conn);
-        lock(&conn)
-            .execute(
-                "INSERT INTO digests (key, url, digest, created_at) VALUES ('old', 'u', '{}', 0)",
-                [],
-            )
-            .unwrap();
-        assert!(store.digest("old").await.unwrap().is_none());
     }
 }

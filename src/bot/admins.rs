@@ -9,10 +9,6 @@ use teloxide::types::{Chat, User};
 
 use crate::perkey::Expiring;
 
-/// Answers remembered before expired ones are swept (and, if still over, the soonest to
-/// expire).
-const CAPACITY: usize = 100_000;
-
 /// Remembers getChatMember answers for a few minutes, in this process: a handler reads
 /// them without waiting, so they never live in Redis.
 pub struct AdminCache {
@@ -21,11 +17,12 @@ pub struct AdminCache {
 }
 
 impl AdminCache {
-    /// Trusts each answer for `ttl`.
-    pub fn new(ttl: Duration) -> Self {
+    /// Trusts each answer for `ttl`, and remembers `capacity` answers before expired ones
+    /// are swept (and, if still over, the soonest to expire).
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
         AdminCache {
             ttl,
-            known: Expiring::new(CAPACITY),
+            known: Expiring::new(capacity),
         }
     }
 

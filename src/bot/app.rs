@@ -40,8 +40,8 @@ impl App {
     /// repeat marks and send windows are shared with the other instances.
     pub fn new(digests: Arc<Service>, store: Store, config: BotConfig) -> Self {
         let state: Arc<dyn PerKey> = match store.shared() {
-            Some(redis) => Arc::new(RedisPerKey::new(redis.clone())),
-            None => Arc::new(Local::default()),
+            Some(redis) => Arc::new(RedisPerKey::new(redis.clone(), config.per_key_capacity)),
+            None => Arc::new(Local::with_capacity(config.per_key_capacity)),
         };
         let shared_windows = store.shared().is_some().then(|| Arc::clone(&state));
         let limits = |kind, per_user, per_chat| {
@@ -54,7 +54,7 @@ impl App {
             )
         };
         App {
-            admins: AdminCache::new(config.admin_cache_ttl),
+            admins: AdminCache::new(config.admin_cache_ttl, config.admin_cache_capacity),
             recent: RecentLinks::new(Arc::clone(&state), config.repeat_window),
             links: limits(
                 "link",
@@ -67,7 +67,11 @@ impl App {
                 config.chat_commands_per_minute,
             ),
             lanes: Lanes::new(config.max_queued_work),
-            work: WorkQueue::new(config.max_pending_work, config.max_queued_work),
+            work: WorkQueue::new(
+                config.max_pending_work,
+                config.max_queued_work,
+                config.max_waiting_work,
+            ),
             outbox: Outbox::new(&config, shared_windows),
             digests,
             store,

@@ -101,10 +101,6 @@ enum Distribution {
     User(u64),
 }
 
-/// Updates one chat may have waiting for its handler before the dispatcher waits for it
-/// (teloxide's default is 64: a burst of 300 commands in one group held up everyone).
-const UPDATES_QUEUED_PER_CHAT: usize = 1024;
-
 fn distribution(update: &Update) -> Option<Distribution> {
     if let Some(chat) = update.chat() {
         return Some(Distribution::Chat(chat.id.0));
@@ -144,12 +140,15 @@ pub async fn run(
         .distribution_function(distribution)
         // A full per-chat queue makes teloxide stop taking updates for every chat, so a
         // flooding chat gets room for a burst (its handlers only hand on, so it drains fast).
-        .worker_queue_size(UPDATES_QUEUED_PER_CHAT)
+        .worker_queue_size(app.config.updates_queued_per_chat)
         .build();
     stop_on(&dispatcher, shutdown);
     let kinds = allowed_updates(app.config.inline);
     match updates {
-        Updates::Polling { ops } => poll(bot, &mut dispatcher, ops, metrics, kinds).await?,
+        Updates::Polling { ops } => {
+            let timeout = app.config.poll_timeout;
+            poll(bot, &mut dispatcher, ops, metrics, kinds, timeout).await?
+        }
         Updates::Webhook(webhook) => {
             let ops = crate::ops::router(metrics);
             serve_webhook(bot, &mut dispatcher, webhook, ops, kinds).await?;
@@ -215,6 +214,7 @@ async fn poll(
     ops: Option<TcpListener>,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     kinds: Vec<AllowedUpdate>,
+    timeout: Duration,
 ) -> Result<(), RunError> {
     let stopped = CancellationToken::new();
     let server = ops.map(|tcp| {
@@ -228,7 +228,7 @@ async fn poll(
     });
     let listener = FixedKinds(
         Polling::builder(bot)
-            .timeout(Duration::from_secs(10))
+            .timeout(timeout)
             .allowed_updates(kinds)
             .delete_webhook()
             .await

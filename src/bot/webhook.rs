@@ -124,10 +124,13 @@ pub async fn start(
             Some((server, stop))
         }
     };
+    let router = router.layer(axum::middleware::from_fn(close_unless_from_telegram));
     let (stop_token, stop_flag) = mk_stop_token();
+    // Strangers may hold connections too: Telegram's own always find room beside theirs.
+    let open = limits.open_connections.max(usize::from(max_connections));
     let connections = Connections {
         tcp: listener,
-        slots: Arc::new(Semaphore::new(usize::from(max_connections))),
+        slots: Arc::new(Semaphore::new(open)),
         read_timeout: limits.read_timeout,
     };
     // When the server has finished, the router and its senders are gone: the queue closes.
@@ -160,16 +163,49 @@ struct Intake {
     read_timeout: Duration,
 }
 
+/// Marks a response to a request that carried the secret: only such connections are kept.
+#[derive(Clone, Copy)]
+struct FromTelegram;
+
+/// Closes the connection after every response except to a request with the secret, so a
+/// stranger cannot hold a connection open with wrong-secret posts or `/healthz` on
+/// keep-alive.
+async fn close_unless_from_telegram(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if response.extensions().get::<FromTelegram>().is_none() {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
 /// One update posted by Telegram.
-async fn receive(State(intake): State<Intake>, headers: HeaderMap, body: Body) -> StatusCode {
+async fn receive(
+    State(intake): State<Intake>,
+    headers: HeaderMap,
+    body: Body,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let given = headers
         .get(SECRET_HEADER)
         .map_or(&[][..], |value| value.as_bytes());
     let given: [u8; 32] = Sha256::digest(given).into();
     if !bool::from(given[..].ct_eq(&intake.secret[..])) {
         metrics::counter!(crate::ops::WEBHOOK_REFUSED, "reason" => "secret").increment(1);
-        return StatusCode::UNAUTHORIZED;
+        return StatusCode::UNAUTHORIZED.into_response();
     }
+    let mut response = take(&intake, &headers, body).await.into_response();
+    response.extensions_mut().insert(FromTelegram);
+    response
+}
+
+/// Reads and queues the update of a request that carried the secret.
+async fn take(intake: &Intake, headers: &HeaderMap, body: Body) -> StatusCode {
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -232,7 +268,8 @@ fn redacted(url: &url::Url) -> String {
 }
 
 /// Accepts at most `slots` connections at once; each one is closed when a read waits longer
-/// than `read_timeout` with nothing arriving (a client trickling its headers, or idle).
+/// than `read_timeout` with nothing arriving (idle), or when a request takes longer than
+/// that from its first byte to its answer (a client trickling its headers).
 struct Connections {
     tcp: TcpListener,
     slots: Arc<Semaphore>,
@@ -257,6 +294,7 @@ impl axum::serve::Listener for Connections {
                         _slot: slot,
                         read_timeout: self.read_timeout,
                         idle: None,
+                        request: None,
                     };
                     return (io, addr);
                 }
@@ -274,13 +312,30 @@ impl axum::serve::Listener for Connections {
     }
 }
 
-/// An accepted connection holding its slot, with a deadline on reads that wait.
+/// An accepted connection holding its slot, with a deadline on reads that wait and one on
+/// each request as a whole.
 struct Connection {
     stream: TcpStream,
     _slot: OwnedSemaphorePermit,
     read_timeout: Duration,
     /// Set while a read waits: when it fires before bytes arrive, the read fails.
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Set by a request's first byte and cleared by its response: a client trickling its
+    /// headers a byte at a time is cut off when it fires.
+    request: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Connection {
+    /// The response is going out: the request arrived whole in time.
+    fn answered(&mut self, written: usize) {
+        if written > 0 {
+            self.request = None;
+        }
+    }
+}
+
+fn timed_out(what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, what)
 }
 
 impl AsyncRead for Connection {
@@ -290,8 +345,18 @@ impl AsyncRead for Connection {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if let Some(request) = &mut this.request
+            && request.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(timed_out("the request did not arrive in time")));
+        }
+        let before = buf.filled().len();
         if let Poll::Ready(result) = Pin::new(&mut this.stream).poll_read(cx, buf) {
             this.idle = None;
+            if this.request.is_none() && buf.filled().len() > before {
+                let timeout = this.read_timeout;
+                this.request = Some(Box::pin(tokio::time::sleep(timeout)));
+            }
             return Poll::Ready(result);
         }
         let timeout = this.read_timeout;
@@ -300,10 +365,7 @@ impl AsyncRead for Connection {
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         ready!(idle.as_mut().poll(cx));
         this.idle = None;
-        Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "the client sent nothing in time",
-        )))
+        Poll::Ready(Err(timed_out("the client sent nothing in time")))
     }
 }
 
@@ -313,7 +375,9 @@ impl AsyncWrite for Connection {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let written = ready!(Pin::new(&mut self.stream).poll_write(cx, buf))?;
+        self.answered(written);
+        Poll::Ready(Ok(written))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -329,7 +393,9 @@ impl AsyncWrite for Connection {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let written = ready!(Pin::new(&mut self.stream).poll_write_vectored(cx, bufs))?;
+        self.answered(written);
+        Poll::Ready(Ok(written))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -365,7 +431,9 @@ mod tests {
             r#"{{"update_id":{id},"message":{{"message_id":1,"date":0,
             "chat":{{"id":1,"type":"private","first_name":"A"}},"text":"hi"}}}}"#
         );
-        receive(State(intake.clone()), headers, Body::from(update)).await
+        receive(State(intake.clone()), headers, Body::from(update))
+            .await
+            .status()
     }
 
     #[tokio::test]

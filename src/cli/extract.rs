@@ -42,7 +42,7 @@ pub async fn run(config: &Config, args: ExtractArgs) -> anyhow::Result<ExitCode>
 async fn article_of(arg: &str, fetcher: &Fetcher, config: &Config) -> anyhow::Result<Article> {
     let doc = input::load(Source::parse(arg)?, fetcher).await?;
     let article = match doc.kind {
-        PageKind::Html => extract::article(&doc.text, doc.url.as_ref())?,
+        PageKind::Html => extract::article_within(&doc.text, doc.url.as_ref(), &config.markup)?,
         PageKind::PlainText => extract::plain_text(&doc.text, None)?,
         PageKind::Pdf => {
             let deadline = Instant::now() + config.fetch.timeout;

@@ -27,7 +27,7 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut digests = Service::new(config)?;
     if let Some(url) = &config.redis_url {
         // Redis down at start: run alone rather than not at all (restart to share again).
-        match RedisState::connect(url).await {
+        match RedisState::connect_within(url, config.redis_timeouts).await {
             Ok(shared) => {
                 tracing::info!("sharing the cache and chat settings through Redis");
                 store = store.with_shared(shared.clone());

@@ -73,6 +73,33 @@ impl Default for PdfLimits {
     }
 }
 
+// The HTML pre-scan (`extract`).
+
+/// Bounds on the markup the HTML parser sees: its cost grows with the square of the nesting
+/// depth and of the attributes in one tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkupLimits {
+    /// Markup given to the parser: an article fits many times over, a bomb is cut short.
+    pub max_bytes: usize,
+    /// Open elements nested deeper than this are dropped (with their end tags).
+    pub max_depth: usize,
+    /// Attributes kept per tag; an article's tags carry a handful.
+    pub max_attributes: usize,
+    /// Bytes kept per tag (name and attributes); a longer attribute is dropped whole.
+    pub max_tag_bytes: usize,
+}
+
+impl Default for MarkupLimits {
+    fn default() -> Self {
+        MarkupLimits {
+            max_bytes: 2 * 1024 * 1024,
+            max_depth: 2_000,
+            max_attributes: 32,
+            max_tag_bytes: 4096,
+        }
+    }
+}
+
 // The pipeline's fair slots (`digest`).
 
 /// How many slots a stage has in all and per requester.
@@ -116,6 +143,49 @@ impl Default for WorkLimits {
                 per_site: cores,
             },
             cpu_deadline: Duration::from_secs(3),
+        }
+    }
+}
+
+/// How instances sharing Redis make a link's digest once: one holds the link's lock while
+/// the others wait for its digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SingleFlightLimits {
+    /// How long an instance waits for another's digest before making it itself; the holder
+    /// extends its lock while it works, so this is only the patience of the others.
+    pub wait: Duration,
+    /// How often a waiting instance looks for the digest.
+    pub poll: Duration,
+    /// How long a lock lives unless its holder extends it (every third of it): a holder
+    /// that dies frees the link this long after.
+    pub lock_lease: Duration,
+}
+
+impl Default for SingleFlightLimits {
+    fn default() -> Self {
+        SingleFlightLimits {
+            wait: Duration::from_secs(120),
+            poll: Duration::from_millis(100),
+            lock_lease: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How long a Redis call may take: past either, it counts as a failure and the instance
+/// works alone until Redis answers again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisTimeouts {
+    /// Time allowed to connect (at start, and each reconnection).
+    pub connect: Duration,
+    /// Time allowed for one call's answer.
+    pub response: Duration,
+}
+
+impl Default for RedisTimeouts {
+    fn default() -> Self {
+        RedisTimeouts {
+            connect: Duration::from_secs(2),
+            response: Duration::from_millis(500),
         }
     }
 }
@@ -176,6 +246,11 @@ pub struct OpenAiConfig {
     pub max_retries: u32,
     /// The first retry's wait; each later one doubles it.
     pub backoff: Duration,
+    /// Longest Retry-After honoured before a retry; a longer one is cut to this.
+    pub max_retry_after: Duration,
+    /// CPU time checking the answer (or the extractive fallback) may take when the
+    /// summarizer is called directly; the digest service uses the link's own deadline.
+    pub fallback_deadline: Duration,
 }
 
 impl Default for OpenAiConfig {
@@ -188,6 +263,8 @@ impl Default for OpenAiConfig {
             max_input_chars: 12_000,
             max_retries: 2,
             backoff: Duration::from_millis(500),
+            max_retry_after: Duration::from_secs(10),
+            fallback_deadline: Duration::from_secs(3),
         }
     }
 }
@@ -202,6 +279,8 @@ impl std::fmt::Debug for OpenAiConfig {
             .field("max_input_chars", &self.max_input_chars)
             .field("max_retries", &self.max_retries)
             .field("backoff", &self.backoff)
+            .field("max_retry_after", &self.max_retry_after)
+            .field("fallback_deadline", &self.fallback_deadline)
             .finish()
     }
 }
@@ -215,6 +294,8 @@ pub struct StoreLimits {
     pub retention: Duration,
     /// At most this many digests (and as many inline links) are kept; the oldest go first.
     pub max_digests: usize,
+    /// How long a database call waits for another connection's write lock.
+    pub busy_timeout: Duration,
 }
 
 impl Default for StoreLimits {
@@ -222,6 +303,7 @@ impl Default for StoreLimits {
         StoreLimits {
             retention: Duration::from_secs(30 * 86_400),
             max_digests: 100_000,
+            busy_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -264,12 +346,31 @@ pub struct BotConfig {
     /// Messages waiting for a free slot beyond those, and updates waiting for their chat's
     /// turn to be checked (limits, repeats); more are dropped (and logged).
     pub max_queued_work: usize,
+    /// Messages that gave their slot back while they wait for pages being fetched or
+    /// processed; when every place is taken, a waiting message keeps its slot.
+    pub max_waiting_work: usize,
     /// Replies and edits waiting to be sent to one chat; more are dropped (and logged).
     pub outbox_per_chat: usize,
     /// Button answers and admin look-ups in flight at once; more are dropped (and logged).
     pub max_background_calls: usize,
     /// Inline mode (`@bot <link>` in any chat): answers inline queries and asks for them.
     pub inline: bool,
+    /// How long one getUpdates call waits for updates (long polling); under the Bot API
+    /// client's own 17 s limit on a call.
+    pub poll_timeout: Duration,
+    /// Updates one chat may have waiting for its handler before the dispatcher waits for it
+    /// (teloxide's default is 64: a burst of 300 commands in one group held up everyone).
+    pub updates_queued_per_chat: usize,
+    /// Keys of link allowances, repeat marks and send windows kept before expired ones are
+    /// swept (and, if still over, the soonest to expire).
+    pub per_key_capacity: usize,
+    /// Admin answers remembered before expired ones are swept.
+    pub admin_cache_capacity: usize,
+    /// Chats whose send slots the pacer keeps before expired ones are swept.
+    pub pacer_capacity: usize,
+    /// Group-to-supergroup migrations remembered (a group migrates once; this only bounds
+    /// abuse).
+    pub migrations_remembered: usize,
 }
 
 impl Default for BotConfig {
@@ -291,9 +392,16 @@ impl Default for BotConfig {
             link_limit_window: Duration::from_secs(60),
             max_pending_work: 256,
             max_queued_work: 4096,
+            max_waiting_work: 4096,
             outbox_per_chat: 32,
             max_background_calls: 512,
             inline: true,
+            poll_timeout: Duration::from_secs(10),
+            updates_queued_per_chat: 1024,
+            per_key_capacity: 200_000,
+            admin_cache_capacity: 100_000,
+            pacer_capacity: 200_000,
+            migrations_remembered: 100_000,
         }
     }
 }
@@ -305,12 +413,15 @@ impl Default for BotConfig {
 pub struct WebhookLimits {
     /// Updates received but not yet taken by the dispatcher; beyond it Telegram gets 503.
     pub queue: usize,
-    /// Connections served at once (also sent to Telegram as `max_connections`, 1-100).
+    /// Connections Telegram may open at once (sent to it as `max_connections`, 1-100).
     pub max_connections: u8,
+    /// Connections held open at once from anyone; more wait to be accepted. Larger than
+    /// `max_connections`, so strangers holding connections cannot shut Telegram out.
+    pub open_connections: usize,
     /// The largest update body read, in bytes (Telegram escapes non-ASCII as `\uXXXX`).
     pub body_limit: usize,
-    /// How long a connection may send nothing while a read waits, and how long one body
-    /// may take to arrive.
+    /// How long a connection may send nothing while a read waits, and how long one request
+    /// (headers and body, from its first byte) may take to arrive.
     pub read_timeout: Duration,
 }
 
@@ -319,6 +430,7 @@ impl Default for WebhookLimits {
         WebhookLimits {
             queue: 1024,
             max_connections: 40,
+            open_connections: 512,
             body_limit: 1024 * 1024,
             read_timeout: Duration::from_secs(10),
         }

@@ -4,9 +4,10 @@
 //! A digest is found again only under the cache key, which starts with the summarizer's id
 //! (`extractive-vN`, or `openai:<model>:p<prompt version>`): after a change of summarizer,
 //! model, prompt or algorithm version the old digests are never served, and age out with the
-//! store's retention. It stays fresh for the cache TTL counted from when it was made. An
-//! LLM summary that fell back to the extractive one carries the LLM's id (the summarizer
-//! does not tell them apart), in the archive as in the cache and Redis.
+//! store's retention. It stays fresh for the cache TTL counted from when it was made. When
+//! the LLM fails, the extractive summary it falls back to is archived under the extractive
+//! summarizer's id (and kept in the cache and Redis for the transient-failure time only), so
+//! it is never served as the LLM's digest.
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use super::Digest;
@@ -11,13 +12,13 @@ use super::admission::{Admission, Limits, Requester, site_of};
 use super::archive::{Archived, DigestArchive};
 use crate::budget::Deadline;
 use crate::cache::{Cache, CacheConfig};
-use crate::config::{Config, SummarizerKind};
+use crate::config::{Config, MarkupLimits, SingleFlightLimits, SummarizerKind};
 use crate::extract::{self, ExtractError};
 use crate::fetch::{FetchError, Fetcher, PageKind};
 use crate::links::NormalizedUrl;
 use crate::ops;
 use crate::pdf::{self, PdfError, PdfLimits};
-use crate::redis_state::{LOCK_LEASE, Lock, RedisState};
+use crate::redis_state::{Lock, RedisState};
 use crate::summarize::openai::OpenAi;
 use crate::summarize::{Extractive, Summarizer};
 
@@ -101,16 +102,24 @@ pub struct Service {
     cpu: Arc<Admission>,
     cpu_deadline: Duration,
     shared: Option<RedisState>,
+    single_flight: SingleFlightLimits,
     pdf_limits: PdfLimits,
+    markup: MarkupLimits,
     archive: Option<Arc<dyn DigestArchive>>,
+    /// Places for fetched pages not yet extracted: a page waiting for a CPU slot holds up to
+    /// 5 MiB (20 for a PDF) after its fetch slot is free, so their number has its own bound.
+    pages: Arc<Semaphore>,
+    /// How long a digest made by the summarizer's fallback stays fresh.
+    fallback_ttl: Duration,
 }
 
-/// How long an instance waits for another's digest of a link before fetching it itself;
-/// the holder extends its lock while it works, so this is only the patience of the others.
-const SHARED_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+/// Fetched pages waiting for (or in) a CPU slot, per fetch slot.
+const PAGES_PER_FETCH_SLOT: usize = 2;
 
-/// How often an instance waiting on another's fetch looks for the digest.
-const SHARED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// The places for fetched pages that `fetches` fetch slots need.
+fn page_places(fetches: &Limits) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(fetches.total.max(1) * PAGES_PER_FETCH_SLOT))
+}
 
 impl Service {
     /// Builds the service from the settings.
@@ -128,7 +137,9 @@ impl Service {
         Ok(Self::from_parts(fetcher, summarizer, config.cache.clone())
             .with_limits(config.work)
             .with_concurrent_fetches(config.max_concurrent_fetches)
-            .with_pdf_limits(config.pdf.clone()))
+            .with_pdf_limits(config.pdf.clone())
+            .with_markup_limits(config.markup)
+            .with_single_flight(config.single_flight))
     }
 
     /// Builds the service from its parts (tests inject a fetcher with a fake resolver).
@@ -138,6 +149,7 @@ impl Service {
         cache: CacheConfig,
     ) -> Self {
         let limits = WorkLimits::default();
+        let fallback_ttl = cache.transient_failure_ttl;
         Service {
             fetcher,
             summarizer,
@@ -147,8 +159,12 @@ impl Service {
             cpu: Admission::new(limits.cpu),
             cpu_deadline: limits.cpu_deadline,
             shared: None,
+            single_flight: SingleFlightLimits::default(),
             pdf_limits: PdfLimits::default(),
+            markup: MarkupLimits::default(),
             archive: None,
+            pages: page_places(&limits.fetches),
+            fallback_ttl,
         }
     }
 
@@ -156,6 +172,19 @@ impl Service {
     /// as a web page).
     pub fn with_pdf_limits(mut self, limits: PdfLimits) -> Self {
         self.pdf_limits = limits;
+        self
+    }
+
+    /// Bounds the markup of a web page the HTML parser sees.
+    pub fn with_markup_limits(mut self, limits: MarkupLimits) -> Self {
+        self.markup = limits;
+        self
+    }
+
+    /// Sets how long this instance waits for another's digest of a link, how often it
+    /// looks, and the lease of the lock it takes to make one itself.
+    pub fn with_single_flight(mut self, limits: SingleFlightLimits) -> Self {
+        self.single_flight = limits;
         self
     }
 
@@ -179,12 +208,14 @@ impl Service {
             total: permits,
             ..self.fetches.limits()
         };
+        self.pages = page_places(&limits);
         self.fetches = Admission::new(limits);
         self
     }
 
     /// Sets the fetch and CPU limits and the CPU deadline of one link.
     pub fn with_limits(mut self, limits: WorkLimits) -> Self {
+        self.pages = page_places(&limits.fetches);
         self.fetches = Admission::new(limits.fetches);
         self.cpu = Admission::new(limits.cpu);
         self.cpu_deadline = limits.cpu_deadline;
@@ -237,8 +268,9 @@ impl Service {
             text: html,
             bytes: Vec::new(),
             title: None,
+            _place: None,
         };
-        self.process(page, Requester::local()).await
+        Ok(self.process(page, Requester::local()).await?.digest)
     }
 
     /// Makes a digest of plain text (paragraphs separated by blank lines).
@@ -253,8 +285,9 @@ impl Service {
             text,
             bytes: Vec::new(),
             title,
+            _place: None,
         };
-        self.process(page, Requester::local()).await
+        Ok(self.process(page, Requester::local()).await?.digest)
     }
 
     /// Makes a digest of a PDF that did not come through the fetcher.
@@ -269,8 +302,9 @@ impl Service {
             text: String::new(),
             bytes,
             title: None,
+            _place: None,
         };
-        self.process(page, Requester::local()).await
+        Ok(self.process(page, Requester::local()).await?.digest)
     }
 
     /// A digest from another instance through Redis, else made here; with Redis, one
@@ -288,9 +322,14 @@ impl Service {
         if let Some(digest) = shared.digest(key).await {
             return Ok((digest, None));
         }
-        let deadline = tokio::time::Instant::now() + SHARED_WAIT;
+        let SingleFlightLimits {
+            wait,
+            poll,
+            lock_lease,
+        } = self.single_flight;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            match shared.lock(key, LOCK_LEASE).await {
+            match shared.lock(key, lock_lease).await {
                 Lock::Acquired(held) => {
                     let work = async {
                         let made = self.make(key, url, who).await;
@@ -301,10 +340,10 @@ impl Service {
                         }
                         made
                     };
-                    return shared.while_locked(&held, LOCK_LEASE, work).await;
+                    return shared.while_locked(&held, lock_lease, work).await;
                 }
                 Lock::Busy if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(SHARED_POLL).await;
+                    tokio::time::sleep(poll).await;
                     if let Some(digest) = shared.digest(key).await {
                         return Ok((digest, None));
                     }
@@ -317,46 +356,65 @@ impl Service {
 
     /// The archived digest of `key` if it is younger than the cache TTL (with the rest of
     /// its freshness), else one fetched and made now, then archived. Reading the archive
-    /// takes no fetch or CPU slot; an archive failure is logged and counts as a miss.
+    /// takes no fetch or CPU slot; an archive failure is logged and counts as a miss. A
+    /// digest the summarizer's fallback made (an LLM that failed) is archived under the
+    /// fallback's id and stays fresh only for the transient-failure time, so the configured
+    /// summarizer is asked again soon.
     async fn make(
         &self,
         key: &str,
         url: &Url,
         who: Requester,
     ) -> Result<(Digest, Option<Duration>), DigestError> {
-        let Some(archive) = &self.archive else {
-            return Ok((self.fetch_and_digest(url, who).await?, None));
-        };
-        match archive.recall(key, self.ttl).await {
-            Ok(Some(Archived { digest, age })) if age < self.ttl => {
-                metrics::counter!(ops::ARCHIVE_HITS).increment(1);
-                return Ok((digest, Some(self.ttl - age)));
+        if let Some(archive) = &self.archive {
+            match archive.recall(key, self.ttl).await {
+                Ok(Some(Archived { digest, age })) if age < self.ttl => {
+                    metrics::counter!(ops::ARCHIVE_HITS).increment(1);
+                    return Ok((digest, Some(self.ttl - age)));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not read the digest archive"),
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not read the digest archive"),
         }
-        let digest = self.fetch_and_digest(url, who).await?;
-        if let Err(e) = archive.keep(key, &digest).await {
-            tracing::warn!(error = %e, "could not archive a digest");
+        let Made { digest, by } = self.fetch_and_digest(url, who).await?;
+        let own = by == self.summarizer.id();
+        if let Some(archive) = &self.archive {
+            let kept_as = if own {
+                key.to_owned()
+            } else {
+                relabelled(key, &by)
+            };
+            if let Err(e) = archive.keep(&kept_as, &digest).await {
+                tracing::warn!(error = %e, "could not archive a digest");
+            }
         }
-        Ok((digest, None))
+        if own {
+            Ok((digest, None))
+        } else {
+            tracing::info!(by, "a fallback digest is kept only briefly");
+            Ok((digest, Some(self.fallback_ttl)))
+        }
     }
 
-    async fn fetch_and_digest(&self, url: &Url, who: Requester) -> Result<Digest, DigestError> {
+    async fn fetch_and_digest(&self, url: &Url, who: Requester) -> Result<Made, DigestError> {
         let site = url.host_str().map(site_of);
         let page = {
             let _slot = self.fetches.enter(who, site).await;
+            // Never closed, so a place always comes; it goes with the page once extracted.
+            let place = Arc::clone(&self.pages).acquire_owned().await.ok();
             let started = Instant::now();
             let page = self.fetcher.get(url).await;
             metrics::histogram!(ops::FETCH_SECONDS).record(started.elapsed().as_secs_f64());
-            page?
+            (page?, place)
         };
+        let (page, place) = page;
         let page = Page {
             url: Some(page.url),
             kind: page.kind,
             text: page.text,
             bytes: page.bytes,
             title: None,
+            _place: place,
         };
         self.process(page, who).await
     }
@@ -365,19 +423,23 @@ impl Service {
     /// the link's deadline. An LLM is asked after the CPU slot is given back; its answer is
     /// checked against the article (or the article ranked instead) in a CPU slot again, within
     /// what is left of the same deadline, so a large article never stems on an async worker.
-    async fn process(&self, page: Page, who: Requester) -> Result<Digest, DigestError> {
+    async fn process(&self, page: Page, who: Requester) -> Result<Made, DigestError> {
         let started = Instant::now();
         let url = page.url.clone();
         let deadline = self.cpu_deadline;
         let summarizer = Arc::clone(&self.summarizer);
         let pdf_limits = self.pdf_limits.clone();
+        let markup = self.markup;
         let slot = self.cpu.enter(who, None).await;
         let cpu_started = Instant::now();
         let (article, summary, abstract_text) = blocking(move || {
             let ends = Instant::now() + deadline;
             Deadline::after(deadline).run(|| {
                 let (article, abstract_text) = match page.kind {
-                    PageKind::Html => (extract::article(&page.text, page.url.as_ref())?, None),
+                    PageKind::Html => (
+                        extract::article_within(&page.text, page.url.as_ref(), &markup)?,
+                        None,
+                    ),
                     PageKind::PlainText => (
                         extract::plain_text(&page.text, page.title.as_deref())?,
                         None,
@@ -398,7 +460,7 @@ impl Service {
         let cpu_used = cpu_started.elapsed();
         drop(slot);
         let (article, summary) = match summary {
-            Some(summary) => (article, summary),
+            Some(summary) => (article, summary.map(|s| (s, self.summarizer.id()))),
             None => {
                 let draft = self.summarizer.draft(&article, RANKED_SENTENCES).await;
                 let left = deadline.saturating_sub(cpu_used);
@@ -406,7 +468,7 @@ impl Service {
                 let _slot = self.cpu.enter(who, None).await;
                 blocking(move || {
                     let summary = Deadline::after(left)
-                        .run(|| summarizer.finish_now(&article, draft, RANKED_SENTENCES));
+                        .run(|| summarizer.finish_labelled(&article, draft, RANKED_SENTENCES));
                     (article, summary)
                 })
                 .await
@@ -417,7 +479,7 @@ impl Service {
                 })?
             }
         };
-        let mut summary = summary.map_err(|e| {
+        let (mut summary, by) = summary.map_err(|e| {
             tracing::warn!(error = %e, "summarizer failed");
             DigestError::Summarize
         })?;
@@ -432,7 +494,10 @@ impl Service {
                 .sentences
                 .sort_by_key(|s| !abstract_text.contains(s.text.as_str()));
         }
-        Ok(Digest::new(&article, summary, url.as_ref()))
+        Ok(Made {
+            digest: Digest::new(&article, summary, url.as_ref()),
+            by,
+        })
     }
 
     /// How many CPU slots this service has handed out: one per page processed, and one more
@@ -442,10 +507,23 @@ impl Service {
     }
 }
 
+/// The cache key `key` (summarizer id, `|`, link) with the summarizer id `by` instead.
+fn relabelled(key: &str, by: &str) -> String {
+    let link = key.split_once('|').map_or(key, |(_, link)| link);
+    format!("{by}|{link}")
+}
+
 /// The link ran past its CPU deadline (logged).
 fn too_slow(deadline: Duration) -> DigestError {
     tracing::info!(?deadline, "page processing ran past its deadline");
     DigestError::TooSlow
+}
+
+/// A digest just made, and the id of the summarizer that made it (the configured one's, or
+/// its fallback's).
+struct Made {
+    digest: Digest,
+    by: String,
 }
 
 /// A document to digest: fetched, or handed in by the command line.
@@ -457,6 +535,8 @@ struct Page {
     /// The bytes of a PDF.
     bytes: Vec<u8>,
     title: Option<String>,
+    /// The fetched page's place among those waiting for the CPU, given back with the page.
+    _place: Option<OwnedSemaphorePermit>,
 }
 
 /// Runs CPU-heavy work (parsing a large page) off the async workers.
@@ -477,6 +557,10 @@ mod tests {
     #[test]
     fn only_failures_that_may_pass_by_themselves_are_transient() {
         let transient = [
+            FetchError::Dns {
+                host: "flaky.example".into(),
+                detail: "Temporary failure in name resolution".into(),
+            },
             FetchError::Timeout(Duration::from_secs(15)),
             FetchError::Connect {
                 detail: "refused".into(),
@@ -489,6 +573,9 @@ mod tests {
             assert!(DigestError::Fetch(e.clone()).is_transient(), "{e:?}");
         }
         let lasting = [
+            DigestError::Fetch(FetchError::NoSuchHost {
+                host: "gone.invalid".into(),
+            }),
             DigestError::Fetch(FetchError::NotFound(404)),
             DigestError::Fetch(FetchError::NotFound(410)),
             DigestError::Fetch(FetchError::TooLarge(5 << 20)),

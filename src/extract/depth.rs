@@ -1,9 +1,10 @@
 //! A cheap byte scan that bounds the markup before the HTML parser sees the page.
 //!
 //! html5ever's cost grows with the square of the nesting depth and of the attributes in one
-//! tag, so start tags beyond [`MAX_DEPTH`] open elements are dropped (with their matching end
-//! tags), a tag keeps at most [`MAX_ATTRIBUTES`] attributes in [`MAX_TAG_BYTES`], and the
-//! parser sees at most [`MAX_MARKUP_BYTES`] of the page.
+//! tag, so start tags beyond [`MarkupLimits::max_depth`] open elements are dropped (with their
+//! matching end tags), a tag keeps at most [`MarkupLimits::max_attributes`] attributes in
+//! [`MarkupLimits::max_tag_bytes`], and the parser sees at most [`MarkupLimits::max_bytes`] of
+//! the page.
 //!
 //! The same scan empties `<script>` and `<style>` elements (JSON-LD scripts excepted) and
 //! inline `<svg>` icons: the extractor never reads them, and they are more than half the bytes
@@ -11,17 +12,7 @@
 
 use std::borrow::Cow;
 
-/// Deeper than this is not an article; html5ever stays linear-ish below it.
-pub(crate) const MAX_DEPTH: usize = 2_000;
-
-/// Attributes kept per tag; an article's tags carry a handful.
-pub(crate) const MAX_ATTRIBUTES: usize = 32;
-
-/// Bytes kept per tag (name and attributes); a longer attribute is dropped whole.
-pub(crate) const MAX_TAG_BYTES: usize = 4096;
-
-/// Markup given to the parser: an article fits many times over, a bomb is cut short.
-pub(crate) const MAX_MARKUP_BYTES: usize = 2 * 1024 * 1024;
+use super::MarkupLimits;
 
 /// Tags shorter than this cannot hold enough attributes to matter and are not re-read.
 const SHORT_TAG: usize = 128;
@@ -74,11 +65,11 @@ const RAW_TEXT: &[&[u8]] = &[
 ];
 
 /// Returns `html` unchanged when it stays within every bound and has no script or style to
-/// empty, else a copy cut to [`MAX_MARKUP_BYTES`], with the excess start tags (and as many end
+/// empty, else a copy cut to `limits.max_bytes`, with the excess start tags (and as many end
 /// tags) removed, overlong tags shortened and scripts and styles emptied.
-pub(crate) fn bound(html: &str) -> Cow<'_, str> {
-    let html = cap(html, MAX_MARKUP_BYTES);
-    bound_to(html, MAX_DEPTH)
+pub(crate) fn bound<'a>(html: &'a str, limits: &MarkupLimits) -> Cow<'a, str> {
+    let html = cap(html, limits.max_bytes);
+    bound_to(html, limits)
 }
 
 /// The first `max` bytes of `html`, cut before the last tag that would be split.
@@ -99,7 +90,7 @@ fn cap(html: &str, max: usize) -> &str {
     }
 }
 
-fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
+fn bound_to<'a>(html: &'a str, limits: &MarkupLimits) -> Cow<'a, str> {
     let mut scan = Bounder {
         html,
         out: None,
@@ -107,7 +98,7 @@ fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
         depth: 0,
         dropped: 0,
         guarded: 0,
-        max_depth,
+        limits: *limits,
     };
     let bytes = html.as_bytes();
     let mut i = 0;
@@ -136,7 +127,7 @@ struct Bounder<'a> {
     /// Open `<svg>`, `<math>`, `<noscript>` and `<select>`, where a script or style is not
     /// raw text (or not a tag at all) and is left as it is.
     guarded: usize,
-    max_depth: usize,
+    limits: MarkupLimits,
 }
 
 impl<'a> Bounder<'a> {
@@ -210,7 +201,7 @@ impl<'a> Bounder<'a> {
         }
         if !closing
             && end - start > SHORT_TAG
-            && let Some(short) = shorten_tag(&self.html[start..end], name.len())
+            && let Some(short) = shorten_tag(&self.html[start..end], name.len(), &self.limits)
         {
             self.splice(start, end).push_str(&short);
         }
@@ -240,7 +231,7 @@ impl<'a> Bounder<'a> {
         if self_closing || is_in(name, VOID) || is_in(name, AUTO_CLOSED) {
             return false;
         }
-        if self.depth >= self.max_depth {
+        if self.depth >= self.limits.max_depth {
             self.dropped += 1;
             true
         } else {
@@ -271,9 +262,9 @@ impl<'a> Bounder<'a> {
     }
 }
 
-/// `tag` (from `<` to just past `>`) with at most [`MAX_ATTRIBUTES`] attributes in
-/// [`MAX_TAG_BYTES`], or `None` when it is within both already.
-fn shorten_tag(tag: &str, name_len: usize) -> Option<String> {
+/// `tag` (from `<` to just past `>`) with at most `limits.max_attributes` attributes in
+/// `limits.max_tag_bytes`, or `None` when it is within both already.
+fn shorten_tag(tag: &str, name_len: usize, limits: &MarkupLimits) -> Option<String> {
     let bytes = tag.as_bytes();
     let head = 1 + name_len;
     let mut attrs: Vec<(usize, usize)> = Vec::new();
@@ -320,7 +311,9 @@ fn shorten_tag(tag: &str, name_len: usize) -> Option<String> {
             i = j;
         }
         let kept: usize = attrs.iter().map(|(a, b)| b - a + 1).sum();
-        if attrs.len() < MAX_ATTRIBUTES && head + kept + (i - from) + 2 < MAX_TAG_BYTES {
+        if attrs.len() < limits.max_attributes
+            && head + kept + (i - from) + 2 < limits.max_tag_bytes
+        {
             attrs.push((from, i.min(bytes.len())));
         } else {
             over = true;
@@ -329,7 +322,7 @@ fn shorten_tag(tag: &str, name_len: usize) -> Option<String> {
     if !over {
         return None;
     }
-    let mut short = String::with_capacity(MAX_TAG_BYTES);
+    let mut short = String::with_capacity(limits.max_tag_bytes);
     short.push_str(&tag[..head]);
     for &(a, b) in &attrs {
         short.push(' ');
@@ -532,6 +525,20 @@ fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// The pre-scan with the default limits.
+    fn bound(html: &str) -> Cow<'_, str> {
+        super::bound(html, &MarkupLimits::default())
+    }
+
+    /// The pre-scan with the default limits but `max_depth`.
+    fn bound_to(html: &str, max_depth: usize) -> Cow<'_, str> {
+        let limits = MarkupLimits {
+            max_depth,
+            ..MarkupLimits::default()
+        };
+        super::bound_to(html, &limits)
+    }
+
     #[test]
     fn shallow_pages_are_not_copied() {
         let html = "<html><body><div><p>Hello <b>world</b></p></div></body></html>";
@@ -631,7 +638,10 @@ mod tests {
         html.push_str(">text</p>");
         let out = bound(&html);
         assert!(out.starts_with(r#"<p a0="v0" a1="v1""#), "{}", &out[..40]);
-        assert_eq!(out.matches('=').count(), MAX_ATTRIBUTES);
+        assert_eq!(
+            out.matches('=').count(),
+            MarkupLimits::default().max_attributes
+        );
         assert!(out.ends_with(">text</p>"));
         assert!(out.contains(" a31=\"v31\">text"));
     }

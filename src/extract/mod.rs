@@ -11,6 +11,8 @@ use std::collections::HashSet;
 use thiserror::Error;
 use url::Url;
 
+pub use crate::config::MarkupLimits;
+
 /// The cleaned article: metadata plus the body as paragraphs and headings in page order.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Article {
@@ -91,7 +93,16 @@ impl Article {
 
 /// Extracts the article from an HTML document; `base` resolves relative URLs.
 pub fn article(html: &str, base: Option<&Url>) -> Result<Article, ExtractError> {
-    let bounded = depth::bound(html);
+    article_within(html, base, &MarkupLimits::default())
+}
+
+/// [`article`] with the parser seeing only as much markup as `limits` allow.
+pub fn article_within(
+    html: &str,
+    base: Option<&Url>,
+    limits: &MarkupLimits,
+) -> Result<Article, ExtractError> {
+    let bounded = depth::bound(html, limits);
     let doc = scraper::Html::parse_document(&bounded);
     let mut walk = content::walk(&doc);
     drop(doc);

@@ -23,8 +23,15 @@ pub enum FetchError {
     /// The link names a port other than the allowed ones (80 and 443 by default).
     #[error("only links on the usual web ports can be read")]
     Port(u16),
-    /// The host name could not be resolved.
+    /// The host name does not exist (NXDOMAIN, or no address at all): a dead link.
     #[error("the site could not be found")]
+    NoSuchHost {
+        /// The name that does not resolve.
+        host: String,
+    },
+    /// The resolver gave no answer (a timeout, a server failure): it may pass by itself, so
+    /// it reads like any other connection failure.
+    #[error("the site could not be reached")]
     Dns {
         /// The name that failed to resolve.
         host: String,
@@ -84,6 +91,7 @@ impl FetchError {
             Self::UnsupportedScheme(_) => "scheme",
             Self::PrivateAddress { .. } => "private_address",
             Self::Port(_) => "port",
+            Self::NoSuchHost { .. } => "no_such_host",
             Self::Dns { .. } => "dns",
             Self::Connect { .. } => "connect",
             Self::Timeout(_) => "timeout",
@@ -268,6 +276,16 @@ mod tests {
     }
 
     #[test]
+    fn a_dns_server_that_does_not_answer_reads_like_a_connection_failure() {
+        let silent = FetchError::Dns {
+            host: "flaky.example".into(),
+            detail: "Temporary failure in name resolution".into(),
+        };
+        assert_eq!(silent.to_string(), "the site could not be reached");
+        assert_eq!(silent.kind(), "dns");
+    }
+
+    #[test]
     fn reasons_read_as_the_design_says() {
         let cases = [
             (
@@ -311,9 +329,8 @@ mod tests {
                 "that address is on a private network",
             ),
             (
-                FetchError::Dns {
+                FetchError::NoSuchHost {
                     host: "nowhere.example".into(),
-                    detail: String::new(),
                 },
                 "the site could not be found",
             ),

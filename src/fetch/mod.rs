@@ -20,6 +20,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use url::Url;
 
 pub use error::FetchError;
+pub use resolver::NoSuchName;
 
 pub use crate::config::FetchConfig;
 

@@ -1,5 +1,6 @@
 //! DNS for the fetcher: the system resolver, wrapped so that names resolving to non-public
-//! addresses are refused before any connection is made.
+//! addresses are refused before any connection is made. A name that does not exist is told
+//! apart from a resolver that did not answer: the first is a dead link, the second may pass.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,6 +9,13 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::{FetchError, guard};
 
+/// A resolver's answer that the name does not exist (NXDOMAIN, or a name without any
+/// address). A resolver given to [`super::Fetcher::with_resolver`] returns it to say so; any
+/// other error counts as a resolver failure that may pass by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no such name")]
+pub struct NoSuchName;
+
 /// The operating system's resolver (getaddrinfo through tokio).
 pub(crate) struct SystemResolver;
 
@@ -15,13 +23,39 @@ impl Resolve for SystemResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let addrs = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(classify)?;
             Ok(Box::new(addrs.collect::<Vec<_>>().into_iter()) as Addrs)
         })
     }
 }
 
-/// Wraps a resolver: turns its failures into [`FetchError::Dns`] and, when `guard` is on,
+/// What getaddrinfo says (through `gai_strerror`; the standard library keeps only the text)
+/// when the name does not exist: glibc's EAI_NONAME and EAI_NODATA, musl's, macOS's and
+/// Windows' wording. A timeout or server failure ("Temporary failure in name resolution",
+/// "Try again", "Non-recoverable failure") is none of these.
+const NO_SUCH_NAME: [&str; 5] = [
+    "Name or service not known",
+    "No address associated with hostname",
+    "Name does not resolve",
+    "nodename nor servname provided, or not known",
+    "No such host is known",
+];
+
+/// Turns a failed system lookup into [`NoSuchName`] when the name does not exist; any other
+/// failure stays as it is (a resolver failure).
+fn classify(err: std::io::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    let text = err.to_string();
+    if NO_SUCH_NAME.iter().any(|words| text.contains(words)) {
+        Box::new(NoSuchName)
+    } else {
+        Box::new(err)
+    }
+}
+
+/// Wraps a resolver: turns its failures into [`FetchError::NoSuchHost`] (the name does not
+/// exist) or [`FetchError::Dns`] (the resolver failed) and, when `guard` is on,
 /// refuses the whole lookup if any address is not public (so no connection can pick one).
 pub(crate) struct CheckedResolver {
     inner: Arc<dyn Resolve>,
@@ -43,14 +77,16 @@ impl Resolve for CheckedResolver {
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = match lookup.await {
                 Ok(addrs) => addrs.collect(),
+                Err(err) if err.downcast_ref::<NoSuchName>().is_some() => {
+                    return Err(Box::new(FetchError::NoSuchHost { host }) as _);
+                }
                 Err(err) => {
                     let detail = err.to_string();
                     return Err(Box::new(FetchError::Dns { host, detail }) as _);
                 }
             };
             if addrs.is_empty() {
-                let detail = "no addresses".to_owned();
-                return Err(Box::new(FetchError::Dns { host, detail }) as _);
+                return Err(Box::new(FetchError::NoSuchHost { host }) as _);
             }
             if guard {
                 for addr in &addrs {
@@ -77,10 +113,14 @@ mod tests {
     impl Resolve for Table {
         fn resolve(&self, name: Name) -> Resolving {
             let found = self.0.get(name.as_str()).cloned();
+            let name = name.as_str().to_owned();
             Box::pin(async move {
                 match found {
                     Some(addrs) => Ok(Box::new(addrs.into_iter()) as Addrs),
-                    None => Err("no such name".into()),
+                    None if name.as_str().starts_with("flaky") => {
+                        Err("the DNS server did not answer".into())
+                    }
+                    None => Err(Box::new(NoSuchName) as _),
                 }
             })
         }
@@ -136,12 +176,48 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn failed_or_empty_lookups_read_as_site_not_found() {
+    async fn names_that_do_not_exist_read_as_site_not_found() {
         let resolver = CheckedResolver::new(table(), true);
         for host in ["missing.example", "empty.example"] {
             let err = lookup(&resolver, host).await.unwrap_err();
             assert_eq!(err.to_string(), "the site could not be found", "{host}");
-            assert_eq!(err.kind(), "dns");
+            assert_eq!(err.kind(), "no_such_host");
         }
+    }
+
+    #[tokio::test]
+    async fn a_resolver_that_fails_reads_as_site_not_reached() {
+        let resolver = CheckedResolver::new(table(), true);
+        let err = lookup(&resolver, "flaky.example").await.unwrap_err();
+        assert_eq!(err.to_string(), "the site could not be reached");
+        assert_eq!(err.kind(), "dns");
+    }
+
+    /// getaddrinfo's failures as the standard library words them (no lookup is made).
+    fn gai(detail: &str) -> std::io::Error {
+        std::io::Error::other(format!("failed to lookup address information: {detail}"))
+    }
+
+    #[test]
+    fn system_lookups_tell_a_missing_name_from_a_failed_resolver() {
+        let missing = [
+            "Name or service not known",
+            "No address associated with hostname",
+            "Name does not resolve",
+            "nodename nor servname provided, or not known",
+        ];
+        for detail in missing {
+            assert!(classify(gai(detail)).is::<NoSuchName>(), "{detail}");
+        }
+        let failed = [
+            "Temporary failure in name resolution",
+            "Non-recoverable failure in name resolution",
+            "Try again",
+        ];
+        for detail in failed {
+            assert!(!classify(gai(detail)).is::<NoSuchName>(), "{detail}");
+        }
+        let system = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!classify(system).is::<NoSuchName>());
     }
 }

@@ -85,6 +85,19 @@ pub trait Summarizer: Send + Sync {
             .unwrap_or(Err(SummarizeError::Failed))
     }
 
+    /// [`Summarizer::finish_now`], with the id of the summarizer that made the result: this
+    /// one's, or its fallback's when it fell back (an LLM that failed or was not grounded),
+    /// so the fallback is never kept as this summarizer's work.
+    fn finish_labelled(
+        &self,
+        article: &Article,
+        draft: Option<Summary>,
+        max_sentences: usize,
+    ) -> Result<(Summary, String), SummarizeError> {
+        self.finish_now(article, draft, max_sentences)
+            .map(|summary| (summary, self.id()))
+    }
+
     /// Ranks up to `max_sentences` sentences of `article`, best first.
     async fn summarize(
         &self,

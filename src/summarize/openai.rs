@@ -22,16 +22,9 @@ const PROMPT_VERSION: u32 = 2;
 /// hundreds of kilobytes, and the input budget counts the body only.
 const MAX_PROMPT_TITLE_CHARS: usize = 300;
 
-/// CPU time checking the answer (or the extractive fallback) may take when the summarizer is
-/// called directly; the digest service uses the link's own deadline instead.
-const FALLBACK_DEADLINE: Duration = Duration::from_secs(3);
-
 /// Characters past the input budget handed to the sentence splitter, so it sees how the last
 /// sentence that fits ends.
 const CUT_LOOKAHEAD_CHARS: usize = 200;
-
-/// Longest Retry-After we honour before giving up on a retry.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 pub use crate::config::OpenAiConfig;
 
@@ -92,7 +85,8 @@ impl OpenAi {
             let status = response.status();
             let retryable = status.as_u16() == 429 || status.is_server_error();
             if retryable && attempt < self.config.max_retries {
-                let after = retry_after(&response).unwrap_or(wait).min(MAX_RETRY_AFTER);
+                let after = retry_after(&response).unwrap_or(wait);
+                let after = after.min(self.config.max_retry_after);
                 tracing::info!(status = status.as_u16(), ?after, "LLM busy, retrying");
                 tokio::time::sleep(after).await;
                 attempt += 1;
@@ -161,7 +155,22 @@ impl Summarizer for OpenAi {
         draft: Option<Summary>,
         max_sentences: usize,
     ) -> Result<Summary, SummarizeError> {
-        finish(&self.fallback, article, draft, max_sentences)
+        finish(&self.fallback, article, draft, max_sentences).map(|(summary, _)| summary)
+    }
+
+    fn finish_labelled(
+        &self,
+        article: &Article,
+        draft: Option<Summary>,
+        max_sentences: usize,
+    ) -> Result<(Summary, String), SummarizeError> {
+        let (summary, fell_back) = finish(&self.fallback, article, draft, max_sentences)?;
+        let by = if fell_back {
+            self.fallback.id()
+        } else {
+            self.id()
+        };
+        Ok((summary, by))
     }
 
     async fn summarize(
@@ -172,32 +181,37 @@ impl Summarizer for OpenAi {
         let draft = self.draft(article, max_sentences).await;
         // CPU work (stemming the article, or ranking it): off the async workers, under a deadline
         let (fallback, article) = (self.fallback.clone(), article.clone());
+        let deadline = self.config.fallback_deadline;
         tokio::task::spawn_blocking(move || {
-            Deadline::after(FALLBACK_DEADLINE)
+            Deadline::after(deadline)
                 .run(|| finish(&fallback, &article, draft, max_sentences))
                 .unwrap_or(Err(SummarizeError::Failed))
+                .map(|(summary, _)| summary)
         })
         .await
         .map_err(|_| SummarizeError::Failed)?
     }
 }
 
-/// The LLM's answer when the article supports it, else the extractive ranking.
+/// The LLM's answer when the article supports it, else the extractive ranking (and true:
+/// it fell back).
 fn finish(
     fallback: &Extractive,
     article: &Article,
     draft: Option<Summary>,
     max_sentences: usize,
-) -> Result<Summary, SummarizeError> {
+) -> Result<(Summary, bool), SummarizeError> {
     if let Some(answer) = draft {
         match grounded(answer, article) {
-            Ok(summary) => return Ok(summary),
+            Ok(summary) => return Ok((summary, false)),
             Err(e) => {
                 tracing::warn!(error = %e, "LLM answer not grounded; using the extractive summary")
             }
         }
     }
-    fallback.rank(article, max_sentences)
+    fallback
+        .rank(article, max_sentences)
+        .map(|summary| (summary, true))
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
@@ -367,6 +381,7 @@ mod tests {
             max_input_chars: 12_000,
             max_retries: 2,
             backoff: Duration::from_millis(10),
+            ..OpenAiConfig::default()
         })
         .unwrap()
     }
@@ -459,6 +474,51 @@ mod tests {
         let summary = llm.summarize(&article(Some("de")), 3).await.unwrap();
         assert_eq!(texts(&summary), ["Die Abstimmung war knapp."]);
         assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_long_retry_after_is_cut_to_the_configured_limit() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(answer(r#"{"sentences": ["Die Abstimmung war knapp."]}"#))
+            .mount(&server)
+            .await;
+        let llm = OpenAi::new(OpenAiConfig {
+            max_retry_after: Duration::from_millis(50),
+            ..summarizer(&server, Duration::from_secs(5)).await.config
+        })
+        .unwrap();
+        let article = article(Some("de"));
+        let summary = tokio::time::timeout(Duration::from_secs(30), llm.summarize(&article, 3))
+            .await
+            .expect("the hour-long Retry-After was cut to 50 ms")
+            .unwrap();
+        assert_eq!(texts(&summary), ["Die Abstimmung war knapp."]);
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_passed_fallback_deadline_gives_no_summary() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(answer("not json at all"))
+            .mount(&server)
+            .await;
+        let llm = OpenAi::new(OpenAiConfig {
+            fallback_deadline: Duration::ZERO,
+            ..summarizer(&server, Duration::from_secs(5)).await.config
+        })
+        .unwrap();
+        let summary = llm.summarize(&article(Some("de")), 3).await;
+        assert!(
+            matches!(summary, Err(SummarizeError::Failed)),
+            "{summary:?}"
+        );
     }
 
     #[tokio::test]

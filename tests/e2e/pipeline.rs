@@ -8,6 +8,7 @@ use linkdigest::cache::CacheConfig;
 use linkdigest::digest::{Length, Requester, Service, WorkLimits};
 use linkdigest::fetch::Fetcher;
 use linkdigest::links::NormalizedUrl;
+use linkdigest::store::{Store, StoreLimits};
 use linkdigest::summarize::Extractive;
 use linkdigest::summarize::openai::{OpenAi, OpenAiConfig};
 use wiremock::matchers::{body_string_contains, method};
@@ -249,4 +250,99 @@ async fn with_an_llm_a_huge_article_is_checked_on_a_cpu_slot_while_others_are_an
     // Each page is extracted in one CPU slot and its LLM answer checked (the article stemmed)
     // in another: never on an async worker, outside the slots and the link's deadline.
     assert_eq!(service.cpu_slots_granted(), 4);
+}
+
+/// An LLM on `llm` that fails its first `failures` requests (HTTP 500), then answers with
+/// one sentence of the seed article.
+async fn llm_failing_first(llm: &MockServer, failures: u64) -> OpenAi {
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(failures)
+        .mount(llm)
+        .await;
+    let content = serde_json::json!({ "sentences": [LLM_SENTENCE] }).to_string();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "choices": [{"message": {"role": "assistant", "content": content}}]
+        })))
+        .mount(llm)
+        .await;
+    OpenAi::new(OpenAiConfig {
+        base_url: format!("{}/v1", llm.uri()).parse().expect("a URL"),
+        model: "test-model".into(),
+        timeout: Duration::from_secs(5),
+        max_retries: 0,
+        ..OpenAiConfig::default()
+    })
+    .expect("an LLM client")
+}
+
+const LLM_SENTENCE: &str = "Lukashenko says Belarus will fight only if attacked.";
+
+/// The digest service with `summarizer`, failures that may pass kept for 200 ms, and the
+/// SQLite store at `db` as its archive.
+fn llm_service(summarizer: OpenAi, db: &std::path::Path) -> Service {
+    let cache = CacheConfig {
+        transient_failure_ttl: Duration::from_millis(200),
+        ..CacheConfig::default()
+    };
+    let store = Store::open(db, StoreLimits::default()).expect("a store");
+    let fetcher = Fetcher::new(fetch_config()).expect("fetcher");
+    Service::from_parts(fetcher, Arc::new(summarizer), cache).with_archive(Arc::new(store))
+}
+
+#[tokio::test]
+async fn the_extractive_fallback_is_kept_briefly_so_the_llm_digest_follows_its_recovery() {
+    let site = FakeSite::start().await;
+    site.html("/belarus", SEED).await;
+    let llm = MockServer::start().await;
+    let dir = tempfile::TempDir::new().expect("a temp dir");
+    let service = llm_service(llm_failing_first(&llm, 1).await, &dir.path().join("db"));
+    let belarus = link(&site, "/belarus");
+
+    let fallback = service
+        .get(&belarus, Requester::new(1, 1))
+        .await
+        .expect("a digest");
+    assert_ne!(fallback.view(Length::Long, true), [LLM_SENTENCE]);
+    assert!(!fallback.sentences.is_empty(), "the extractive summary");
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let recovered = service
+        .get(&belarus, Requester::new(2, 2))
+        .await
+        .expect("a digest");
+    assert_eq!(recovered.view(Length::Long, true), [LLM_SENTENCE]);
+}
+
+#[tokio::test]
+async fn after_a_restart_the_archived_fallback_is_not_served_as_the_llm_digest() {
+    let site = FakeSite::start().await;
+    site.html("/belarus", SEED).await;
+    let llm = MockServer::start().await;
+    let dir = tempfile::TempDir::new().expect("a temp dir");
+    let db = dir.path().join("db");
+    let belarus = link(&site, "/belarus");
+
+    let before = llm_service(llm_failing_first(&llm, 1).await, &db);
+    let fallback = before
+        .get(&belarus, Requester::new(1, 1))
+        .await
+        .expect("a digest");
+    assert_ne!(fallback.view(Length::Long, true), [LLM_SENTENCE]);
+    drop(before);
+
+    let summarizer = OpenAi::new(OpenAiConfig {
+        base_url: format!("{}/v1", llm.uri()).parse().expect("a URL"),
+        model: "test-model".into(),
+        max_retries: 0,
+        ..OpenAiConfig::default()
+    })
+    .expect("an LLM client");
+    let after = llm_service(summarizer, &db);
+    let digest = after
+        .get(&belarus, Requester::new(2, 2))
+        .await
+        .expect("a digest");
+    assert_eq!(digest.view(Length::Long, true), [LLM_SENTENCE]);
 }

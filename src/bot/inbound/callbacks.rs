@@ -155,13 +155,8 @@ async fn find_digest(app: &App, msg: &Message, key: &str) -> Option<Digest> {
     let url = url.or_else(|| source_link(msg))?;
     // The message is the bot's own, so its chat stands for the requester.
     let who = crate::digest::Requester::new(msg.chat.id.0, msg.chat.id.0);
-    match app.digests.get(&url, who).await {
-        Ok(digest) => {
-            if let Err(e) = app.store.save_digest(key, url.as_str(), &digest).await {
-                tracing::warn!(error = %e, "could not persist a digest");
-            }
-            Some(digest.as_ref().clone())
-        }
+    match crate::bot::work::waiting(app.digests.get(&url, who)).await {
+        Ok(digest) => Some(digest.as_ref().clone()),
         Err(e) => {
             tracing::info!(url = %crate::fetch::guard::loggable(url.url()), reason = %e, "digest could not be made again");
             None

@@ -19,7 +19,7 @@ use teloxide::types::{
 use super::messages::{BUSY, SLOW_DOWN, short_link};
 use super::{HandlerResult, NOT_AVAILABLE};
 use crate::bot::outbound::{InlineAnswer, Outgoing, no_preview};
-use crate::bot::{App, keyboards};
+use crate::bot::{App, keyboards, work};
 use crate::callback_data::Callback;
 use crate::digest::{Digest, Length, Requester};
 use crate::fetch::guard::loggable;
@@ -193,11 +193,9 @@ fn refuse(bot: &Bot, app: &App, user: i64, inline_id: String, url: &NormalizedUr
 /// Makes the digest and edits the inline message into it, or into the reason it failed.
 async fn make(bot: &Bot, app: &App, user: i64, inline_id: String, url: &NormalizedUrl) {
     let key = url.key();
-    let edit = match app.digests.get(url, Requester::new(user, user)).await {
+    let made = work::waiting(app.digests.get(url, Requester::new(user, user))).await;
+    let edit = match made {
         Ok(digest) => {
-            if let Err(e) = app.store.save_digest(&key, url.as_str(), &digest).await {
-                tracing::warn!(error = %e, "could not persist a digest");
-            }
             let html = render::digest(&digest, &digest.view(INLINE_LENGTH, false));
             Outgoing::edit_inline(user, inline_id, html, Some(keyboards::expand(&key))).then(
                 |sent| {
@@ -224,13 +222,8 @@ async fn find_digest(app: &App, key: &str, user: i64) -> Option<Digest> {
         Err(e) => tracing::warn!(error = %e, "could not read a stored digest"),
     }
     let url = link_of(app, key).await?;
-    match app.digests.get(&url, Requester::new(user, user)).await {
-        Ok(digest) => {
-            if let Err(e) = app.store.save_digest(key, url.as_str(), &digest).await {
-                tracing::warn!(error = %e, "could not persist a digest");
-            }
-            Some(digest.as_ref().clone())
-        }
+    match work::waiting(app.digests.get(&url, Requester::new(user, user))).await {
+        Ok(digest) => Some(digest.as_ref().clone()),
         Err(e) => {
             tracing::info!(url = %loggable(url.url()), reason = %e, "inline digest could not be made again");
             None

@@ -8,8 +8,8 @@ use teloxide::types::{Me, MessageEntity, MessageEntityKind};
 
 use super::HandlerResult;
 use crate::bot::limits::sender_of;
-use crate::bot::outbound::{Outgoing, Typing};
-use crate::bot::{App, keyboards};
+use crate::bot::outbound::Outgoing;
+use crate::bot::{App, keyboards, work};
 use crate::digest::Length;
 use crate::links::{self, Entity, EntityKind, NormalizedUrl};
 use crate::settings::Mode;
@@ -155,23 +155,30 @@ pub async fn answer(
         return;
     }
     // Cached digests answer at once; "typing…" is only for links that need fetching.
-    let typing = urls
-        .iter()
-        .any(|url| app.digests.cached(url).is_none())
-        .then(|| Typing::start(bot, msg, app.config.typing_interval));
+    let uncached = urls.iter().any(|url| app.digests.cached(url).is_none());
+    let typing = uncached
+        .then(|| app.outbox.typing(bot, msg, app.config.typing_interval))
+        .flatten();
     // Anonymous admins and channel posts share one user id across all groups; their sender
     // chat keeps one group's links from queueing behind another's.
     let who = crate::digest::Requester::new(sender_of(msg), msg.chat.id.0);
-    let results = join_all(urls.iter().map(|url| app.digests.get(url, who))).await;
+    let results = join_all(urls.iter().map(|url| app.digests.get(url, who)));
+    // A page to fetch, or one another job is loading: wait without holding a work slot.
+    let results = if uncached {
+        work::waiting(results).await
+    } else {
+        results.await
+    };
     drop(typing);
     let chat = msg.chat.id.0;
     for (url, result) in urls.iter().zip(results) {
         let key = url.key();
         match result {
             Ok(digest) => {
-                if let Err(e) = app.store.save_digest(&key, url.as_str(), &digest).await {
-                    tracing::warn!(error = %e, "could not persist a digest");
-                }
+                // Expand on another instance then finds the digest by the link as posted.
+                app.store
+                    .remember_redirected(&key, url.as_str(), &digest)
+                    .await;
                 let html = render::digest(&digest, &digest.view(length, false));
                 let worker = Arc::clone(app);
                 let item =

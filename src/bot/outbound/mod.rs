@@ -11,4 +11,4 @@ mod telegram;
 pub use drop_log::DropLog;
 pub use outbox::{Outbox, Outgoing};
 pub use request::InlineAnswer;
-pub use telegram::{Typing, no_preview};
+pub use telegram::no_preview;

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -18,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use super::drop_log::DropLog;
 use super::pacing::Pacer;
 use super::request::{InlineAnswer, What};
-use super::telegram::{self, Sent};
+use super::telegram::{self, Sent, Typing};
 use crate::config::BotConfig;
 use crate::perkey::PerKey;
 
@@ -149,6 +150,8 @@ struct Inner {
     chats: DashMap<Lane, VecDeque<Outgoing>>,
     /// Groups that became supergroups: old id → new id.
     moved: DashMap<i64, ChatId>,
+    /// Migrations remembered; a group migrates once, so this only guards against abuse.
+    max_moved: usize,
     /// Admin look-ups and other short calls in flight.
     calls: Arc<Semaphore>,
     /// Button answers in flight: a pool of their own, so look-ups never crowd them out.
@@ -159,6 +162,9 @@ struct Inner {
     /// At most this many answers in flight per person, and per chat.
     per_user: usize,
     per_chat_answers: usize,
+    /// "typing…" indicators shown at once: each repeats a request every few seconds, and
+    /// jobs waiting on pages without a work slot may be many.
+    typing: Arc<Semaphore>,
     tasks: TaskTracker,
 }
 
@@ -224,9 +230,6 @@ impl Drop for Turn {
     }
 }
 
-/// Migrations remembered; a group migrates once, so this only guards against abuse.
-const MAX_MOVED: usize = 100_000;
-
 impl Outbox {
     /// Outboxes holding `outbox_per_chat` items each, paced to the configured limits; with
     /// `shared` (Redis), each chat's send windows count every instance's sends.
@@ -238,15 +241,18 @@ impl Outbox {
                     config.sends_per_second_per_chat,
                     config.sends_per_minute_per_chat,
                 )
-                .windowed(config.sends_window, shared),
+                .windowed(config.sends_window, shared)
+                .keeping(config.pacer_capacity),
                 per_chat: config.outbox_per_chat.max(1),
                 chats: DashMap::new(),
                 moved: DashMap::new(),
+                max_moved: config.migrations_remembered,
                 calls: Arc::new(Semaphore::new(config.max_background_calls.max(1))),
                 answers: Arc::new(Semaphore::new(config.max_background_calls.max(1))),
                 answering: Arc::new(DashMap::new()),
                 per_user: (config.max_background_calls / USER_SHARE).max(1),
                 per_chat_answers: (config.max_background_calls / CHAT_SHARE).max(1),
+                typing: Arc::new(Semaphore::new(config.max_pending_work.max(1))),
                 tasks: TaskTracker::new(),
             }),
         }
@@ -394,6 +400,13 @@ impl Outbox {
         })
     }
 
+    /// Shows "typing…" in `msg`'s chat every `every` until the returned guard is dropped;
+    /// `None` (no indicator) when as many indicators run as there are work slots.
+    pub fn typing(&self, bot: &Bot, msg: &Message, every: Duration) -> Option<Typing> {
+        let place = Arc::clone(&self.inner.typing).try_acquire_owned().ok()?;
+        Some(Typing::start(bot, msg, every, place))
+    }
+
     /// Waits until every outbox is empty and every background call has ended.
     pub async fn close(&self) {
         self.inner.tasks.close();
@@ -450,7 +463,7 @@ async fn drain(inner: Arc<Inner>, bot: Bot, lane: Lane) {
             Sent::Failed => false,
             Sent::Moved(new) => {
                 tracing::info!(from = to.0, to = new.0, "the group became a supergroup");
-                if inner.moved.len() < MAX_MOVED {
+                if inner.moved.len() < inner.max_moved {
                     inner.moved.insert(chat.0, new);
                 }
                 inner.pacer.wait(new.0).await;
@@ -462,5 +475,39 @@ async fn drain(inner: Arc<Inner>, bot: Bot, lane: Lane) {
             }
         };
         item.finish(sent);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn typing_indicators_are_bounded_by_the_work_slots() {
+        let config = BotConfig {
+            max_pending_work: 2,
+            ..BotConfig::default()
+        };
+        let outbox = Outbox::new(&config, None);
+        // Port 9 (discard) on loopback: any request is refused there, nothing leaves the host.
+        let url = "http://127.0.0.1:9/".parse().expect("a URL");
+        let bot = Bot::new("1:TEST").set_api_url(url);
+        let msg: Message = serde_json::from_value(serde_json::json!({
+            "message_id": 1, "date": 1_700_000_000,
+            "chat": {"id": 5, "type": "private", "first_name": "Ann"},
+            "from": {"id": 5, "is_bot": false, "first_name": "Ann"},
+            "text": "https://example.org/a"
+        }))
+        .expect("a message");
+        let every = Duration::from_secs(60);
+        let first = outbox.typing(&bot, &msg, every);
+        let second = outbox.typing(&bot, &msg, every);
+        assert!(first.is_some() && second.is_some());
+        assert!(outbox.typing(&bot, &msg, every).is_none(), "two at most");
+        drop(first);
+        assert!(
+            outbox.typing(&bot, &msg, every).is_some(),
+            "a place came free"
+        );
     }
 }

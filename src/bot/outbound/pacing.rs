@@ -40,6 +40,12 @@ impl Pacer {
         }
     }
 
+    /// Keeps the send slots of `chats` chats before expired ones are swept.
+    pub fn keeping(mut self, chats: usize) -> Self {
+        self.chats = Local::with_capacity(chats);
+        self
+    }
+
     /// Counts a group's sends in `window` instead of a minute, and reserves each chat's
     /// slot and the overall one in `shared` (every instance's sends) before this instance's
     /// own.

@@ -8,6 +8,7 @@ use teloxide::types::{
     CallbackQueryId, ChatAction, LinkPreviewOptions, ParseMode, ReplyParameters,
 };
 use teloxide::{ApiError, RequestError};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
 use super::request::What;
@@ -213,32 +214,44 @@ fn log_dropped(what: &str, chat: ChatId, error: &RequestError) {
 }
 
 /// Shows "typing…" in a chat until dropped, repeating it as Telegram clears it after ~5 s.
-pub struct Typing(JoinHandle<()>);
+pub struct Typing {
+    task: JoinHandle<()>,
+    _place: OwnedSemaphorePermit,
+}
 
 impl Typing {
-    /// Starts showing "typing…" in the chat (and forum topic) of `msg`.
-    pub fn start(bot: &Bot, msg: &Message, every: Duration) -> Self {
+    /// Starts showing "typing…" in the chat (and forum topic) of `msg`, holding `place`
+    /// among the indicators allowed at once until dropped.
+    pub(super) fn start(
+        bot: &Bot,
+        msg: &Message,
+        every: Duration,
+        place: OwnedSemaphorePermit,
+    ) -> Self {
         let bot = bot.clone();
         let chat = msg.chat.id;
         let thread = msg.thread_id.filter(|_| msg.is_topic_message);
-        Typing(tokio::spawn(async move {
-            loop {
-                let mut action = bot.send_chat_action(chat, ChatAction::Typing);
-                if let Some(thread) = thread {
-                    action = action.message_thread_id(thread);
+        Typing {
+            task: tokio::spawn(async move {
+                loop {
+                    let mut action = bot.send_chat_action(chat, ChatAction::Typing);
+                    if let Some(thread) = thread {
+                        action = action.message_thread_id(thread);
+                    }
+                    if let Err(e) = action.await {
+                        tracing::debug!(chat = chat.0, error = %e, "typing indicator failed");
+                        return;
+                    }
+                    tokio::time::sleep(every).await;
                 }
-                if let Err(e) = action.await {
-                    tracing::debug!(chat = chat.0, error = %e, "typing indicator failed");
-                    return;
-                }
-                tokio::time::sleep(every).await;
-            }
-        }))
+            }),
+            _place: place,
+        }
     }
 }
 
 impl Drop for Typing {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }

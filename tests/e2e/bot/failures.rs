@@ -1,11 +1,19 @@
-//! Telegram saying no: blocked bots, deleted messages, upgraded groups.
+//! Telegram saying no: blocked bots, deleted messages, upgraded groups; sites that do not
+//! exist.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use linkdigest::cache::CacheConfig;
+use linkdigest::digest::Service;
+use linkdigest::fetch::Fetcher;
+use linkdigest::summarize::Extractive;
 use serde_json::json;
 use tempfile::TempDir;
 
 use crate::support::bot::{PATIENCE, TestBot, replies, site};
 use crate::support::fake_telegram::{Chat, Failure, FakeTelegram, User};
-use crate::support::pages;
+use crate::support::{DeadDns, fetch_config, pages};
 
 #[tokio::test]
 async fn a_blocked_bot_or_deleted_message_is_dropped_and_others_are_still_served() {
@@ -66,5 +74,47 @@ async fn a_group_upgraded_to_a_supergroup_keeps_its_settings() {
     tg.send_text(&supergroup, &admin, "/settings");
     let settings = &replies(&tg, supergroup.id, 1).await[0];
     assert!(settings.text.contains("Length: short"), "{}", settings.text);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_exist_is_a_dead_link_and_a_silent_dns_is_asked_again() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    // No DNS packet leaves the test: the resolver is in memory.
+    let dns = Arc::new(DeadDns::default());
+    let fetcher = Fetcher::with_resolver(fetch_config(), dns.clone()).expect("a fetcher");
+    let cache = CacheConfig {
+        transient_failure_ttl: Duration::from_millis(200),
+        failure_ttl: Duration::from_secs(60),
+        ..CacheConfig::default()
+    };
+    let digests = Service::from_parts(fetcher, Arc::new(Extractive::new()), cache);
+    let bot = TestBot::start_with_digests(&tg, &dir.path().join("db"), digests).await;
+    let (chat, ann) = (Chat::private(5), User::new(5, "Ann"));
+    let (gone, flaky) = ("http://gone.invalid/story", "http://flaky.invalid/story");
+
+    tg.send_text(&chat, &ann, gone);
+    let dead = replies(&tg, chat.id, 1).await.remove(0);
+    assert_eq!(
+        dead.text,
+        "Couldn't summarize gone.invalid/story: the site could not be found."
+    );
+    tg.send_text(&chat, &ann, flaky);
+    let silent = replies(&tg, chat.id, 2).await.remove(1);
+    assert_eq!(
+        silent.text,
+        "Couldn't summarize flaky.invalid/story: the site could not be reached."
+    );
+
+    // Past the transient-failure time: the silent DNS is asked again, the dead name is not.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    tg.send_text(&chat, &ann, gone);
+    tg.send_text(&chat, &ann, flaky);
+    let again = replies(&tg, chat.id, 4).await;
+    assert_eq!(again[2].text, dead.text);
+    assert_eq!(again[3].text, silent.text);
+    assert_eq!(dns.lookups("gone.invalid"), 1, "a dead name is remembered");
+    assert_eq!(dns.lookups("flaky.invalid"), 2, "a DNS failure may pass");
     bot.stop().await;
 }

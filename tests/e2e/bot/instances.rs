@@ -1,15 +1,24 @@
 //! Several instances behind one load balancer, sharing a real Redis.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use linkdigest::bot::BotConfig;
+use linkdigest::bot::webhook::WebhookLimits;
+use linkdigest::cache::CacheConfig;
+use linkdigest::config::SingleFlightLimits;
+use linkdigest::digest::{Requester, Service};
+use linkdigest::links::NormalizedUrl;
 use linkdigest::redis_state::{Lock, RedisState};
+use linkdigest::summarize::Extractive;
 use serde_json::{Value, json};
 use tempfile::TempDir;
+use wiremock::ResponseTemplate;
 
 use crate::support::bot::{
-    PATIENCE, TestBot, bot_config, edited, post_raw_update, post_update, replies, site,
+    PATIENCE, TestBot, bot_config, edited, fetcher, post_raw_update, post_update, replies, site,
 };
+use crate::support::fake_site::FakeSite;
 use crate::support::fake_telegram::{Chat, FakeTelegram, SentMessage, User, text_message};
 use crate::support::pages;
 use crate::support::redis::RedisServer;
@@ -473,6 +482,81 @@ async fn the_webhook_checks_the_secret_before_the_body_and_bounds_the_body() {
 }
 
 #[tokio::test]
+async fn strangers_trickling_bytes_or_posting_without_the_secret_cannot_shut_telegram_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let limits = WebhookLimits {
+        max_connections: 1,
+        open_connections: 3,
+        read_timeout: Duration::from_millis(400),
+        ..WebhookLimits::default()
+    };
+    let (bot, addr) =
+        TestBot::start_webhook_limited(&tg, &dir.path().join("db"), SECRET, limits).await;
+    // Every connection the bot will hold, each sending its headers a byte at a time, never
+    // silent long enough for the idle cut-off.
+    let mut tricklers = Vec::new();
+    for _ in 0..3 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tricklers.push(tokio::spawn(async move {
+            for byte in b"POST /tg HTTP/1.1\r\nHost: x\r\nX-Padding: "
+                .iter()
+                .cycle()
+                .take(60)
+            {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut message = text_message(&Chat::private(96), &User::new(96, "Ann"), "/help");
+    message["message_id"] = json!(1);
+    message["date"] = json!(1_700_000_000);
+    let update = json!({"update_id": 1, "message": message});
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let taken = http
+        .post(format!("http://{addr}/tg"))
+        .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+        .json(&update)
+        .send()
+        .await
+        .expect("Telegram's post is taken while strangers trickle");
+    assert_eq!(taken.status().as_u16(), 200);
+    assert!(!replies(&tg, 96, 1).await[0].text.is_empty());
+
+    // A post without the secret is answered, and its connection closed rather than kept.
+    let mut stranger = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = "{}";
+    let request = format!(
+        "POST /tg HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stranger.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(2), stranger.read_to_end(&mut answer));
+    read.await
+        .expect("the connection is closed after the answer")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    for trickler in tricklers {
+        trickler.abort();
+    }
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn webhook_delete_removes_the_webhook_on_purpose() {
     let tg = FakeTelegram::start().await;
     let api = tg.url().to_string();
@@ -652,4 +736,54 @@ async fn expand_on_the_other_instance_uses_the_shared_digest_of_a_redirected_lin
     );
     one.stop().await;
     two.stop().await;
+}
+
+#[tokio::test]
+async fn an_instance_stops_waiting_for_another_after_its_patience() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let site = FakeSite::start().await;
+    let page = ResponseTemplate::new(200)
+        .set_body_raw(pages::council_article(), "text/html; charset=utf-8")
+        .set_delay(Duration::from_millis(1500));
+    site.serve("/slow", page).await;
+    async fn service(redis: &RedisServer, wait: Duration) -> Service {
+        let shared = RedisState::connect(&redis.url).await.expect("redis");
+        Service::from_parts(
+            fetcher(),
+            Arc::new(Extractive::new()),
+            CacheConfig::default(),
+        )
+        .with_shared(shared)
+        .with_single_flight(SingleFlightLimits {
+            wait,
+            poll: Duration::from_millis(20),
+            ..SingleFlightLimits::default()
+        })
+    }
+    let (patient, impatient) = (
+        service(&redis, PATIENCE).await,
+        service(&redis, Duration::from_millis(200)).await,
+    );
+    let link = NormalizedUrl::parse(site.url("/slow").as_str()).expect("a link");
+    let first = patient.get(&link, Requester::new(1, 1));
+    let second = async {
+        // the patient instance holds the link's lock once its fetch has reached the site
+        while site.hits("/slow").await == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        impatient.get(&link, Requester::new(2, 2)).await
+    };
+    let (first, second) = tokio::time::timeout(PATIENCE, async { tokio::join!(first, second) })
+        .await
+        .expect("both instances answer within their patience");
+    for digest in [first, second] {
+        assert!(digest.expect("a digest").title.contains("City council"));
+    }
+    assert_eq!(
+        site.hits("/slow").await,
+        2,
+        "after 200 ms the second instance fetched the page itself"
+    );
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use linkdigest::bot::BotConfig;
 use serde_json::json;
 use tempfile::TempDir;
+use wiremock::ResponseTemplate;
 
 use crate::support::bot::{PATIENCE, TestBot, bot_config, replies, site};
 use crate::support::fake_telegram::{Chat, Failure, FakeTelegram, User};
@@ -289,5 +290,57 @@ async fn a_flood_of_taps_in_one_chat_leaves_room_for_a_tap_in_another() {
         })
         .await;
     assert_eq!(answer["text"], json!("This button no longer works."));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_already_read_is_answered_while_slow_pages_load() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let slow = pages::article(
+        "Harbour reopens",
+        &[
+            "The harbour reopened on Monday after a month of repairs to the old sea wall.",
+            "Fishing boats were the first to return, followed by the evening ferry.",
+            "The port authority said the works came in under budget and two weeks early.",
+            "Engineers had found cracks in the wall after the winter storms last year.",
+            "Local shops near the quay expect the summer season to bring visitors back.",
+        ],
+    );
+    let page = ResponseTemplate::new(200)
+        .set_body_raw(slow.into_bytes(), "text/html; charset=utf-8")
+        .set_delay(Duration::from_secs(2));
+    site.serve("/harbour", page).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    // One work slot: a job waiting for a page must not keep it from the others.
+    let config = BotConfig {
+        max_pending_work: 1,
+        ..bot_config()
+    };
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    let (council, harbour) = (site.url("/council"), site.url("/harbour"));
+    let reader = |id: i64| (Chat::private(id), User::new(id as u64, "Reader"));
+
+    let (first, ann) = reader(1);
+    tg.send_text(&first, &ann, council.as_str());
+    replies(&tg, first.id, 1).await;
+
+    // The slow page, asked for twice: one fetch, and one job waiting on it.
+    let ((loader, bob), (waiter, cy)) = (reader(2), reader(3));
+    tg.send_text(&loader, &bob, harbour.as_str());
+    tg.send_text(&waiter, &cy, harbour.as_str());
+    let (late, dee) = reader(4);
+    tg.send_text(&late, &dee, council.as_str());
+    let answered = replies(&tg, late.id, 1).await.remove(0);
+    assert!(answered.text.contains("City council"), "{}", answered.text);
+    assert!(
+        tg.sent_messages(loader.id).is_empty() && tg.sent_messages(waiter.id).is_empty(),
+        "the link already read was answered before the slow page"
+    );
+    for chat in [loader.id, waiter.id] {
+        let digest = replies(&tg, chat, 1).await.remove(0);
+        assert!(digest.text.contains("Harbour reopens"), "{}", digest.text);
+    }
+    assert_eq!(site.hits("/harbour").await, 1);
     bot.stop().await;
 }

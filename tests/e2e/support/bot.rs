@@ -105,6 +105,27 @@ impl TestBot {
         (bot, addr)
     }
 
+    /// Starts the bot in webhook mode (secret `secret`) with the given connection and time
+    /// limits; returns it and the webhook's address.
+    pub async fn start_webhook_limited(
+        tg: &FakeTelegram,
+        db: &Path,
+        secret: &str,
+        limits: WebhookLimits,
+    ) -> (Self, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let updates = Updates::Webhook(Webhook {
+            url: format!("http://{addr}/tg").parse().expect("a URL"),
+            secret: secret.to_owned(),
+            listener,
+            ops: None,
+            limits,
+        });
+        let bot = Self::start_receiving(tg, db, bot_config(), updates, None).await;
+        (bot, addr)
+    }
+
     /// Starts the bot in webhook mode with `/healthz` and `/metrics` on a listener of their
     /// own; returns it, the webhook's address and the operations address.
     pub async fn start_webhook_with_ops(
@@ -139,6 +160,14 @@ impl TestBot {
         Self::start_cached(tg, db, config, updates, shared, CacheConfig::default()).await
     }
 
+    /// Starts the bot with a digest service of the test's own (its own DNS, say).
+    pub async fn start_with_digests(tg: &FakeTelegram, db: &Path, digests: Service) -> Self {
+        let store = Store::open(db, StoreLimits::default()).expect("open the database");
+        let digests = Arc::new(digests.with_archive(Arc::new(store.clone())));
+        let app = App::new(digests, store, bot_config());
+        Self::launch(tg, app, Updates::Polling { ops: None })
+    }
+
     async fn start_cached(
         tg: &FakeTelegram,
         db: &Path,
@@ -156,6 +185,11 @@ impl TestBot {
         // As `run` does: digests made before a restart answer again within the cache TTL.
         let digests = Arc::new(digests.with_archive(Arc::new(store.clone())));
         let app = App::new(digests, store, config);
+        Self::launch(tg, app, updates)
+    }
+
+    /// Runs `app` against the fake Bot API until [`TestBot::stop`].
+    fn launch(tg: &FakeTelegram, app: App, updates: Updates) -> Self {
         let client = bot::client("123456:TEST", Some(&tg.url()));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(bot::run(client, app, updates, async {

@@ -11,13 +11,14 @@ pub mod pages;
 pub mod redis;
 pub mod tg_html;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use linkdigest::fetch::FetchConfig;
+use linkdigest::fetch::{FetchConfig, NoSuchName};
 
 /// A fetch configuration for tests: short timeouts, private addresses allowed (the fake site
 /// lives on 127.0.0.1), production size and redirect limits.
@@ -40,7 +41,8 @@ pub fn guarded_fetch_config() -> FetchConfig {
     }
 }
 
-/// DNS in memory for tests: maps names (e.g. `news.example`) to the fake site, sends no packets.
+/// DNS in memory for tests: maps names (e.g. `news.example`) to the fake site, sends no
+/// packets; any other name does not exist.
 pub struct StaticDns(pub Vec<(&'static str, SocketAddr)>);
 
 impl StaticDns {
@@ -60,9 +62,40 @@ impl Resolve for StaticDns {
             .collect();
         Box::pin(async move {
             if found.is_empty() {
-                return Err("name not in the test's DNS table".into());
+                return Err(Box::new(NoSuchName) as _);
             }
             Ok(Box::new(found.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// DNS in memory that finds no address, sending no packets: a name starting `gone.` does not
+/// exist (NXDOMAIN), for any other the DNS server does not answer. Counts look-ups per name.
+#[derive(Default)]
+pub struct DeadDns(Mutex<HashMap<String, usize>>);
+
+impl DeadDns {
+    /// How many times `name` was looked up.
+    pub fn lookups(&self, name: &str) -> usize {
+        self.0.lock().unwrap().get(name).copied().unwrap_or(0)
+    }
+}
+
+impl Resolve for DeadDns {
+    fn resolve(&self, name: Name) -> Resolving {
+        *self
+            .0
+            .lock()
+            .unwrap()
+            .entry(name.as_str().to_owned())
+            .or_default() += 1;
+        let missing = name.as_str().starts_with("gone.");
+        Box::pin(async move {
+            if missing {
+                Err(Box::new(NoSuchName) as _)
+            } else {
+                Err("Temporary failure in name resolution".into())
+            }
         })
     }
 }
