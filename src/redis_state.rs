@@ -253,6 +253,20 @@ impl RedisState {
         let _: Option<()> = self.call(pipe.query_async(&mut conn)).await;
     }
 
+    /// The link (as posted) behind link key `key`, as any instance saved it; `None` when
+    /// unknown or unreachable.
+    pub async fn link(&self, key: &str) -> Option<String> {
+        self.note(self.conn.clone().get(link_key(key)).await)?
+    }
+
+    /// Saves the link (as posted) behind link key `key` for every instance, for `ttl`.
+    pub async fn save_link(&self, key: &str, url: &str, ttl: Duration) {
+        let secs = ttl.as_secs().max(1);
+        let saved: redis::RedisResult<()> =
+            self.conn.clone().set_ex(link_key(key), url, secs).await;
+        self.note(saved);
+    }
+
     /// Moves a group's settings to its new supergroup id.
     pub async fn migrate_chat(&self, from: i64, to: i64) {
         if let Some(settings) = self.settings(from).await {
@@ -292,6 +306,10 @@ fn digest_key(key: &str) -> String {
 
 fn lock_key(key: &str) -> String {
     format!("linkdigest:lock:{key}")
+}
+
+fn link_key(key: &str) -> String {
+    format!("linkdigest:link:{key}")
 }
 
 fn settings_key(chat: i64) -> String {

@@ -99,8 +99,8 @@ impl Store {
         Ok(store)
     }
 
-    /// Keeps chat settings in Redis too, so every instance sees the same; this database stays
-    /// the fallback when Redis is unreachable.
+    /// Keeps chat settings and the links behind link keys in Redis too, so every instance
+    /// sees the same; this database stays the fallback when Redis is unreachable.
     pub fn with_shared(mut self, shared: RedisState) -> Self {
         self.shared = Some(shared);
         self
@@ -247,7 +247,11 @@ impl Store {
 impl Store {
     /// Remembers the link behind the buttons of inline messages with link key `key`: an
     /// inline message cannot be read back, so its buttons find the link here.
+    /// With Redis the link goes there too, so a press on any instance finds it.
     pub async fn save_inline_link(&self, key: &str, url: &str) -> Result<(), StoreError> {
+        if let Some(shared) = &self.shared {
+            shared.save_link(key, url, self.limits.retention).await;
+        }
         let (key, url) = (key.to_owned(), url.to_owned());
         let limits = self.limits;
         let prune_now = self.saves.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1;
@@ -266,8 +270,25 @@ impl Store {
         .await
     }
 
-    /// The link of inline messages with link key `key`, if it is within the retention period.
+    /// With Redis, remembers link key `key` → `url` (as posted) when the digest's page is
+    /// elsewhere (the link redirected), so Expand on another instance finds the shared
+    /// digest by the link it was made from, not by where that redirected.
+    pub async fn remember_redirected(&self, key: &str, url: &str, digest: &crate::digest::Digest) {
+        if let Some(shared) = &self.shared
+            && digest.url.as_deref() != Some(url)
+        {
+            shared.save_link(key, url, self.limits.retention).await;
+        }
+    }
+
+    /// The link of inline messages with link key `key`, if it is within the retention period:
+    /// from Redis first (any instance may have offered it), else this database.
     pub async fn inline_link(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if let Some(shared) = &self.shared
+            && let Some(url) = shared.link(key).await
+        {
+            return Ok(Some(url));
+        }
         let key = key.to_owned();
         let oldest = now_secs() - secs(self.limits.retention);
         self.with(move |c| {
@@ -288,13 +309,24 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2))
 }
 
-/// Deletes digests and inline links past the retention period, and digests beyond the cap.
+/// Deletes digests and inline links past the retention period, and the oldest of either
+/// beyond the cap.
 fn prune(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
     c.execute(
         "DELETE FROM inline_links WHERE created_at < ?1",
         [now_secs() - secs(limits.retention)],
     )?;
-    digests::prune_digests(c, limits.retention, limits.max_digests)
+    digests::prune_digests(c, limits.retention, limits.max_digests)?;
+    // One row per link offered inline: capped like digests, or a script typing new links
+    // into inline queries would grow the file for the whole retention period.
+    let cap = i64::try_from(limits.max_digests).unwrap_or(i64::MAX);
+    c.execute(
+        "DELETE FROM inline_links WHERE key IN (
+             SELECT key FROM inline_links ORDER BY created_at DESC, rowid DESC
+             LIMIT -1 OFFSET ?1)",
+        [cap],
+    )?;
+    Ok(())
 }
 
 /// A poisoned lock only means another query panicked; the connection itself is still sound.
@@ -410,5 +442,32 @@ mod tests {
         store.migrate_chat(-1, -1001).await.unwrap();
         assert_eq!(store.settings(-1001).await.unwrap(), chosen);
         assert_eq!(store.settings(-1).await.unwrap(), ChatSettings::default());
+    }
+
+    #[tokio::test]
+    async fn inline_links_are_capped_like_digests() {
+        let limits = StoreLimits {
+            retention: Duration::from_secs(3600),
+            max_digests: 2,
+            ..StoreLimits::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path, limits).unwrap();
+        for key in ["a", "b", "c"] {
+            let url = format!("https://example.org/{key}");
+            store.save_inline_link(key, &url).await.unwrap();
+        }
+        drop(store);
+        let store = Store::open(&path, limits).unwrap();
+        assert_eq!(
+            store.inline_link("a").await.unwrap(),
+            None,
+            "oldest evicted"
+        );
+        for key in ["b", "c"] {
+            let url = store.inline_link(key).await.unwrap();
+            assert_eq!(url, Some(format!("https://example.org/{key}")));
+        }
     }
 }

@@ -28,7 +28,7 @@ pub struct FetchConfig {
     /// Ports a link may name (80 and 443 by default).
     pub allowed_ports: Vec<u16>,
     /// Bytes of bodies being downloaded at once, across all fetches; a fetch waits (within
-    /// its own time limit) for room. At least `max_body_bytes`.
+    /// its own time limit) for room. At least `max_body_bytes` and `max_pdf_bytes`.
     pub max_bytes_in_flight: usize,
     /// The User-Agent header: names the bot and where to learn about it.
     pub user_agent: String,
@@ -292,7 +292,7 @@ impl std::fmt::Debug for OpenAiConfig {
 pub struct StoreLimits {
     /// Digests older than this are deleted.
     pub retention: Duration,
-    /// At most this many digests are kept; the oldest go first.
+    /// At most this many digests (and as many inline links) are kept; the oldest go first.
     pub max_digests: usize,
     /// How long a database call waits for another connection's write lock.
     pub busy_timeout: Duration,

@@ -120,19 +120,21 @@ impl FetchError {
     }
 
     /// Classifies a reqwest error, recovering our own refusals (guard, redirects, DNS) from its chain.
+    /// The detail leaves the URL out: its query or userinfo may hold a secret, and it is logged.
     pub(crate) fn from_reqwest(
-        err: &reqwest::Error,
+        err: reqwest::Error,
         connect_timeout: Duration,
         timeout: Duration,
     ) -> Self {
-        let mut source: Option<&(dyn StdError + 'static)> = Some(err);
+        let err = err.without_url();
+        let mut source: Option<&(dyn StdError + 'static)> = Some(&err);
         while let Some(e) = source {
             if let Some(ours) = e.downcast_ref::<FetchError>() {
                 return ours.clone();
             }
             source = e.source();
         }
-        let detail = chain(err);
+        let detail = chain(&err);
         if err.is_timeout() {
             Self::Timeout(if err.is_connect() {
                 connect_timeout
@@ -252,6 +254,24 @@ mod tests {
                 "a file of an unsupported type",
                 "{odd}"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_network_errors_detail_leaves_out_the_links_query_and_userinfo() {
+        let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else {
+            return;
+        };
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(1);
+        drop(listener); // Nothing listens there now: the connection is refused.
+        let url = format!("http://ann:hunter2@127.0.0.1:{port}/reset?token=s3cret");
+        let err = reqwest::Client::new().get(&url).send().await.unwrap_err();
+        assert!(err.to_string().contains("s3cret"), "reqwest names the URL");
+        let ours = FetchError::from_reqwest(err, Duration::from_secs(1), Duration::from_secs(1));
+        assert!(matches!(ours, FetchError::Connect { .. }), "{ours:?}");
+        for shown in [format!("{ours}"), format!("{ours:?}")] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
         }
     }
 

@@ -132,7 +132,9 @@ impl Fetcher {
             .no_proxy()
             .build()
             .map_err(|e| FetchError::Client(e.to_string()))?;
-        let room = config.max_bytes_in_flight.max(config.max_body_bytes) / KIB + 1;
+        // At least one body of the largest kind fits, or it would be "busy" for ever.
+        let largest = config.max_body_bytes.max(config.max_pdf_bytes);
+        let room = config.max_bytes_in_flight.max(largest) / KIB + 1;
         Ok(Self {
             client,
             in_flight: Arc::new(tokio::sync::Semaphore::new(room)),
@@ -177,9 +179,8 @@ impl Fetcher {
         let config = &self.config;
         guard::check_url(url, config.allow_private_addresses)?;
         guard::check_port(url, &config.allowed_ports, config.allow_private_addresses)?;
-        let network_error = |e: reqwest::Error| {
-            FetchError::from_reqwest(&e, config.connect_timeout, config.timeout)
-        };
+        let network_error =
+            |e: reqwest::Error| FetchError::from_reqwest(e, config.connect_timeout, config.timeout);
 
         let mut response = self
             .client
@@ -241,9 +242,8 @@ impl Fetcher {
         trace: &mut Trace,
     ) -> Result<(Vec<u8>, Option<PageKind>, Room), FetchError> {
         let config = &self.config;
-        let network_error = |e: reqwest::Error| {
-            FetchError::from_reqwest(&e, config.connect_timeout, config.timeout)
-        };
+        let network_error =
+            |e: reqwest::Error| FetchError::from_reqwest(e, config.connect_timeout, config.timeout);
         // PDFs have their own limit; an unlabelled body may turn out to be one.
         let limit = |kind: Option<PageKind>| match kind {
             Some(PageKind::Pdf) => config.max_pdf_bytes,

@@ -850,3 +850,85 @@ async fn queued_updates_are_posted_to_the_webhook_with_the_secret_and_resent_whe
             .all(|(secret, _)| secret.as_deref() == Some("s3cret"))
     );
 }
+
+#[tokio::test]
+async fn an_unknown_method_is_not_found_as_telegram_answers() {
+    let fake = FakeTelegram::start().await;
+    let url = format!("{}bot123456:TEST/sendMesage", fake.url());
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(&json!({"chat_id": 1, "text": "hi"}))
+        .send()
+        .await
+        .expect("the fake answers");
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body,
+        json!({"ok": false, "error_code": 404, "description": "Not Found"})
+    );
+}
+
+#[tokio::test]
+async fn set_my_commands_refuses_what_telegram_refuses() {
+    use teloxide::types::BotCommand;
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let refused = |commands: Vec<BotCommand>| {
+        let request = bot.set_my_commands(commands);
+        async move { request.await.expect_err("refused").to_string() }
+    };
+    let long = "a".repeat(33);
+    for bad in ["Help", "help-me", "", long.as_str()] {
+        let why = refused(vec![BotCommand::new(bad, "what it does")]).await;
+        assert!(why.contains("BOT_COMMAND_INVALID"), "{bad:?}: {why}");
+    }
+    for bad in [String::new(), "d".repeat(257)] {
+        let why = refused(vec![BotCommand::new("help", bad)]).await;
+        assert!(why.contains("BOT_COMMAND_DESCRIPTION_INVALID"), "{why}");
+    }
+    let many = (0..101).map(|i| BotCommand::new(format!("c{i}"), "a command"));
+    let why = refused(many.collect()).await;
+    assert!(why.contains("BOT_COMMANDS_TOO_MUCH"), "{why}");
+    let fine = (0..100).map(|i| BotCommand::new(format!("c_{i}"), "d".repeat(256)));
+    bot.set_my_commands(fine.collect::<Vec<_>>())
+        .await
+        .expect("100 valid commands are taken");
+}
+
+#[tokio::test]
+async fn a_topic_is_refused_outside_forums() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let group = Chat::supergroup(-1_003);
+    fake.send_text(&group, &User::new(7, "Ann"), "hello");
+    let thread = teloxide::types::ThreadId(MessageId(5));
+    let sent = bot
+        .send_message(ChatId(group.id), "digest")
+        .message_thread_id(thread)
+        .await;
+    let why = sent.expect_err("no topics here").to_string();
+    assert!(why.contains("message thread not found"), "{why}");
+    let typing = bot
+        .send_chat_action(ChatId(group.id), ChatAction::Typing)
+        .message_thread_id(thread)
+        .await;
+    assert!(typing.is_err(), "typing in a topic of a plain group");
+    assert!(fake.sent_messages(group.id).is_empty());
+}
+
+#[tokio::test]
+async fn a_press_answered_too_late_is_refused() {
+    let fake = FakeTelegram::start().await;
+    fake.set_callback_answer_window(Duration::from_millis(50));
+    let bot = bot(&fake);
+    let chat = Chat::private(66);
+    let shown = fake.send_text(&chat, &User::new(66, "Ann"), "pick");
+    let id = fake.press_button(&chat, &User::new(66, "Ann"), shown, "x:1");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let late = bot
+        .answer_callback_query(teloxide::types::CallbackQueryId(id))
+        .await;
+    let why = late.expect_err("too late").to_string();
+    assert!(why.contains("query is too old"), "{why}");
+}

@@ -520,3 +520,22 @@ async fn a_redirect_to_any_non_public_address_is_refused_before_connecting() {
     );
     assert_eq!(site.hits("/secret").await, 0);
 }
+
+#[tokio::test]
+async fn a_pdf_over_the_bytes_in_flight_but_within_the_pdf_limit_is_read() {
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(512 * 1024, b'x');
+    let site = RawSite::chunked("application/pdf", pdf.clone(), 64 * 1024).await;
+    let fetcher = Fetcher::new(FetchConfig {
+        max_body_bytes: 128 * 1024,
+        max_pdf_bytes: 1024 * 1024,
+        max_bytes_in_flight: 256 * 1024,
+        ..fetch_config()
+    })
+    .unwrap();
+    let page = fetcher
+        .get(&site.url("/doc"))
+        .await
+        .expect("read, not busy");
+    assert_eq!((page.kind, page.bytes.len()), (PageKind::Pdf, pdf.len()));
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageEntityKind};
 
+use super::messages::BUSY;
 use super::settings::{self, Asker, Changed, NOT_SAVED, ONLY_ADMINS};
 use super::{HandlerResult, NOT_AVAILABLE, inline};
 use crate::bot::outbound::Outgoing;
@@ -15,6 +16,9 @@ use crate::digest::Digest;
 use crate::links::NormalizedUrl;
 use crate::render;
 use crate::settings::Setting;
+
+/// The answer to an Expand or Collapse press over the presser's or the chat's allowance.
+pub const TOO_MANY_TAPS: &str = "Too many taps, try again in a minute.";
 
 /// Handles a button press; every press is answered, even when the digest is gone.
 pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult {
@@ -64,13 +68,42 @@ pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult 
             return Ok(());
         }
     };
-    // Answered at once: a digest made again can take seconds.
-    app.outbox.answer_callback(&bot, &q, None);
-    let (worker, bot_) = (Arc::clone(&app), bot.clone());
-    app.work.push("expand or collapse", async move {
-        toggle(&bot_, &worker, &msg, &key, expanded).await;
+    let (lane, bot_, chat, q_) = (Arc::clone(&app), bot.clone(), msg.chat.id.0, q.clone());
+    let queued = app.lanes.push(chat, "expand or collapse", async move {
+        // Taps share the commands' allowances (with Redis a network call: in the lane).
+        if !within_tap_limits(&lane, &q, chat).await {
+            let text = Some(TOO_MANY_TAPS.to_owned());
+            lane.outbox.answer_callback(&bot_, &q, text);
+            return;
+        }
+        // Answered before the work: a digest made again can take seconds.
+        lane.outbox.answer_callback(&bot_, &q, None);
+        let worker = Arc::clone(&lane);
+        lane.work.push("expand or collapse", async move {
+            toggle(&bot_, &worker, &msg, &key, expanded).await;
+        });
     });
+    if !queued {
+        app.outbox.answer_callback(&bot, &q_, Some(BUSY.to_owned()));
+    }
     Ok(())
+}
+
+/// Takes one tap from the presser's and the chat's command allowance; false (logged once a
+/// second) when either is spent.
+async fn within_tap_limits(app: &App, q: &CallbackQuery, chat: i64) -> bool {
+    let presser = i64::try_from(q.from.id.0).unwrap_or(i64::MAX);
+    let allowed = app.commands.allow(presser, chat, 1).await;
+    static DROPS: crate::bot::outbound::DropLog = crate::bot::outbound::DropLog::new();
+    if !allowed && let Some(unlogged) = DROPS.due() {
+        tracing::info!(
+            chat,
+            presser,
+            unlogged,
+            "tap refused: over the command limit"
+        );
+    }
+    allowed
 }
 
 /// Puts the edit of a digest message into its expanded or collapsed form, at the chat's
@@ -101,14 +134,25 @@ async fn toggle(bot: &Bot, app: &App, msg: &Message, key: &str, expanded: bool) 
         .send(bot, Outgoing::edit(msg.chat.id, msg.id, html, keyboard));
 }
 
-/// The digest behind a button: from the store, else made again from the message's link.
+/// The digest behind a button: from the store, else made again from its link (as posted
+/// when known, else the message's).
 async fn find_digest(app: &App, msg: &Message, key: &str) -> Option<Digest> {
     match app.store.digest(key).await {
         Ok(Some((_, digest))) => return Some(digest),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "could not read a stored digest"),
     }
-    let url = source_link(msg)?;
+    // The link as posted (shared through Redis) finds the shared digest; the message's own
+    // link is where it redirected to.
+    let url = match app.store.inline_link(key).await {
+        Ok(Some(url)) => NormalizedUrl::parse(&url).ok(),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read a link");
+            None
+        }
+    };
+    let url = url.or_else(|| source_link(msg))?;
     // The message is the bot's own, so its chat stands for the requester.
     let who = crate::digest::Requester::new(msg.chat.id.0, msg.chat.id.0);
     match crate::bot::work::waiting(app.digests.get(&url, who)).await {

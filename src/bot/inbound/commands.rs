@@ -136,7 +136,8 @@ async fn answer(bot: Bot, msg: Message, cmd: Command, me: Me, app: Arc<App>) {
 }
 
 /// Makes `change` to the chat's settings if the sender may, then replies `done` (or why
-/// not). The admin look-up, when needed, runs off the dispatcher.
+/// not); a later reply of the same kind replaces it only while waiting and only for the same
+/// sender. The admin look-up, when needed, runs off the dispatcher.
 async fn change(
     bot: &Bot,
     msg: &Message,
@@ -157,7 +158,9 @@ async fn change(
             Changed::NotAllowed => ONLY_ADMINS.to_owned(),
             Changed::NotSaved => NOT_SAVED.to_owned(),
         };
-        let item = Outgoing::reply(&msg_, text, None).coalescing(kind);
+        // Per sender: another member's refusal must not replace a saved change's reply.
+        let kind = format!("{kind} from {}", sender_of(&msg_));
+        let item = Outgoing::reply(&msg_, text, None).coalescing(&kind);
         app.outbox.send(&bot_, item);
     };
     settings::change(app, bot, asker, change, answer).await;

@@ -16,12 +16,14 @@ use teloxide::types::{
     InputMessageContentText, ParseMode, User,
 };
 
+use super::callbacks::TOO_MANY_TAPS;
 use super::messages::{BUSY, SLOW_DOWN, short_link};
 use super::{HandlerResult, NOT_AVAILABLE};
 use crate::bot::outbound::{InlineAnswer, Outgoing, no_preview};
 use crate::bot::{App, keyboards, work};
 use crate::callback_data::Callback;
 use crate::digest::{Digest, Length, Requester};
+use crate::fetch::guard::loggable;
 use crate::links::{self, NormalizedUrl};
 use crate::ops;
 use crate::render;
@@ -114,7 +116,8 @@ pub async fn chosen(bot: Bot, chosen: ChosenInlineResult, app: Arc<App>) -> Hand
 }
 
 /// Handles a button under an inline message: Summarize, Expand or Collapse; every press is
-/// answered at once, the work goes to the work queue.
+/// answered (Expand and Collapse once counted against the person's command allowance, in
+/// their lane), the work goes to the work queue.
 pub fn button(bot: Bot, q: CallbackQuery, inline_id: String, app: Arc<App>) {
     let action = q.data.as_deref().and_then(Callback::parse);
     let user = user_id(&q.from);
@@ -145,22 +148,42 @@ pub fn button(bot: Bot, q: CallbackQuery, inline_id: String, app: Arc<App>) {
             return;
         }
     };
-    answer(&app, &q, None);
-    let (worker, bot_) = (Arc::clone(&app), bot.clone());
-    app.work.push("inline expand or collapse", async move {
-        let Some(digest) = find_digest(&worker, &key, user).await else {
-            tracing::info!(key, "inline digest gone and its link unknown");
-            return;
-        };
-        let html = render::digest(&digest, &digest.view(INLINE_LENGTH, expanded));
-        let keyboard = if expanded {
-            keyboards::collapse(&key)
-        } else {
-            keyboards::expand(&key)
-        };
-        let edit = Outgoing::edit_inline(user, inline_id, html, Some(keyboard));
-        worker.outbox.send(&bot_, edit);
-    });
+    // Taps share the person's command allowance (an inline message has no chat), checked in
+    // their lane as commands are.
+    let (lane, bot_, q_) = (Arc::clone(&app), bot.clone(), q.clone());
+    let queued = app
+        .lanes
+        .push(user, "inline expand or collapse", async move {
+            if !lane.commands.allow_sender(user, 1).await {
+                let text = Some(TOO_MANY_TAPS.to_owned());
+                lane.outbox.answer_callback(&bot_, &q, text);
+                return;
+            }
+            lane.outbox.answer_callback(&bot_, &q, None);
+            let worker = Arc::clone(&lane);
+            lane.work.push("inline expand or collapse", async move {
+                toggle(&bot_, &worker, user, inline_id, &key, expanded).await;
+            });
+        });
+    if !queued {
+        answer(&app, &q_, Some(BUSY));
+    }
+}
+
+/// Edits an inline digest into its expanded or collapsed form.
+async fn toggle(bot: &Bot, app: &App, user: i64, inline_id: String, key: &str, expanded: bool) {
+    let Some(digest) = find_digest(app, key, user).await else {
+        tracing::info!(key, "inline digest gone and its link unknown");
+        return;
+    };
+    let html = render::digest(&digest, &digest.view(INLINE_LENGTH, expanded));
+    let keyboard = if expanded {
+        keyboards::collapse(key)
+    } else {
+        keyboards::expand(key)
+    };
+    let edit = Outgoing::edit_inline(user, inline_id, html, Some(keyboard));
+    app.outbox.send(bot, edit);
 }
 
 /// Queues the fetch; in the queue it is counted against the person's allowance (with Redis
@@ -205,7 +228,7 @@ async fn make(bot: &Bot, app: &App, user: i64, inline_id: String, url: &Normaliz
             )
         }
         Err(e) => {
-            tracing::info!(url = %url, user, kind = e.kind(), reason = %e, "no inline digest");
+            tracing::info!(url = %loggable(url.url()), user, kind = e.kind(), reason = %e, "no inline digest");
             let text = format!("Couldn't summarize {}: {e}.", short_link(url));
             Outgoing::edit_inline(user, inline_id, render::notice(&text), None)
         }
@@ -224,7 +247,7 @@ async fn find_digest(app: &App, key: &str, user: i64) -> Option<Digest> {
     match work::waiting(app.digests.get(&url, Requester::new(user, user))).await {
         Ok(digest) => Some(digest.as_ref().clone()),
         Err(e) => {
-            tracing::info!(url = %url, reason = %e, "inline digest could not be made again");
+            tracing::info!(url = %loggable(url.url()), reason = %e, "inline digest could not be made again");
             None
         }
     }

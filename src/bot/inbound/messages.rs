@@ -175,6 +175,10 @@ pub async fn answer(
         let key = url.key();
         match result {
             Ok(digest) => {
+                // Expand on another instance then finds the digest by the link as posted.
+                app.store
+                    .remember_redirected(&key, url.as_str(), &digest)
+                    .await;
                 let html = render::digest(&digest, &digest.view(length, false));
                 let worker = Arc::clone(app);
                 let item =

@@ -125,6 +125,11 @@ impl Outgoing {
         self
     }
 
+    /// Whether this edits a message in a chat (it takes no slot of a group's minute).
+    fn is_edit(&self) -> bool {
+        matches!(self.what, What::Edit { .. })
+    }
+
     fn finish(self, sent: bool) {
         if let Some(done) = self.done {
             done(sent);
@@ -450,7 +455,15 @@ async fn drain(inner: Arc<Inner>, bot: Bot, lane: Lane) {
             }
         };
         let to = inner.moved.get(&chat.0).map_or(chat, |to| *to);
-        inner.pacer.wait(to.0).await;
+        let edit = inner
+            .chats
+            .get(&lane)
+            .and_then(|q| q.front().map(Outgoing::is_edit));
+        if edit == Some(true) {
+            inner.pacer.wait_edit(to.0).await;
+        } else {
+            inner.pacer.wait(to.0).await;
+        }
         let next = inner.chats.get_mut(&lane).and_then(|mut q| q.pop_front());
         let Some(item) = next else { continue };
         let sent = match telegram::deliver(&bot, to, &item.what).await {

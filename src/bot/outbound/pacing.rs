@@ -58,19 +58,30 @@ impl Pacer {
     /// Waits until a message may be sent to `chat`: first its chat's turn, then the bot's,
     /// so a group waiting out its minute never holds up other chats.
     pub async fn wait(&self, chat: i64) {
+        self.wait_counted(chat, true).await;
+    }
+
+    /// Waits until a message of `chat` may be edited: the chat's gap and the bot's slot,
+    /// but no slot of a group's messages a minute (Telegram counts messages sent), so
+    /// someone tapping Expand and Collapse cannot spend the group's new messages.
+    pub async fn wait_edit(&self, chat: i64) {
+        self.wait_counted(chat, false).await;
+    }
+
+    async fn wait_counted(&self, chat: i64, counted: bool) {
+        let limit = if chat < 0 && counted {
+            self.group_per_minute as u32
+        } else {
+            0
+        };
         if let Some(shared) = &self.shared {
-            let limit = if chat < 0 {
-                self.group_per_minute as u32
-            } else {
-                0
-            };
             let key = format!("pace:{chat}");
             let wait = shared
                 .reserve(&key, self.chat_gap, limit, self.window)
                 .await;
             tokio::time::sleep(wait).await;
         }
-        let slot = self.reserve_chat(chat, Instant::now());
+        let slot = self.reserve_chat_within(chat, limit, Instant::now());
         tokio::time::sleep_until(slot.into()).await;
         self.wait_overall().await;
     }
@@ -100,12 +111,19 @@ impl Pacer {
 
     /// Reserves the chat's first slot at or after `now` within its per-second and (for
     /// groups) per-minute limits.
+    #[cfg(test)]
     fn reserve_chat(&self, chat: i64, now: Instant) -> Instant {
         let limit = if chat < 0 {
             self.group_per_minute as u32
         } else {
             0
         };
+        self.reserve_chat_within(chat, limit, now)
+    }
+
+    /// Reserves the chat's first slot at or after `now` within its per-second limit and
+    /// `limit` messages a window (0: none).
+    fn reserve_chat_within(&self, chat: i64, limit: u32, now: Instant) -> Instant {
         self.chats
             .reserve_at(&chat.to_string(), self.chat_gap, limit, self.window, now)
     }
@@ -157,6 +175,24 @@ mod tests {
         let slots: Vec<Instant> = (0..3).map(|_| pacer.reserve_chat(7, now)).collect();
         assert_eq!(slots[1] - slots[0], Duration::from_secs(1));
         assert_eq!(slots[2] - slots[1], Duration::from_secs(1));
+    }
+
+    #[test]
+    fn edits_take_no_slot_of_a_groups_minute() {
+        let pacer = Pacer::new(1000, 1000, 2);
+        let now = Instant::now();
+        for _ in 0..5 {
+            assert!(pacer.reserve_chat_within(-5, 0, now) < now + MINUTE);
+        }
+        let sends: Vec<Instant> = (0..3).map(|_| pacer.reserve_chat(-5, now)).collect();
+        assert!(
+            sends[1] < now + SECOND,
+            "the edits left the minute's messages"
+        );
+        assert!(
+            sends[2] >= now + MINUTE,
+            "the third message waits for the minute"
+        );
     }
 
     #[test]

@@ -194,3 +194,48 @@ async fn a_message_with_ten_links_gets_at_most_three_digests() {
     assert_eq!(fetched, 3, "only the answered links were fetched");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn taps_on_expand_share_the_command_allowance_and_leave_the_groups_messages_alone() {
+    let site = articles(2).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let config = BotConfig {
+        user_commands_per_minute: 3,
+        chat_commands_per_minute: 5,
+        sends_per_minute_per_chat: 3,
+        ..bot_config()
+    };
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    let group = Chat::supergroup(-100_320);
+    let (ann, ben) = (User::new(34, "Ann"), User::new(35, "Ben"));
+    tg.send_text(&group, &ann, site.url("/a0").as_str());
+    let digest = replies(&tg, group.id, 1).await.remove(0);
+    let expand = digest.buttons[0][0].callback_data.clone().unwrap();
+    let collapse = expand.replacen("x:", "c:", 1);
+
+    let mut answers = Vec::new();
+    for (i, who) in [&ann, &ann, &ann, &ann, &ben, &ben, &ben]
+        .iter()
+        .enumerate()
+    {
+        let data = if i % 2 == 0 { &expand } else { &collapse };
+        let id = tg.press_button(&group, who, digest.message_id, data);
+        let answered = tg.wait_for("AnswerCallbackQuery", i + 1, PATIENCE).await;
+        let answer = answered
+            .iter()
+            .find(|a| a["callback_query_id"] == id.as_str());
+        answers.push(answer.unwrap()["text"].as_str().map(str::to_owned));
+    }
+    let too_many = Some("Too many taps, try again in a minute.".to_owned());
+    assert_eq!(answers[..3], [None, None, None], "Ann's three taps");
+    assert_eq!(answers[3], too_many, "Ann's fourth is over her allowance");
+    assert_eq!(answers[4..6], [None, None], "Ben has his own");
+    assert_eq!(answers[6], too_many, "the chat's five are spent");
+
+    // The edits took none of the group's three messages a minute: a new link is answered.
+    tg.send_text(&group, &ben, site.url("/a1").as_str());
+    let latest = replies(&tg, group.id, 2).await.remove(1);
+    assert!(is_digest(&latest), "{}", latest.text);
+    bot.stop().await;
+}

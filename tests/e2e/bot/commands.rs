@@ -1,5 +1,7 @@
 //! Commands and the settings buttons.
 
+use std::time::Duration;
+
 use tempfile::TempDir;
 
 use crate::support::bot::{PATIENCE, TestBot, edited, replies};
@@ -123,5 +125,28 @@ async fn two_admins_changing_different_settings_at_once_both_keep_their_change()
             group.id
         );
     }
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_saved_settings_confirmation_is_not_replaced_by_another_members_refusal() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let group = Chat::group(-5);
+    let (mia, ada) = (User::new(1, "Mia"), User::new(2, "Ada"));
+    tg.set_member_status(group.id, ada.id, "administrator");
+    // A slow send keeps the next replies waiting in the group's outbox.
+    tg.slow_down("SendMessage", Duration::from_millis(800));
+    tg.send_text(&group, &mia, "/help");
+    let ada_asked = tg.send_text(&group, &ada, "/length short");
+    let mia_asked = tg.send_text(&group, &mia, "/length long");
+
+    let sent = replies(&tg, group.id, 3).await;
+    let reply_to = |asked| sent.iter().find(|m| m.reply_to == Some(asked));
+    let saved = reply_to(ada_asked).expect("Ada's change is confirmed");
+    assert_eq!(saved.text, "Digests in this chat are now short.");
+    let refused = reply_to(mia_asked).expect("Mia is told why not");
+    assert_eq!(refused.text, "Only group admins can change settings.");
     bot.stop().await;
 }

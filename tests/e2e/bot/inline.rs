@@ -387,3 +387,40 @@ async fn inline_fetches_count_against_the_persons_links_a_minute() {
     assert_eq!(site.hits("/other").await, 0);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn taps_under_an_inline_digest_count_against_the_persons_command_allowance() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let config = BotConfig {
+        user_commands_per_minute: 2,
+        ..bot_config()
+    };
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    let ann = User::new(7, "Ann");
+    let query = tg.inline_query(&ann, site.url("/council").as_str());
+    let answer = answer(&tg, &query).await;
+    let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
+    let sent = tg.choose_inline_result(&ann, &query, &result_id).unwrap();
+    let expand = callback(&inline_edited(&tg, &sent, 1).await);
+    let collapse = expand.replacen("x:", "c:", 1);
+
+    let mut texts = Vec::new();
+    for (i, data) in [&expand, &collapse, &expand].into_iter().enumerate() {
+        let id = tg.press_inline_button(&ann, &sent, data);
+        let answered = tg.wait_for("AnswerCallbackQuery", i + 1, PATIENCE).await;
+        let answer = answered
+            .iter()
+            .find(|a| a["callback_query_id"] == id.as_str());
+        texts.push(answer.unwrap()["text"].as_str().map(str::to_owned));
+    }
+    assert_eq!(texts[..2], [None, None], "two taps within the allowance");
+    let too_many = "Too many taps, try again in a minute.";
+    assert_eq!(texts[2].as_deref(), Some(too_many));
+    assert_eq!(
+        inline_edited(&tg, &sent, 3).await.buttons[0][0].text,
+        "Expand"
+    );
+    bot.stop().await;
+}

@@ -11,13 +11,15 @@ use linkdigest::digest::{Requester, Service};
 use linkdigest::links::NormalizedUrl;
 use linkdigest::redis_state::{Lock, RedisState};
 use linkdigest::summarize::Extractive;
-use serde_json::json;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 use wiremock::ResponseTemplate;
 
-use crate::support::bot::{PATIENCE, TestBot, bot_config, fetcher, post_update, replies, site};
+use crate::support::bot::{
+    PATIENCE, TestBot, bot_config, edited, fetcher, post_raw_update, post_update, replies, site,
+};
 use crate::support::fake_site::FakeSite;
-use crate::support::fake_telegram::{Chat, FakeTelegram, User, text_message};
+use crate::support::fake_telegram::{Chat, FakeTelegram, SentMessage, User, text_message};
 use crate::support::pages;
 use crate::support::redis::RedisServer;
 
@@ -633,6 +635,105 @@ async fn changes_of_different_settings_through_two_instances_at_once_both_surviv
             chat.id
         );
     }
+    one.stop().await;
+    two.stop().await;
+}
+
+/// Posts `payload` as update `update_id` of `kind` to the instance at `addr`.
+async fn post(addr: std::net::SocketAddr, update_id: i64, kind: &str, payload: Value) {
+    let mut update = json!({"update_id": update_id});
+    update[kind] = payload;
+    post_raw_update(addr, SECRET, update).await;
+}
+
+/// Waits until inline message `id` was edited `edits` times.
+async fn inline_edited(tg: &FakeTelegram, id: &str, edits: usize) -> SentMessage {
+    let what = format!("{edits} edit(s) of inline message {id}");
+    tg.wait_until(&what, PATIENCE, |tg| {
+        tg.inline_message(id).filter(|m| m.edits >= edits)
+    })
+    .await
+}
+
+fn first_button(message: &SentMessage) -> String {
+    message.buttons[0][0]
+        .callback_data
+        .clone()
+        .expect("a button")
+}
+
+#[tokio::test]
+async fn an_inline_link_offered_by_one_instance_is_summarized_and_expanded_by_the_other() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    tg.set_inline_feedback(false);
+    let dir = TempDir::new().unwrap();
+    let [(one, at_one), (two, at_two)] = two_instances(&tg, &redis, &dir, bot_config()).await;
+    let ann = User::new(81, "Ann");
+
+    let query = tg.open_inline_query(&ann, site.url("/council").as_str());
+    let query_id = query["id"].as_str().unwrap().to_owned();
+    post(at_one, 1, "inline_query", query).await;
+    let answer = tg
+        .wait_until("the inline answer", PATIENCE, |tg| {
+            tg.inline_answer(&query_id)
+        })
+        .await;
+    let result_id = answer["results"][0]["id"].as_str().unwrap().to_owned();
+    let sent = tg
+        .choose_inline_result(&ann, &query_id, &result_id)
+        .unwrap();
+    let placeholder = tg.inline_message(&sent).unwrap();
+
+    // The load balancer hands the Summarize press to the instance that did not answer.
+    let press = tg.open_inline_button_press(&ann, &sent, &first_button(&placeholder));
+    post(at_two, 2, "callback_query", press).await;
+    let digest = inline_edited(&tg, &sent, 1).await;
+    assert!(
+        digest.visible_text().contains("twelve percent"),
+        "{}",
+        digest.text
+    );
+    assert_eq!(digest.buttons[0][0].text, "Expand");
+
+    // And Expand to the first, which never made the digest.
+    let press = tg.open_inline_button_press(&ann, &sent, &first_button(&digest));
+    post(at_one, 3, "callback_query", press).await;
+    let expanded = inline_edited(&tg, &sent, 2).await;
+    assert_eq!(expanded.buttons[0][0].text, "Collapse");
+    assert_eq!(site.hits("/council").await, 1, "the shared digest was used");
+    one.stop().await;
+    two.stop().await;
+}
+
+#[tokio::test]
+async fn expand_on_the_other_instance_uses_the_shared_digest_of_a_redirected_link() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let site = site(&[("/council", pages::council_article())]).await;
+    site.redirect("/short", site.url("/council").as_str()).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let [(one, at_one), (two, at_two)] = two_instances(&tg, &redis, &dir, bot_config()).await;
+    let chat = Chat::private(82);
+    let ann = User::new(82, "Ann");
+
+    let short = site.url("/short");
+    post_update(at_one, SECRET, 1, text_message(&chat, &ann, short.as_str())).await;
+    let digest = replies(&tg, chat.id, 1).await.remove(0);
+    let press = tg.open_button_press(&chat, &ann, digest.message_id, &first_button(&digest));
+    post(at_two, 2, "callback_query", press).await;
+    let expanded = edited(&tg, chat.id, digest.message_id, 1).await;
+    assert_eq!(expanded.buttons[0][0].text, "Collapse");
+    assert_eq!(
+        site.hits("/council").await,
+        1,
+        "expanding fetched nothing again"
+    );
     one.stop().await;
     two.stop().await;
 }

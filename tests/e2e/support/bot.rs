@@ -285,3 +285,17 @@ pub async fn post_update(addr: SocketAddr, secret: &str, update_id: i64, mut mes
         .status();
     assert_eq!(status, 200);
 }
+
+/// Posts a whole update (`{"update_id": …, "inline_query": …}`, say) to a bot in webhook
+/// mode, as Telegram would.
+pub async fn post_raw_update(addr: SocketAddr, secret: &str, update: Value) {
+    let status = reqwest::Client::new()
+        .post(format!("http://{addr}/tg"))
+        .header("X-Telegram-Bot-Api-Secret-Token", secret)
+        .json(&update)
+        .send()
+        .await
+        .expect("the bot's web server answers")
+        .status();
+    assert_eq!(status, 200);
+}

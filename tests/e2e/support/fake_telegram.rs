@@ -225,8 +225,12 @@ struct Inner {
     webhook: Option<Value>,
     /// Groups that became supergroups: old id → new id.
     migrated: HashMap<i64, i64>,
-    /// Button presses queued and not yet answered.
-    open_queries: std::collections::HashSet<String>,
+    /// Button presses queued and not yet answered, with when they were made.
+    open_queries: HashMap<String, Instant>,
+    /// Presses and queries opened for a test to post itself (their ids' numbers).
+    next_open: u64,
+    /// How long after a press Telegram still takes its answer (~15 s).
+    callback_answer_window: Duration,
     /// Inline queries not yet answered: id → (when queued, the query text).
     open_inline: HashMap<String, (Instant, String)>,
     /// Inline queries answered: id → (query text, the answer's body).
@@ -239,6 +243,9 @@ struct Inner {
     /// delivery), by (chat id, message id): how long it waited on Telegram's side.
     handed_out: HashMap<(i64, i32), Instant>,
 }
+
+/// How long after a press Telegram takes the answer to it.
+const CALLBACK_ANSWER_WINDOW: Duration = Duration::from_secs(15);
 
 /// How long Telegram waits for the answer to an inline query.
 const INLINE_ANSWER_WINDOW: Duration = Duration::from_secs(10);
@@ -278,6 +285,7 @@ impl FakeTelegram {
         let shared = Arc::new(Shared::default());
         shared.lock().username = "digest_bot".into();
         shared.lock().reads_all_group_messages = true;
+        shared.lock().callback_answer_window = CALLBACK_ANSWER_WINDOW;
         let app = Router::new().route("/{token}/{method}", post(handle));
         let app = app.with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -383,33 +391,66 @@ impl FakeTelegram {
     /// Queues a press of an inline button under message `message_id`; returns the query id.
     /// A message the fake does not know arrives as inaccessible (`date` 0), like a very old one.
     pub fn press_button(&self, chat: &Chat, from: &User, message_id: i32, data: &str) -> String {
+        let query = self.open_button_press(chat, from, message_id, data);
+        queue_update(&mut self.shared.lock(), "callback_query", query.clone());
+        self.shared.new_update.notify_waiters();
+        string(&query["id"]).unwrap_or_default()
+    }
+
+    /// A press of a button under message `message_id` in `chat`, open for an answer but not
+    /// queued: the `callback_query` payload, for a test to post to the instance it picks.
+    pub fn open_button_press(
+        &self,
+        chat: &Chat,
+        from: &User,
+        message_id: i32,
+        data: &str,
+    ) -> Value {
         let mut inner = self.shared.lock();
         let inaccessible = json!({"message_id": message_id, "date": 0, "chat": chat.to_json()});
         let known = inner.messages.get(&(chat.id, message_id)).cloned();
         let message = known.unwrap_or(inaccessible);
-        let id = format!("cq{}", inner.next_update_id + 1);
-        inner.open_queries.insert(id.clone());
-        let query = json!({"id": id, "from": from.to_json(), "message": message,
-            "chat_instance": format!("ci{}", chat.id), "data": data});
-        queue_update(&mut inner, "callback_query", query);
-        drop(inner);
-        self.shared.new_update.notify_waiters();
-        id
+        inner.next_open += 1;
+        let id = format!("cq-open{}", inner.next_open);
+        inner.open_queries.insert(id.clone(), Instant::now());
+        json!({"id": id, "from": from.to_json(), "message": message,
+            "chat_instance": format!("ci{}", chat.id), "data": data})
     }
 
     /// Queues an inline query `@digest_bot {query}` typed by `from`; returns the query id.
     pub fn inline_query(&self, from: &User, query: &str) -> String {
         let mut inner = self.shared.lock();
         let id = format!("iq{}", inner.next_update_id + 1);
-        inner
-            .open_inline
-            .insert(id.clone(), (Instant::now(), query.to_owned()));
-        let payload = json!({"id": id, "from": from.to_json(), "query": query, "offset": "",
-            "chat_type": "sender"});
+        let payload = open_inline_query(&mut inner, id.clone(), from, query);
         queue_update(&mut inner, "inline_query", payload);
         drop(inner);
         self.shared.new_update.notify_waiters();
         id
+    }
+
+    /// An inline query open for an answer but not queued: the `inline_query` payload, for a
+    /// test to post to the instance it picks.
+    pub fn open_inline_query(&self, from: &User, query: &str) -> Value {
+        let mut inner = self.shared.lock();
+        inner.next_open += 1;
+        let id = format!("iq-open{}", inner.next_open);
+        open_inline_query(&mut inner, id, from, query)
+    }
+
+    /// A press of a button under inline message `inline_message_id`, open for an answer but
+    /// not queued: the `callback_query` payload, for a test to post to the instance it picks.
+    pub fn open_inline_button_press(
+        &self,
+        from: &User,
+        inline_message_id: &str,
+        data: &str,
+    ) -> Value {
+        let mut inner = self.shared.lock();
+        inner.next_open += 1;
+        let id = format!("cq-open{}", inner.next_open);
+        inner.open_queries.insert(id.clone(), Instant::now());
+        json!({"id": id, "from": from.to_json(), "inline_message_id": inline_message_id,
+            "chat_instance": "ci-inline", "data": data})
     }
 
     /// The body of the bot's accepted answer to inline query `id`, if it answered.
@@ -460,13 +501,19 @@ impl FakeTelegram {
     pub fn press_inline_button(&self, from: &User, inline_message_id: &str, data: &str) -> String {
         let mut inner = self.shared.lock();
         let id = format!("cq{}", inner.next_update_id + 1);
-        inner.open_queries.insert(id.clone());
+        inner.open_queries.insert(id.clone(), Instant::now());
         let query = json!({"id": id, "from": from.to_json(), "inline_message_id": inline_message_id,
             "chat_instance": "ci-inline", "data": data});
         queue_update(&mut inner, "callback_query", query);
         drop(inner);
         self.shared.new_update.notify_waiters();
         id
+    }
+
+    /// Takes answers to button presses only within `window` of the press (Telegram: ~15 s),
+    /// so a test can see a late answer refused without waiting that long.
+    pub fn set_callback_answer_window(&self, window: Duration) {
+        self.shared.lock().callback_answer_window = window;
     }
 
     /// Turns BotFather's inline feedback (`/setinlinefeedback`) on or off; it is on (100%)
@@ -733,6 +780,14 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Opens inline query `id` for an answer and returns its payload.
+fn open_inline_query(inner: &mut Inner, id: String, from: &User, query: &str) -> Value {
+    inner
+        .open_inline
+        .insert(id.clone(), (Instant::now(), query.to_owned()));
+    json!({"id": id, "from": from.to_json(), "query": query, "offset": "", "chat_type": "sender"})
 }
 
 fn queue_update(inner: &mut Inner, kind: &str, payload: Value) -> i64 {
@@ -1071,7 +1126,8 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failur
         }
         "answercallbackquery" => {
             let id = body["callback_query_id"].as_str().unwrap_or_default();
-            if !inner.open_queries.remove(id) {
+            let pressed = inner.open_queries.remove(id);
+            if pressed.is_none_or(|at| at.elapsed() > inner.callback_answer_window) {
                 return bad_request(
                     "query is too old and response timeout expired or query ID is invalid",
                 );
@@ -1088,7 +1144,80 @@ fn answer(inner: &mut Inner, method: &str, body: &Value) -> Result<Value, Failur
         "getchatmember" => Ok(chat_member(inner, body)),
         "sendmessage" => send_message(inner, body),
         "editmessagetext" => edit_message_text(inner, body),
-        _ => Ok(json!(true)),
+        "setmycommands" => check_commands(body).map(|()| json!(true)),
+        "sendchataction" => send_chat_action(inner, body),
+        "deletemycommands" | "logout" | "close" => Ok(json!(true)),
+        _ => Err(Failure::new(404, "Not Found")),
+    }
+}
+
+/// Telegram's checks of setMyCommands: at most 100 commands, each 1-32 characters of
+/// `a-z`, `0-9` and `_`, with a description of 1-256 characters.
+fn check_commands(body: &Value) -> Result<(), Failure> {
+    let Some(commands) = body["commands"].as_array() else {
+        return bad_request("field \"commands\" must be an Array");
+    };
+    if commands.len() > 100 {
+        return bad_request("BOT_COMMANDS_TOO_MUCH");
+    }
+    for command in commands {
+        let name = command["command"].as_str().unwrap_or_default();
+        let name_ok = (1..=32).contains(&name.chars().count())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !name_ok {
+            return bad_request("BOT_COMMAND_INVALID");
+        }
+        let description = command["description"].as_str().unwrap_or_default();
+        if !(1..=256).contains(&description.chars().count()) {
+            return bad_request("BOT_COMMAND_DESCRIPTION_INVALID");
+        }
+    }
+    Ok(())
+}
+
+/// sendChatAction: a known chat and action, and a topic only in a forum.
+fn send_chat_action(inner: &Inner, body: &Value) -> Result<Value, Failure> {
+    const ACTIONS: [&str; 11] = [
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    ];
+    let Some(chat_id) = body["chat_id"].as_i64() else {
+        return bad_request("chat not found");
+    };
+    if !body["action"]
+        .as_str()
+        .is_some_and(|a| ACTIONS.contains(&a))
+    {
+        return bad_request("wrong parameter action in request");
+    }
+    check_thread(inner, chat_id, body)?;
+    Ok(json!(true))
+}
+
+/// A `message_thread_id` is refused in a chat that is not a forum.
+fn check_thread(inner: &Inner, chat_id: i64, body: &Value) -> Result<(), Failure> {
+    if body["message_thread_id"].is_null() {
+        return Ok(());
+    }
+    let forum = inner
+        .chats
+        .get(&chat_id)
+        .is_some_and(|chat| chat["is_forum"] == json!(true));
+    if forum {
+        Ok(())
+    } else {
+        bad_request("message thread not found")
     }
 }
 
@@ -1134,6 +1263,7 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
         failure.0["parameters"] = json!({"migrate_to_chat_id": to});
         return Err(failure);
     }
+    check_thread(inner, chat_id, body)?;
     let shown = shown_text(body)?;
     check_keyboard(body)?;
     let without_reply = body["reply_parameters"]["allow_sending_without_reply"] == json!(true)
