@@ -6,6 +6,7 @@ use super::metadata::RawMeta;
 use super::text;
 use scraper::node::Element;
 use scraper::{ElementRef, Html, Node as DomNode};
+use std::collections::HashMap;
 
 const NONE: u32 = u32::MAX;
 
@@ -644,12 +645,56 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
             out.push(i as usize);
         }
     }
+    drop_repeated_runs(segs, &mut out);
     // a trailing heading introduces something that is not there ("Related articles")
     while out.last().is_some_and(|&i| segs[i].heading) {
         out.pop();
     }
     out
 }
+
+/// Drops a run of two or more segments that repeats an earlier run word for word and holds at
+/// least a quarter of the text: a page that carries its article twice (a hidden variant for
+/// another layout, a print copy) shows it once. Short repeats (a pull quote, the same recipe
+/// step in two plans) stay.
+fn drop_repeated_runs(segs: &[Seg], out: &mut Vec<usize>) {
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(out.len());
+    let earlier: Vec<Option<usize>> = out
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let seen = *first.entry(segs[i].text.as_str()).or_insert(k);
+            (seen < k).then_some(seen)
+        })
+        .collect();
+    let total: u32 = out.iter().map(|&i| segs[i].chars).sum();
+    let mut drop = vec![false; out.len()];
+    let mut k = 0;
+    while k < out.len() {
+        let Some(j) = earlier[k] else {
+            k += 1;
+            continue;
+        };
+        // the run goes on while the next segment repeats the next one of the earlier run
+        let mut len = 1;
+        while k + len < out.len() && earlier[k + len] == Some(j + len) {
+            len += 1;
+        }
+        let chars: u32 = out[k..k + len].iter().map(|&i| segs[i].chars).sum();
+        if len >= 2 && chars * REPEAT_SHARE >= total {
+            drop[k..k + len].fill(true);
+        }
+        k += len;
+    }
+    let mut k = 0;
+    out.retain(|_| {
+        k += 1;
+        !drop[k - 1]
+    });
+}
+
+/// A repeated run is a second copy of the article when it holds at least 1/this of the text.
+const REPEAT_SHARE: u32 = 4;
 
 /// Readability's paragraph scoring: each paragraph's score goes to its container (full),
 /// the container's parent (half) and three more ancestors (a third of the level).

@@ -476,3 +476,43 @@ fn a_paywall_with_no_text_in_front_keeps_the_reason() {
         Err(ExtractError::NoArticleText)
     );
 }
+
+#[test]
+fn an_article_carried_twice_is_shown_once() {
+    let first = prose(
+        "The council approved the new budget after a long debate.",
+        3,
+    );
+    let second = prose("Spending on schools rises by a tenth from next spring.", 3);
+    let copy = format!(r#"<div class="story"><p>{first}</p><p>{second}</p></div>"#);
+    // the same text again for another layout, as pages ship a hidden variant
+    let body = format!(r#"<article>{copy}<div class="ad"></div>{copy}</article>"#);
+    let html = page("<title>Budget passes</title>", &body);
+    let a = article(&html, None).expect("an article");
+    assert_eq!(a.text(), format!("{first}\n\n{second}"));
+}
+
+#[test]
+fn a_short_passage_said_twice_stays_twice() {
+    let intro = prose("The plan has two weeks that look much alike.", 4);
+    let step = "Breakfast: two eggs and a slice of toast.";
+    let snack = "Snack: an apple and a handful of nuts.";
+    let week = |n: &str, extra: &str| {
+        format!("<h2>Week {n}</h2><p>{step}</p><p>{snack}</p><p>{extra}</p>")
+    };
+    let body = format!(
+        "<article><p>{intro}</p>{}{}</article>",
+        week(
+            "one",
+            &prose("Dinner is fish with rice and greens on most days.", 3)
+        ),
+        week(
+            "two",
+            &prose("Dinner is chicken with beans on most evenings.", 3)
+        ),
+    );
+    let html = page("<title>Meal plan</title>", &body);
+    let text = article(&html, None).expect("an article").text();
+    assert_eq!(text.matches(step).count(), 2, "{text}");
+    assert_eq!(text.matches(snack).count(), 2, "{text}");
+}
