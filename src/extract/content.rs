@@ -6,6 +6,7 @@ use super::metadata::RawMeta;
 use super::text;
 use scraper::node::Element;
 use scraper::{ElementRef, Html, Node as DomNode};
+use std::collections::HashMap;
 
 const NONE: u32 = u32::MAX;
 
@@ -573,19 +574,41 @@ impl Node {
 
 /// Picks the article's segments, in order; empty when nothing looks like an article.
 pub(crate) fn select(walk: &mut Walk) -> Vec<usize> {
-    let strict = select_with(walk, true);
+    let (strict, strict_top) = select_with(walk, true);
     let chars: u32 = strict.iter().map(|&i| walk.segs[i].chars).sum();
     if chars >= RETRY_BELOW_CHARS {
         return strict;
     }
-    let relaxed = select_with(walk, false);
+    let (relaxed, relaxed_top) = select_with(walk, false);
     let relaxed_chars: u32 = relaxed.iter().map(|&i| walk.segs[i].chars).sum();
-    if relaxed_chars > chars {
+    if relaxed_chars > chars && !named_article_stands(walk, &strict, strict_top, relaxed_top) {
         relaxed
     } else {
         strict
     }
 }
+
+/// Whether the first attempt's pick stands against a second attempt elsewhere: its container's
+/// class/id name it as the article ("post", "entry", "content"…), and the second attempt took
+/// none of its text but a container that class/id mark as furniture (the readers' comments, a
+/// sidebar). A short article is still the article; the longer text beside it is not.
+fn named_article_stands(walk: &Walk, strict: &[usize], strict_top: u32, relaxed_top: u32) -> bool {
+    let (Some(s), Some(r)) = (
+        walk.nodes.get(strict_top as usize),
+        walk.nodes.get(relaxed_top as usize),
+    ) else {
+        return false;
+    };
+    let chars: u32 = strict.iter().map(|&i| walk.segs[i].chars).sum();
+    s.parent != NONE && s.weight > 0 && chars >= NAMED_ARTICLE_MIN_CHARS && r.unlikely && {
+        // the second attempt shares no segment with the first
+        let (lo, hi) = (r.first_seg as usize, r.end_seg as usize);
+        !strict.iter().any(|i| (lo..hi).contains(i))
+    }
+}
+
+/// A named container with less text than this is not an article of its own.
+const NAMED_ARTICLE_MIN_CHARS: u32 = 40;
 
 /// A comments heading ends the article only after this much of it (a heading "Comments" at
 /// the top is something else).
@@ -594,12 +617,13 @@ const COMMENTS_AFTER_CHARS: u32 = 150;
 /// Below this many characters the furniture-class filter may have hidden the article.
 const RETRY_BELOW_CHARS: u32 = 500;
 
-fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
+/// One attempt: the article's segments and the container it was found in.
+fn select_with(walk: &mut Walk, strict: bool) -> (Vec<usize>, u32) {
     let Walk { nodes, segs, .. } = walk;
     score(nodes, segs, strict);
     // nothing scored (no long paragraph): the whole body, as Readability does
     let Some(top) = top_candidate(nodes).or_else(|| (!nodes.is_empty()).then_some(0)) else {
-        return Vec::new();
+        return (Vec::new(), NONE);
     };
     let roots = with_siblings(nodes, segs, top, strict);
     let removed = conditionally_removed(nodes, segs, &roots, top, strict);
@@ -620,16 +644,16 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
                 continue;
             }
             in_teaser_list = false;
-            if removed[seg.owner as usize] || (strict && nodes[seg.owner as usize].unlikely) {
-                continue;
-            }
             // the readers' comments start here (a line of its own, not a link): the article
-            // is above
+            // is above, even when the line's own class/id mark it as furniture
             if taken_chars >= COMMENTS_AFTER_CHARS
                 && seg.link_chars == 0
                 && clean::is_comments_heading(&seg.text)
             {
                 break 'roots;
+            }
+            if removed[seg.owner as usize] || (strict && nodes[seg.owner as usize].unlikely) {
+                continue;
             }
             if seg.link_chars * 4 > seg.chars * 3
                 && seg.chars < 200
@@ -644,12 +668,56 @@ fn select_with(walk: &mut Walk, strict: bool) -> Vec<usize> {
             out.push(i as usize);
         }
     }
+    drop_repeated_runs(segs, &mut out);
     // a trailing heading introduces something that is not there ("Related articles")
     while out.last().is_some_and(|&i| segs[i].heading) {
         out.pop();
     }
-    out
+    (out, top)
 }
+
+/// Drops a run of two or more segments that repeats an earlier run word for word and holds at
+/// least a quarter of the text: a page that carries its article twice (a hidden variant for
+/// another layout, a print copy) shows it once. Short repeats (a pull quote, the same recipe
+/// step in two plans) stay.
+fn drop_repeated_runs(segs: &[Seg], out: &mut Vec<usize>) {
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(out.len());
+    let earlier: Vec<Option<usize>> = out
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let seen = *first.entry(segs[i].text.as_str()).or_insert(k);
+            (seen < k).then_some(seen)
+        })
+        .collect();
+    let total: u32 = out.iter().map(|&i| segs[i].chars).sum();
+    let mut drop = vec![false; out.len()];
+    let mut k = 0;
+    while k < out.len() {
+        let Some(j) = earlier[k] else {
+            k += 1;
+            continue;
+        };
+        // the run goes on while the next segment repeats the next one of the earlier run
+        let mut len = 1;
+        while k + len < out.len() && earlier[k + len] == Some(j + len) {
+            len += 1;
+        }
+        let chars: u32 = out[k..k + len].iter().map(|&i| segs[i].chars).sum();
+        if len >= 2 && chars * REPEAT_SHARE >= total {
+            drop[k..k + len].fill(true);
+        }
+        k += len;
+    }
+    let mut k = 0;
+    out.retain(|_| {
+        k += 1;
+        !drop[k - 1]
+    });
+}
+
+/// A repeated run is a second copy of the article when it holds at least 1/this of the text.
+const REPEAT_SHARE: u32 = 4;
 
 /// Readability's paragraph scoring: each paragraph's score goes to its container (full),
 /// the container's parent (half) and three more ancestors (a third of the level).

@@ -476,3 +476,107 @@ fn a_paywall_with_no_text_in_front_keeps_the_reason() {
         Err(ExtractError::NoArticleText)
     );
 }
+
+#[test]
+fn an_article_carried_twice_is_shown_once() {
+    let first = prose(
+        "The council approved the new budget after a long debate.",
+        3,
+    );
+    let second = prose("Spending on schools rises by a tenth from next spring.", 3);
+    let copy = format!(r#"<div class="story"><p>{first}</p><p>{second}</p></div>"#);
+    // the same text again for another layout, as pages ship a hidden variant
+    let body = format!(r#"<article>{copy}<div class="ad"></div>{copy}</article>"#);
+    let html = page("<title>Budget passes</title>", &body);
+    let a = article(&html, None).expect("an article");
+    assert_eq!(a.text(), format!("{first}\n\n{second}"));
+}
+
+#[test]
+fn a_short_passage_said_twice_stays_twice() {
+    let intro = prose("The plan has two weeks that look much alike.", 4);
+    let step = "Breakfast: two eggs and a slice of toast.";
+    let snack = "Snack: an apple and a handful of nuts.";
+    let week = |n: &str, extra: &str| {
+        format!("<h2>Week {n}</h2><p>{step}</p><p>{snack}</p><p>{extra}</p>")
+    };
+    let body = format!(
+        "<article><p>{intro}</p>{}{}</article>",
+        week(
+            "one",
+            &prose("Dinner is fish with rice and greens on most days.", 3)
+        ),
+        week(
+            "two",
+            &prose("Dinner is chicken with beans on most evenings.", 3)
+        ),
+    );
+    let html = page("<title>Meal plan</title>", &body);
+    let text = article(&html, None).expect("an article").text();
+    assert_eq!(text.matches(step).count(), 2, "{text}");
+    assert_eq!(text.matches(snack).count(), 2, "{text}");
+}
+
+#[test]
+fn a_comments_heading_marked_as_furniture_still_ends_the_article() {
+    let body = format!(
+        r#"<div class="entry"><h1>Rates held</h1><p>{}</p><p>{}</p><p>{}</p>
+        <h2 id="comments">Comments</h2>
+        <div><p>{}</p></div><div><p>{}</p></div></div>"#,
+        prose(
+            "The central bank kept its rate at four percent on Thursday.",
+            3
+        ),
+        prose(
+            "Officials said inflation had eased but remained above target.",
+            3
+        ),
+        prose(
+            "Markets had expected the decision and barely moved afterwards.",
+            3
+        ),
+        prose(
+            "Great post, but I think they should have cut rates already.",
+            3
+        ),
+        prose(
+            "Nobody asked the savers what they think about any of this.",
+            3
+        ),
+    );
+    let html = page("<title>Rates held</title>", &body);
+    let text = article(&html, None).expect("an article").text();
+    assert!(text.contains("Markets had expected"), "{text}");
+    assert!(!text.contains("Great post"), "comment kept: {text}");
+    assert!(!text.contains("savers"), "comment kept: {text}");
+}
+
+#[test]
+fn a_short_named_post_beats_the_longer_comments_beside_it() {
+    let said = [
+        "These pictures look sharp, and I would like a comparison with the old one.",
+        "The weight is what sells it to me, and the price is fair as well, I think.",
+        "I am waiting for a faster version, but maybe next year they will make it.",
+    ];
+    let comments: String = said
+        .iter()
+        .cycle()
+        .take(8)
+        .map(|s| format!("<p>Reader wrote: {}</p>", prose(s, 3)))
+        .collect();
+    let body = format!(
+        r#"<div class="post-content"><h1>New lens</h1><p>{}</p></div>
+        <div id="comments"><div class="thread">{comments}</div></div>"#,
+        prose(
+            "Here are a few more sample pictures taken with the new lens.",
+            2
+        ),
+    );
+    let html = page("<title>New lens</title>", &body);
+    let text = article(&html, None).expect("an article").text();
+    assert!(
+        text.starts_with("Here are a few more sample pictures"),
+        "{text}"
+    );
+    assert!(!text.contains("Reader wrote"), "comments taken: {text}");
+}
