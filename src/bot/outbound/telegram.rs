@@ -16,16 +16,36 @@ use super::request::What;
 /// How many times a request is retried after Telegram asks us to wait (HTTP 429).
 const RETRIES_AFTER_429: usize = 5;
 
+/// How long Telegram takes the answer to a button press or an inline query: a retry later
+/// than this can only fail ("query is too old"), so it is not waited for.
+const QUERY_LIFETIME: Duration = Duration::from_secs(10);
+
 /// Runs `request`, waiting and retrying when Telegram answers 429 `retry_after`.
-pub async fn with_retry<T, Fut>(mut request: impl FnMut() -> Fut) -> Result<T, RequestError>
+pub async fn with_retry<T, Fut>(request: impl FnMut() -> Fut) -> Result<T, RequestError>
 where
     Fut: Future<Output = Result<T, RequestError>>,
 {
+    retry_within(None, request).await
+}
+
+/// [`with_retry`], but only while the waits add up to less than `budget` (when given): past
+/// it, the 429 is the answer.
+async fn retry_within<T, Fut>(
+    budget: Option<Duration>,
+    mut request: impl FnMut() -> Fut,
+) -> Result<T, RequestError>
+where
+    Fut: Future<Output = Result<T, RequestError>>,
+{
+    let mut waited = Duration::ZERO;
     for _ in 0..RETRIES_AFTER_429 {
         match request().await {
-            Err(RequestError::RetryAfter(wait)) => {
+            Err(RequestError::RetryAfter(wait))
+                if budget.is_none_or(|budget| waited + wait.duration() < budget) =>
+            {
                 tracing::warn!(seconds = wait.seconds(), "Telegram asked us to slow down");
                 tokio::time::sleep(wait.duration()).await;
+                waited += wait.duration();
             }
             other => return other,
         }
@@ -84,7 +104,7 @@ pub(super) async fn deliver_inline(bot: &Bot, what: &What) -> Sent {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
             Err(e) => Err(e),
         },
-        What::AnswerInline(answer) => with_retry(|| {
+        What::AnswerInline(answer) => retry_within(Some(QUERY_LIFETIME), || {
             let mut request = bot
                 .answer_inline_query(answer.query.clone(), answer.results.clone())
                 .cache_time(answer.cache_time)
@@ -179,7 +199,7 @@ async fn send(bot: &Bot, chat: ChatId, what: &What, as_reply: bool) -> Sent {
 
 /// Answers a button press (with a pop-up text when given); a failure is only logged.
 pub async fn answer_callback(bot: &Bot, id: CallbackQueryId, text: Option<&str>) {
-    let result = with_retry(|| {
+    let result = retry_within(Some(QUERY_LIFETIME), || {
         let mut request = bot.answer_callback_query(id.clone());
         if let Some(text) = text {
             request = request.text(text);
@@ -253,5 +273,38 @@ impl Typing {
 impl Drop for Typing {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use teloxide::types::Seconds;
+
+    use super::*;
+
+    /// A request answered 429 `retry_after` `seconds` every time; counts the calls.
+    async fn always_busy(calls: &AtomicUsize, seconds: u32) -> Result<(), RequestError> {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Err(RequestError::RetryAfter(Seconds::from_seconds(seconds)))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_is_not_retried_after_its_query_has_expired() {
+        let calls = AtomicUsize::new(0);
+        let answer = retry_within(Some(QUERY_LIFETIME), || always_busy(&calls, 4)).await;
+        assert!(matches!(answer, Err(RequestError::RetryAfter(_))));
+        // Waits of 4 s and 4 s fit in 10 s; a third would not.
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+        let calls = AtomicUsize::new(0);
+        let reply = with_retry(|| always_busy(&calls, 30)).await;
+        assert!(matches!(reply, Err(RequestError::RetryAfter(_))));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            RETRIES_AFTER_429 + 1,
+            "a message keeps trying"
+        );
     }
 }
