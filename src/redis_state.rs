@@ -3,8 +3,8 @@
 //! send windows. Every call degrades to "not shared" on a Redis error, so an outage makes
 //! each instance work alone (each fetches for itself) but never stops a reply.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
@@ -17,6 +17,17 @@ use crate::settings::ChatSettings;
 /// After a failure, calls answer "not shared" at once for this long before one asks Redis
 /// again: while Redis is away no reply waits for it on every step.
 const REST_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// How often an instance that started without Redis tries to reach it.
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+
+/// The connection manager's settings: bounded connects and calls, one retry.
+fn manager_config(timeouts: RedisTimeouts) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(timeouts.connect)
+        .set_response_timeout(timeouts.response)
+        .set_number_of_retries(1)
+}
 
 /// Deletes the lock only when it still holds the caller's token.
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
@@ -47,7 +58,8 @@ pub struct Held {
 /// A connection to the shared Redis; cheap to clone.
 #[derive(Clone)]
 pub struct RedisState {
-    conn: ConnectionManager,
+    /// Empty until the first connection succeeds (see [`RedisState::connect_later`]).
+    conn: Arc<OnceLock<ConnectionManager>>,
     degraded: Arc<AtomicBool>,
     /// Until when calls skip Redis after a failure, in milliseconds since `epoch`.
     resting_until: Arc<AtomicU64>,
@@ -69,17 +81,56 @@ impl RedisState {
     /// [`RedisState::connect`] with each connection and call bounded by `timeouts`.
     pub async fn connect_within(url: &str, timeouts: RedisTimeouts) -> Result<Self, ConnectError> {
         let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeouts.connect)
-            .set_response_timeout(timeouts.response)
-            .set_number_of_retries(1);
-        let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(RedisState {
-            conn,
+        let conn = ConnectionManager::new_with_config(client, manager_config(timeouts)).await?;
+        let state = RedisState::unconnected();
+        let _ = state.conn.set(conn);
+        Ok(state)
+    }
+
+    /// Starts without waiting for Redis: until it first answers (tried again every
+    /// `RECONNECT_EVERY`), every call answers "not shared" and the instance works alone; then
+    /// it shares, as after an outage. An error only for a URL that is not a Redis URL; call it
+    /// within a Tokio runtime.
+    pub fn connect_later(url: &str, timeouts: RedisTimeouts) -> Result<Self, ConnectError> {
+        let client = redis::Client::open(url)?;
+        let state = RedisState::unconnected();
+        let slot = Arc::clone(&state.conn);
+        tokio::spawn(async move {
+            loop {
+                let config = manager_config(timeouts);
+                match ConnectionManager::new_with_config(client.clone(), config).await {
+                    Ok(conn) => {
+                        let _ = slot.set(conn);
+                        tracing::info!(
+                            "Redis answered: cache, settings, limits and pacing are shared now"
+                        );
+                        return;
+                    }
+                    Err(_) => tokio::time::sleep(RECONNECT_EVERY).await,
+                }
+            }
+        });
+        Ok(state)
+    }
+
+    fn unconnected() -> Self {
+        RedisState {
+            conn: Arc::new(OnceLock::new()),
             degraded: Default::default(),
             resting_until: Default::default(),
             epoch: Instant::now(),
-        })
+        }
+    }
+
+    /// A handle on the connection, once there is one.
+    fn conn(&self) -> Option<ConnectionManager> {
+        self.conn.get().cloned()
+    }
+
+    /// Runs one command through [`RedisState::call`]; `None` when not connected or failed.
+    async fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
+        let mut conn = self.conn()?;
+        self.call(command.query_async(&mut conn)).await
     }
 
     /// Runs one Redis request unless a recent failure says Redis is away; `None` when it
@@ -120,7 +171,8 @@ impl RedisState {
 
     /// The digest (any serde value) another instance stored under `key`, if any.
     pub async fn digest<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let json: Option<String> = self.call(self.conn.clone().get(digest_key(key))).await?;
+        let mut conn = self.conn()?;
+        let json: Option<String> = self.call(conn.get(digest_key(key))).await?;
         json.and_then(|json| serde_json::from_str(&json).ok())
     }
 
@@ -130,9 +182,8 @@ impl RedisState {
             return;
         };
         let secs = ttl.as_secs().max(1);
-        let _: Option<()> = self
-            .call(self.conn.clone().set_ex(digest_key(key), json, secs))
-            .await;
+        let Some(mut conn) = self.conn() else { return };
+        let _: Option<()> = self.call(conn.set_ex(digest_key(key), json, secs)).await;
     }
 
     /// Runs a Lua script atomically in Redis (`EVAL`); `None` when Redis failed.
@@ -142,7 +193,7 @@ impl RedisState {
         keys: &[&str],
         args: &[String],
     ) -> Option<T> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn()?;
         let mut eval = redis::cmd("EVAL");
         eval.arg(script).arg(keys.len()).arg(keys).arg(args);
         self.call(eval.query_async(&mut conn)).await
@@ -155,7 +206,9 @@ impl RedisState {
             key: lock_key(key),
             token: unique_token(),
         };
-        let mut conn = self.conn.clone();
+        let Some(mut conn) = self.conn() else {
+            return Lock::Unavailable;
+        };
         let mut set = redis::cmd("SET");
         set.arg(&held.key)
             .arg(&held.token)
@@ -214,7 +267,7 @@ impl RedisState {
 
     /// The chat's settings as any instance saved them; `None` when unknown or unreachable.
     pub async fn settings(&self, chat: i64) -> Option<ChatSettings> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn()?;
         let mut get = redis::cmd("HMGET");
         get.arg(settings_key(chat)).arg("length").arg("mode");
         let fields: Vec<Option<String>> = self.call(get.query_async(&mut conn)).await?;
@@ -233,7 +286,7 @@ impl RedisState {
             ("length", settings.length.as_str()),
             ("mode", settings.mode.as_str()),
         ];
-        let mut conn = self.conn.clone();
+        let Some(mut conn) = self.conn() else { return };
         let _: Option<()> = self
             .call(conn.hset_multiple(settings_key(chat), &fields))
             .await;
@@ -243,7 +296,7 @@ impl RedisState {
     /// instance's value of the other field) is written only when Redis has none, so it never
     /// undoes another instance's change.
     pub async fn change_setting(&self, chat: i64, field: (&str, &str), other: (&str, &str)) {
-        let mut conn = self.conn.clone();
+        let Some(mut conn) = self.conn() else { return };
         let mut pipe = redis::pipe();
         pipe.atomic()
             .hset(settings_key(chat), field.0, field.1)
@@ -256,22 +309,22 @@ impl RedisState {
     /// The link (as posted) behind link key `key`, as any instance saved it; `None` when
     /// unknown or unreachable.
     pub async fn link(&self, key: &str) -> Option<String> {
-        self.note(self.conn.clone().get(link_key(key)).await)?
+        let mut conn = self.conn()?;
+        self.call(conn.get(link_key(key))).await?
     }
 
     /// Saves the link (as posted) behind link key `key` for every instance, for `ttl`.
     pub async fn save_link(&self, key: &str, url: &str, ttl: Duration) {
         let secs = ttl.as_secs().max(1);
-        let saved: redis::RedisResult<()> =
-            self.conn.clone().set_ex(link_key(key), url, secs).await;
-        self.note(saved);
+        let Some(mut conn) = self.conn() else { return };
+        let _: Option<()> = self.call(conn.set_ex(link_key(key), url, secs)).await;
     }
 
     /// Moves a group's settings to its new supergroup id.
     pub async fn migrate_chat(&self, from: i64, to: i64) {
         if let Some(settings) = self.settings(from).await {
             self.save_settings(to, settings).await;
-            let mut conn = self.conn.clone();
+            let Some(mut conn) = self.conn() else { return };
             let _: Option<()> = self.call(conn.del(settings_key(from))).await;
         }
     }
@@ -403,23 +456,24 @@ impl PerKey for RedisPerKey {
     }
 
     async fn mark(&self, key: &str, window: Duration) -> bool {
-        let answer: redis::RedisResult<Option<String>> = redis::cmd("SET")
-            .arg(state_key(key))
+        let mut set = redis::cmd("SET");
+        set.arg(state_key(key))
             .arg("1")
             .arg("NX")
             .arg("PX")
-            .arg(millis(window))
-            .query_async(&mut self.redis.conn.clone())
-            .await;
-        match self.redis.note(answer) {
+            .arg(millis(window));
+        let answer: Option<Option<String>> = self.redis.query(&set).await;
+        match answer {
             Some(set) => set.is_some(),
             None => self.local.mark(key, window).await,
         }
     }
 
     async fn unmark(&self, key: &str) {
-        let deleted: redis::RedisResult<()> = self.redis.conn.clone().del(state_key(key)).await;
-        if self.redis.note(deleted).is_none() {
+        let mut del = redis::cmd("DEL");
+        del.arg(state_key(key));
+        let deleted: Option<()> = self.redis.query(&del).await;
+        if deleted.is_none() {
             self.local.unmark(key).await;
         }
     }

@@ -26,15 +26,19 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot open the database {}", config.db_path.display()))?;
     let mut digests = Service::new(config)?;
     if let Some(url) = &config.redis_url {
-        // Redis down at start: run alone rather than not at all (restart to share again).
-        match RedisState::connect_within(url, config.redis_timeouts).await {
+        let shared = match RedisState::connect_within(url, config.redis_timeouts).await {
             Ok(shared) => {
                 tracing::info!("sharing the cache and chat settings through Redis");
-                store = store.with_shared(shared.clone());
-                digests = digests.with_shared(shared);
+                shared
             }
-            Err(e) => tracing::error!(error = %e, "running without Redis"),
-        }
+            // Redis down at start: run alone rather than not at all, and share once it answers.
+            Err(e) => {
+                tracing::error!(error = %e, "Redis is not answering: working alone until it does");
+                RedisState::connect_later(url, config.redis_timeouts)?
+            }
+        };
+        store = store.with_shared(shared.clone());
+        digests = digests.with_shared(shared);
     }
     // Digests made before a restart answer again until the cache TTL runs out.
     let digests = Arc::new(digests.with_archive(Arc::new(store.clone())));

@@ -6,10 +6,11 @@ use std::time::Duration;
 use linkdigest::bot::BotConfig;
 use linkdigest::bot::webhook::WebhookLimits;
 use linkdigest::cache::CacheConfig;
-use linkdigest::config::SingleFlightLimits;
+use linkdigest::config::{RedisTimeouts, SingleFlightLimits};
 use linkdigest::digest::{Requester, Service};
 use linkdigest::links::NormalizedUrl;
 use linkdigest::redis_state::{Lock, RedisState};
+use linkdigest::settings::{ChatSettings, Length, Mode};
 use linkdigest::summarize::Extractive;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -330,6 +331,32 @@ async fn the_bots_overall_send_limit_holds_across_instances() {
     }
     for (bot, _) in instances {
         bot.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_instance_started_while_redis_was_away_shares_once_it_answers() {
+    let port = crate::support::redis::free_port();
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let late = RedisState::connect_later(&url, RedisTimeouts::default()).expect("a Redis URL");
+    let chat = -100_900;
+    assert_eq!(late.settings(chat).await, None, "alone while Redis is away");
+    let Some(_redis) = RedisServer::start_on(port) else {
+        return;
+    };
+    let early = RedisState::connect(&url).await.expect("redis");
+    let chosen = ChatSettings {
+        length: Length::Short,
+        mode: Mode::Manual,
+    };
+    early.save_settings(chat, chosen).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while late.settings(chat).await != Some(chosen) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the late instance never joined"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -15,10 +15,11 @@ impl RedisServer {
     /// Starts redis-server; `None` (with a message) when it is not installed, except under
     /// CI, where `.ci/run` installs it and its absence is a failure.
     pub fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        Self::start_on(free_port())
+    }
+
+    /// [`RedisServer::start`] on `port` (from [`free_port`]).
+    pub fn start_on(port: u16) -> Option<Self> {
         let spawned = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -57,4 +58,12 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A loopback port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
