@@ -504,7 +504,10 @@ mod tests {
         .unwrap();
         let summary = llm.summarize(&article(Some("de")), 3).await.unwrap();
         let body = article(None).text();
-        assert!(texts(&summary).iter().all(|s| body.contains(s)), "extractive");
+        assert!(
+            texts(&summary).iter().all(|s| body.contains(s)),
+            "extractive"
+        );
         let asked = server.received_requests().await.unwrap().len();
         assert!(asked < 6, "gave up within the time: {asked} requests");
     }
