@@ -3,7 +3,6 @@
 mod batch;
 mod extract;
 mod input;
-mod json_line;
 mod ordered;
 mod run;
 mod selection;
