@@ -42,7 +42,14 @@ pub struct Store {
     limits: StoreLimits,
     saves: Arc<AtomicUsize>,
     shared: Option<RedisState>,
+    /// Settings last read from Redis, by chat: a change seen there is copied into this
+    /// database, so during an outage this instance still knows what another one saved.
+    seen: Arc<dashmap::DashMap<i64, ChatSettings>>,
 }
+
+/// Chats whose settings read from Redis are remembered; past it the memory starts over (the
+/// database copies stay, at the cost of one more write per chat).
+const SEEN_CHATS: usize = 100_000;
 
 /// Digests saved between two prunes: pruning walks the age index, so not on every save.
 const PRUNE_EVERY: usize = 256;
@@ -94,6 +101,7 @@ impl Store {
             limits,
             saves: Arc::new(AtomicUsize::new(0)),
             shared: None,
+            seen: Arc::default(),
         };
         prune(&lock(&store.conn), limits)?;
         Ok(store)
@@ -139,6 +147,7 @@ impl Store {
         if let Some(shared) = &self.shared
             && let Some(settings) = shared.settings(chat_id).await
         {
+            self.copy_locally(chat_id, settings);
             return Ok(settings);
         }
         self.reading(move |c| {
@@ -168,6 +177,10 @@ impl Store {
         if let Some(shared) = &self.shared {
             shared.save_settings(chat_id, settings).await;
         }
+        self.save_locally(chat_id, settings).await
+    }
+
+    async fn save_locally(&self, chat_id: i64, settings: ChatSettings) -> Result<(), StoreError> {
         self.with(move |c| {
             c.execute(
                 "INSERT INTO chat_settings (chat_id, length, mode) VALUES (?1, ?2, ?3)
@@ -177,6 +190,28 @@ impl Store {
             Ok(())
         })
         .await
+    }
+
+    /// Copies settings read from Redis into this database when they differ from the last
+    /// ones read, in the background (the reader does not wait for the write).
+    fn copy_locally(&self, chat_id: i64, settings: ChatSettings) {
+        if self
+            .seen
+            .get(&chat_id)
+            .is_some_and(|seen| *seen == settings)
+        {
+            return;
+        }
+        if self.seen.len() >= SEEN_CHATS {
+            self.seen.clear();
+        }
+        self.seen.insert(chat_id, settings);
+        let store = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.save_locally(chat_id, settings).await {
+                tracing::warn!(chat = chat_id, error = %e, "could not keep a copy of a chat's settings");
+            }
+        });
     }
 
     /// Changes one setting of the chat in one statement (the other keeps whatever it is

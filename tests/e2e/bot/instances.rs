@@ -135,6 +135,34 @@ async fn losing_redis_degrades_to_local_caching_without_losing_a_reply() {
     bot.stop().await;
 }
 
+#[tokio::test]
+async fn a_setting_saved_through_another_instance_holds_while_redis_is_away() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let [(one, at_one), (two, at_two)] = two_instances(&tg, &redis, &dir, bot_config()).await;
+    let (chat, ann) = (Chat::private(97), User::new(97, "Ann"));
+    post_update(at_two, SECRET, 1, text_message(&chat, &ann, "/mode off")).await;
+    replies(&tg, chat.id, 1).await;
+    post_update(at_one, SECRET, 2, text_message(&chat, &ann, "/settings")).await;
+    assert!(replies(&tg, chat.id, 2).await[1].text.contains("Mode: off"));
+    // The first instance keeps its copy in the background; give it a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    redis.kill();
+    post_update(at_one, SECRET, 3, text_message(&chat, &ann, "/settings")).await;
+    let settings = replies(&tg, chat.id, 3).await.remove(2);
+    assert!(
+        settings.text.contains("Mode: off"),
+        "the other instance's change is still known: {}",
+        settings.text
+    );
+    one.stop().await;
+    two.stop().await;
+}
+
 /// Two instances on one Redis, each with its own database, with `config`.
 async fn two_instances(
     tg: &FakeTelegram,
