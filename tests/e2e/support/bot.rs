@@ -92,17 +92,7 @@ impl TestBot {
         shared: Option<RedisState>,
         config: BotConfig,
     ) -> (Self, SocketAddr) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let updates = Updates::Webhook(Webhook {
-            url: format!("http://{addr}/tg").parse().expect("a URL"),
-            secret: secret.to_owned(),
-            listener,
-            ops: None,
-            limits: WebhookLimits::default(),
-        });
-        let bot = Self::start_receiving(tg, db, config, updates, shared).await;
-        (bot, addr)
+        Self::start_webhook_on(tg, db, secret, shared, config, WebhookLimits::default()).await
     }
 
     /// Starts the bot in webhook mode (secret `secret`) with the given connection and time
@@ -111,6 +101,18 @@ impl TestBot {
         tg: &FakeTelegram,
         db: &Path,
         secret: &str,
+        limits: WebhookLimits,
+    ) -> (Self, SocketAddr) {
+        Self::start_webhook_on(tg, db, secret, None, bot_config(), limits).await
+    }
+
+    /// The webhook instance both starters above describe, on a free loopback port.
+    async fn start_webhook_on(
+        tg: &FakeTelegram,
+        db: &Path,
+        secret: &str,
+        shared: Option<RedisState>,
+        config: BotConfig,
         limits: WebhookLimits,
     ) -> (Self, SocketAddr) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -122,7 +124,7 @@ impl TestBot {
             ops: None,
             limits,
         });
-        let bot = Self::start_receiving(tg, db, bot_config(), updates, None).await;
+        let bot = Self::start_receiving(tg, db, config, updates, shared).await;
         (bot, addr)
     }
 
