@@ -15,7 +15,8 @@
 //! of any k-sentence extract: the article sentences picked greedily for the best ROUGE-1 against
 //! the reference itself.
 //!
-//! - `--save FILE` writes this run's per-document scores (JSONL), to be a later `--baseline`.
+//! - `--save FILE` writes this run's per-document scores and summaries (JSONL), to be a later
+//!   `--baseline`.
 //! - `--baseline FILE` reads such a file: the before of a change.
 //! - `--compare FILE` reads a peer's summaries, `{"id", "summary"}` per line with one sentence
 //!   per line of `summary` (scripts/textrank_baseline.py writes sumy's TextRank), scored with
@@ -77,6 +78,9 @@ struct Saved {
     /// saved before it was measured on the CPU), so only like figures are compared.
     #[serde(default)]
     cpu_timed: bool,
+    /// The summary as scored, one sentence per line, to see what a change changed.
+    #[serde(default)]
+    summary: String,
 }
 
 /// One document's summary by a peer (`--compare`).
@@ -381,6 +385,7 @@ impl Run<'_> {
                 rl: s.ours.rlsum.f1,
                 docs_per_s: rate,
                 cpu_timed,
+                summary: s.ours_text.clone(),
             })
             .collect()
     }
