@@ -190,9 +190,10 @@ fn ends_sentence(
     let Some(&(_, after)) = chars.get(run_end) else {
         return true;
     };
-    // "3.5%", "1,000.50", "e.g." and URLs have no space after the period.
+    // "3.5%", "1,000.50", "e.g." and URLs have no space after the period; a lost space
+    // between two sentences ("in 2011.Mr Smith said") still ends one.
     if !after.is_whitespace() {
-        return false;
+        return glued_sentence_end(chars, line, term_start, run_end);
     }
     let next_word = next_word(chars, line, run_end);
     let Some(first) = next_word.chars().next() else {
@@ -238,6 +239,35 @@ fn ends_sentence(
         return opener;
     }
     true
+}
+
+/// Whether a terminator with no space after it still ends a sentence, because a lost space
+/// glued two sentences together ("in 2011.Mr Smith", "said.The", "world!\"Michael"): a
+/// lowercase word or a number before it, a capitalised word after it, and no abbreviation
+/// ("St.Louis"), initial ("J.K") or dotted name ("ASP.NET", "e.g.The") involved.
+fn glued_sentence_end(
+    chars: &[(usize, char)],
+    line: &str,
+    term_start: usize,
+    run_end: usize,
+) -> bool {
+    let capitalised_word = chars.get(run_end).is_some_and(|&(_, c)| c.is_uppercase())
+        && chars
+            .get(run_end + 1)
+            .is_some_and(|&(_, c)| c.is_lowercase());
+    if !capitalised_word || term_start == 0 {
+        return false;
+    }
+    let before = chars[term_start - 1].1;
+    if !(before.is_lowercase() || before.is_ascii_digit()) {
+        return false;
+    }
+    let word = word_before(chars, line, term_start).to_lowercase();
+    word.chars().count() >= 2
+        && !word.contains('.')
+        && !TITLES.contains(&word.as_str())
+        && !BEFORE_NUMBERS.contains(&word.as_str())
+        && !AMBIGUOUS.contains(&word.as_str())
 }
 
 /// The word that ends right before `chars[end]`, without leading quotes or brackets; inner
@@ -346,6 +376,29 @@ mod tests {
                 "Wait…",
                 "What?",
             ]
+        );
+    }
+
+    #[test]
+    fn a_lost_space_between_sentences_still_splits_them() {
+        let text = "Google paid taxes until 2011.Mr Schmidt said it was legal. He spent \
+                    £1,027,339.The figures cover May. She wrote: \"What a world!\"Michael agreed. \
+                    It runs on ASP.NET and Node.js in St.Louis, e.g.The end.";
+        assert_eq!(
+            split(text, "en"),
+            [
+                "Google paid taxes until 2011.",
+                "Mr Schmidt said it was legal.",
+                "He spent £1,027,339.",
+                "The figures cover May.",
+                "She wrote: \"What a world!\"",
+                "Michael agreed.",
+                "It runs on ASP.NET and Node.js in St.Louis, e.g.The end.",
+            ]
+        );
+        assert_eq!(
+            split("Он уехал в Москву.Там было холодно.", "ru"),
+            ["Он уехал в Москву.", "Там было холодно."]
         );
     }
 
