@@ -1,18 +1,20 @@
 //! The built-in extractive summarizer: ranks the article's own sentences by centrality,
 //! position (trusted as much as the opening is central), overlap with the title and length,
-//! drops near-duplicates, and puts first whichever of the best few covers the most.
+//! drops near-duplicates, puts first whichever of the best few covers the most, and tidies
+//! the picks (no dateline tag, no "(pictured)").
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 
 use super::sentences::sentence_spans;
+use super::tidy::tidy;
 use super::tokens::{Analyzer, Piece};
 use super::{RankedSentence, SummarizeError, Summarizer, Summary};
 use crate::extract::{Article, BlockKind};
 
 /// The version in [`Extractive::id`]; bump it whenever the output changes.
-const VERSION: u32 = 6;
+const VERSION: u32 = 7;
 
 /// How many blocks language detection reads: enough to tell the language.
 const DETECT_SAMPLE_BLOCKS: usize = 8;
@@ -117,7 +119,7 @@ impl Extractive {
             .iter()
             .take(take)
             .map(|&i| RankedSentence {
-                text: sentences[i].to_owned(),
+                text: tidy(sentences[i], i == 0).into_owned(),
                 position: i,
             })
             .collect();
@@ -471,7 +473,7 @@ mod tests {
     }
 
     #[test]
-    fn output_sentences_are_exactly_article_sentences_with_positions() {
+    fn output_sentences_are_article_sentences_with_positions() {
         let a = article(
             "Council approves new library budget",
             None,
@@ -488,6 +490,35 @@ mod tests {
             .iter()
             .flat_map(|b| crate::summarize::split_sentences(&b.text, a.lang.as_deref()))
             .collect()
+    }
+
+    #[test]
+    fn picks_lose_their_dateline_tag_and_picture_directions() {
+        let mut paragraphs = NEWS.to_vec();
+        paragraphs[0] = "(CNN)The city council approved a new budget for public libraries on \
+                         Tuesday, adding late opening hours in every district.";
+        paragraphs[2] = "The mayor (pictured) said the library budget would be paid for by \
+                         savings in road maintenance.";
+        let a = article(
+            "Council approves new library budget",
+            Some("en"),
+            &paragraphs,
+        );
+        let top = rank(&a, 7);
+        let text = |position: usize| top.iter().find(|s| s.position == position).map(|s| &s.text);
+        assert_eq!(
+            text(0).map(String::as_str),
+            Some(
+                "The city council approved a new budget for public libraries on Tuesday, \
+                 adding late opening hours in every district."
+            )
+        );
+        assert_eq!(
+            text(2).map(String::as_str),
+            Some(
+                "The mayor said the library budget would be paid for by savings in road maintenance."
+            )
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - `sentences`: [`split_sentences`], the splitter (abbreviations, numbers, quotes, CJK).
 //! - `tokens`: terms per language (stop words, stems, CJK character bigrams).
 //! - `extractive`: [`Extractive`], which ranks sentences and drops near-duplicates.
+//! - `tidy`: what a picked sentence loses before it is shown (datelines, "(pictured)").
 //! - `grounding`: checks an LLM's sentences against the article (no links, no invented
 //!   numbers or names).
 
@@ -10,6 +11,7 @@ mod extractive;
 mod grounding;
 pub mod openai;
 mod sentences;
+mod tidy;
 mod tokens;
 
 use async_trait::async_trait;
@@ -23,7 +25,8 @@ pub use sentences::split_sentences;
 /// One summary sentence with its place in the article.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RankedSentence {
-    /// The sentence as it reads in the article.
+    /// The sentence as it reads in the article, less what a reader of the summary does not
+    /// need (a dateline's source tag, "(pictured)").
     pub text: String,
     /// Its index among the article's sentences, so a view can restore article order.
     pub position: usize,

@@ -1,0 +1,276 @@
+//! Tidying a picked sentence for the digest: words a reader of the summary does not need go,
+//! the sentence itself stays whole.
+//!
+//! - a dateline's source tag glued to the article's first sentence ("(CNN)The",
+//!   "MOSCOW (Reuters) - The");
+//! - a picture's stage directions ("(pictured)", "(left)"): every letter lowercase, up to four
+//!   words, so names, numbers and acronyms in brackets stay;
+//! - sharing-button labels glued to the sentence's start ("Share this withEmailFacebook...Copy
+//!   this linkThe campaign").
+//!
+//! Nothing here knows a language's words: brackets, dashes and letter case only, so scripts
+//! without case (Chinese, Arabic) come back unchanged.
+
+use std::borrow::Cow;
+
+/// Most words a bracketed stage direction may have ("pictured posed by model").
+const ASIDE_WORDS: usize = 4;
+
+/// Most words of the place before a dateline's source tag ("New Delhi, India (CNN)").
+const DATELINE_WORDS: usize = 4;
+
+/// Most words of a source tag ("(The Hollywood Reporter)").
+const SOURCE_WORDS: usize = 4;
+
+/// How far into a sentence glued sharing labels are looked for, in words.
+const GLUE_SEARCH_WORDS: usize = 15;
+
+/// Case changes inside one word from which it is labels run together ("withEmailFacebookX").
+const RUN_TOGETHER_HUMPS: usize = 3;
+
+/// Fewest words a sentence keeps after glued labels are cut from its start.
+const MIN_WORDS_LEFT: usize = 6;
+
+/// `sentence` without what the reader does not need; `first` says it opens the article (the
+/// only place a dateline goes).
+pub(crate) fn tidy(sentence: &str, first: bool) -> Cow<'_, str> {
+    let mut text = Cow::Borrowed(sentence);
+    if let Some(start) = glued_labels_end(&text) {
+        text = Cow::Owned(text[start..].to_owned());
+    }
+    if first && let Some(start) = dateline_end(&text) {
+        text = Cow::Owned(text[start..].to_owned());
+    }
+    if let Some(without) = without_asides(&text) {
+        text = Cow::Owned(without);
+    }
+    text
+}
+
+/// Where the sentence starts after a dateline's source tag: a bracket of up to four words at
+/// the very start, or after a place of up to four words, followed right away by the sentence
+/// ("(CNN)The") or by a dash ("MOSCOW (Reuters) - The").
+fn dateline_end(s: &str) -> Option<usize> {
+    let open = s.find('(')?;
+    let place = &s[..open];
+    if place.split_whitespace().count() > DATELINE_WORDS
+        || place.contains(['.', '!', '?', ')', '"', '“'])
+        || place.chars().next().is_some_and(|c| !c.is_uppercase())
+    {
+        return None;
+    }
+    let close = open + s[open..].find(')')?;
+    let tag = &s[open + 1..close];
+    let tag_words = tag.split_whitespace().count();
+    if tag_words == 0 || tag_words > SOURCE_WORDS || tag.contains('(') {
+        return None;
+    }
+    let after = &s[close + 1..];
+    let rest = after.trim_start();
+    let (rest, dashed) = match rest.strip_prefix(['-', '–', '—']) {
+        Some(r) => (r.trim_start_matches('-').trim_start(), true),
+        None => (rest, false),
+    };
+    let glued = after.len() == rest.len();
+    let starts_sentence = rest
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_uppercase() || matches!(c, '"' | '“' | '\'' | '‘' | '«'));
+    ((glued || dashed) && starts_sentence).then(|| s.len() - rest.len())
+}
+
+/// The sentence without bracketed stage directions, or `None` when it has none.
+fn without_asides(s: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = s;
+    let mut changed = false;
+    while let Some(open) = rest.find('(') {
+        let Some(len) = rest[open..].find(')') else {
+            break;
+        };
+        let inner = &rest[open + 1..open + len];
+        let spaced = rest[..open].ends_with(' ') || open == 0;
+        if spaced && is_aside(inner) {
+            out.push_str(rest[..open].trim_end());
+            rest = &rest[open + len + 1..];
+            changed = true;
+        } else {
+            out.push_str(&rest[..open + len + 1]);
+            rest = &rest[open + len + 1..];
+        }
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(rest);
+    let out = out.trim();
+    (!out.is_empty()).then(|| out.to_owned())
+}
+
+/// Whether bracketed text reads as a stage direction: up to four words, every letter
+/// lowercase, no digits.
+fn is_aside(inner: &str) -> bool {
+    let words = inner.split_whitespace().count();
+    (1..=ASIDE_WORDS).contains(&words)
+        && inner.chars().any(char::is_lowercase)
+        && inner
+            .chars()
+            .all(|c| c.is_lowercase() || c.is_whitespace() || matches!(c, '-' | '\''))
+}
+
+/// Where the sentence starts after sharing labels glued to it: the first place within its
+/// opening words where a lowercase word runs straight into a capitalised one ("linkThe"),
+/// when what comes before holds labels run together ("withEmailFacebookTwitter") or starts
+/// in lowercase (a fragment), and at least six words are left.
+fn glued_labels_end(s: &str) -> Option<usize> {
+    let mut run_together = false;
+    for (offset, word) in words_with_offsets(s).take(GLUE_SEARCH_WORDS) {
+        if humps(word) >= RUN_TOGETHER_HUMPS {
+            run_together = true;
+            continue;
+        }
+        if !word.chars().next().is_some_and(char::is_lowercase) {
+            continue;
+        }
+        let Some(glue) = glue_point(word) else {
+            continue;
+        };
+        let fragment = s.chars().next().is_some_and(char::is_lowercase);
+        let start = offset + glue;
+        let enough_left = s[start..].split_whitespace().count() >= MIN_WORDS_LEFT;
+        return ((run_together || fragment) && enough_left).then_some(start);
+    }
+    None
+}
+
+/// The whitespace-separated words of `s` with their byte offsets.
+fn words_with_offsets(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    s.split(char::is_whitespace)
+        .filter(|w| !w.is_empty())
+        .map(move |w| (w.as_ptr() as usize - s.as_ptr() as usize, w))
+}
+
+/// How many times a lowercase letter runs straight into an uppercase one in `word`.
+fn humps(word: &str) -> usize {
+    let chars: Vec<char> = word.chars().collect();
+    chars
+        .windows(2)
+        .filter(|p| p[0].is_lowercase() && p[1].is_uppercase())
+        .count()
+}
+
+/// The byte offset in `word` of a capitalised word glued to a lowercase one ("link|The").
+fn glue_point(word: &str) -> Option<usize> {
+    let chars: Vec<(usize, char)> = word.char_indices().collect();
+    chars
+        .windows(3)
+        .find(|w| w[0].1.is_lowercase() && w[1].1.is_uppercase() && w[2].1.is_lowercase())
+        .map(|w| w[1].0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_tag_glued_to_the_first_sentence_goes() {
+        assert_eq!(
+            tidy("(CNN)The last time he spoke.", true),
+            "The last time he spoke."
+        );
+        assert_eq!(
+            tidy("Boston (CNN)Guilty on all counts.", true),
+            "Guilty on all counts."
+        );
+        assert_eq!(
+            tidy("(The Hollywood Reporter)Stan Freberg has died.", true),
+            "Stan Freberg has died."
+        );
+        assert_eq!(
+            tidy("MOSCOW (Reuters) - The talks ended.", true),
+            "The talks ended."
+        );
+        assert_eq!(
+            tidy("МОСКВА (Рейтер) — Переговоры завершились.", true),
+            "Переговоры завершились."
+        );
+    }
+
+    #[test]
+    fn brackets_that_are_not_a_dateline_stay() {
+        // Only the article's first sentence has a dateline.
+        assert_eq!(tidy("(CNN)The last time.", false), "(CNN)The last time.");
+        // A bracket inside the sentence, a long place, or no dash and a space.
+        for s in [
+            "John Smith (pictured in 2010) has died.",
+            "The Foreign Office (FCO) said so.",
+            "In the town of Long Eaton in Derbyshire (UK)The fire.",
+            "Apple (AAPL) shares rose.",
+        ] {
+            assert_eq!(tidy(s, true), s);
+        }
+    }
+
+    #[test]
+    fn stage_directions_for_pictures_go_and_names_numbers_acronyms_stay() {
+        assert_eq!(
+            tidy(
+                "The Queen's Guard (pictured) slipped on a manhole cover.",
+                false
+            ),
+            "The Queen's Guard slipped on a manhole cover."
+        );
+        assert_eq!(
+            tidy(
+                "Mr Cooper (left) and his dog (not pictured) were at home.",
+                false
+            ),
+            "Mr Cooper and his dog were at home."
+        );
+        assert_eq!(
+            tidy("Der Bürgermeister (links) eröffnete die Bibliothek.", false),
+            "Der Bürgermeister eröffnete die Bibliothek."
+        );
+        for s in [
+            "The kite measured 6,000 metres (3.7 miles) long.",
+            "The Crown Prosecution Service (CPS) will decide.",
+            "Foul by Joel Logan (Wrexham).",
+            "He won 7-6(3) in the second set.",
+            "市政府（图）批准了预算。",
+            "The team (which had lost three of its last four games against the leaders) won.",
+        ] {
+            assert_eq!(tidy(s, false), s);
+        }
+    }
+
+    #[test]
+    fn sharing_labels_glued_to_the_start_go() {
+        assert_eq!(
+            tidy(
+                "Share this withEmailFacebookTwitterPinterestWhatsAppLinkedinCopy this linkThe \
+                 campaign was launched on 19 July by the families.",
+                true
+            ),
+            "The campaign was launched on 19 July by the families."
+        );
+        assert_eq!(
+            tidy(
+                "this linkMr Schmidt told the BBC that the company paid its taxes.",
+                false
+            ),
+            "Mr Schmidt told the BBC that the company paid its taxes."
+        );
+    }
+
+    #[test]
+    fn brand_names_and_identifiers_with_inner_capitals_stay() {
+        for s in [
+            "The new PlayStation console and the iPhone went on sale in McDonald's shops.",
+            "Use the getElementById method to find the element on the page quickly.",
+            "Media playback is not supported on this deviceThe former captain returns.",
+            "this linkThe end.",
+        ] {
+            assert_eq!(tidy(s, true), s);
+        }
+    }
+}
