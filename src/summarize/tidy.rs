@@ -159,13 +159,19 @@ fn humps(word: &str) -> usize {
         .count()
 }
 
-/// The byte offset in `word` of a capitalised word glued to a lowercase one ("link|The").
+/// The byte offset in `word` of a capitalised word glued to a lowercase one ("link|The"); the
+/// lowercase part needs two letters, so brand names ("iPhone", "eBay") are not cut.
 fn glue_point(word: &str) -> Option<usize> {
     let chars: Vec<(usize, char)> = word.char_indices().collect();
     chars
-        .windows(3)
-        .find(|w| w[0].1.is_lowercase() && w[1].1.is_uppercase() && w[2].1.is_lowercase())
-        .map(|w| w[1].0)
+        .windows(4)
+        .find(|w| {
+            w[0].1.is_lowercase()
+                && w[1].1.is_lowercase()
+                && w[2].1.is_uppercase()
+                && w[3].1.is_lowercase()
+        })
+        .map(|w| w[2].0)
 }
 
 #[cfg(test)]
@@ -269,6 +275,8 @@ mod tests {
             "Use the getElementById method to find the element on the page quickly.",
             "Media playback is not supported on this deviceThe former captain returns.",
             "this linkThe end.",
+            "iPhone sales fell for the third quarter in a row, the company said.",
+            "eBay reported record profits for the quarter on Thursday evening.",
         ] {
             assert_eq!(tidy(s, true), s);
         }
