@@ -89,8 +89,9 @@ fn without_asides(s: &str) -> Option<String> {
             break;
         };
         let inner = &rest[open + 1..open + len];
-        let spaced = rest[..open].ends_with(' ') || open == 0;
-        if spaced && is_aside(inner) {
+        let spaced = rest[..open].ends_with(' ');
+        let before = format!("{out}{}", &rest[..open]);
+        if spaced && after_a_name(&before) && is_aside(inner) {
             out.push_str(rest[..open].trim_end());
             rest = &rest[open + len + 1..];
             changed = true;
@@ -105,6 +106,15 @@ fn without_asides(s: &str) -> Option<String> {
     out.push_str(rest);
     let out = out.trim();
     (!out.is_empty()).then(|| out.to_owned())
+}
+
+/// Whether `before` ends in a capitalised word that does not open the sentence ("Mr Cooper",
+/// "the Queen's Guard"): where a picture's stage direction goes. A hedge after a pronoun or a
+/// common noun ("He (allegedly) took", "the men (reportedly) left") keeps its meaning.
+fn after_a_name(before: &str) -> bool {
+    let mut words = before.split_whitespace().rev();
+    let last = words.next();
+    last.is_some_and(|w| w.chars().next().is_some_and(char::is_uppercase)) && words.next().is_some()
 }
 
 /// Whether bracketed text reads as a stage direction: up to four words, every letter
@@ -231,7 +241,7 @@ mod tests {
                 "Mr Cooper (left) and his dog (not pictured) were at home.",
                 false
             ),
-            "Mr Cooper and his dog were at home."
+            "Mr Cooper and his dog (not pictured) were at home."
         );
         assert_eq!(
             tidy("Der Bürgermeister (links) eröffnete die Bibliothek.", false),
@@ -242,6 +252,8 @@ mod tests {
             "The Crown Prosecution Service (CPS) will decide.",
             "Foul by Joel Logan (Wrexham).",
             "He won 7-6(3) in the second set.",
+            "He (allegedly) took the money from the charity's account.",
+            "The two men (reportedly) left the country last week.",
             "市政府（图）批准了预算。",
             "The team (which had lost three of its last four games against the leaders) won.",
         ] {
