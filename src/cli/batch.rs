@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::{BufReader, BufWriter};
+use std::io::BufWriter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,12 +23,16 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::ordered::{self, LineWork, Options, Pool, Step};
+use super::ordered::{self, LineBytes, LineWork, Options, Pool, Step};
 use super::selection::Selection;
 
 /// Longer lines get an error instead of being read into memory (a page is at most a few MiB;
 /// JSON escaping can double it).
 const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Stdin is read in blocks of this size, which the lines in them share (a page is some
+/// 200 KiB of JSON; a longer line gets a block of its own).
+const BLOCK_BYTES: usize = 1 << 20;
 
 /// Lines in flight per worker: enough that one slow page does not idle the other workers.
 const LINES_PER_WORKER: usize = 4;
@@ -58,6 +62,7 @@ impl Threads {
             workers: self.workers,
             window: self.workers * LINES_PER_WORKER + self.fetches,
             max_line_bytes: MAX_LINE_BYTES,
+            block_bytes: BLOCK_BYTES,
         }
     }
 }
@@ -179,12 +184,12 @@ thread_local! {
 
 /// Parses line `number` and gives it to `then`, or gives the line's error object.
 /// `simd_json` reads it in this thread's scratch space (a page's HTML has an escape every 15
-/// to 20 bytes, which `serde_json` unescapes one at a time), so `raw` is freed before `then`
+/// to 20 bytes, which `serde_json` unescapes one at a time), so `raw` is let go before `then`
 /// runs; a line it refuses is read again by `serde_json`, whose answer and error text are the
 /// ones given.
 fn with_line<R>(
     number: usize,
-    raw: Vec<u8>,
+    raw: impl std::ops::Deref<Target = [u8]>,
     then: impl FnOnce(Line<'_>) -> R,
 ) -> Result<R, String> {
     SCRATCH.with_borrow_mut(|scratch| {
@@ -250,7 +255,7 @@ async fn stream(work: impl LineWork, threads: Threads) -> anyhow::Result<()> {
     let runtime = Handle::current();
     let work = Arc::new(work);
     tokio::task::spawn_blocking(move || {
-        let input = BufReader::with_capacity(1 << 20, std::io::stdin());
+        let input = std::io::stdin();
         let output = BufWriter::with_capacity(1 << 16, std::io::stdout());
         ordered::run(input, output, work, threads.options(), runtime)
     })
@@ -309,7 +314,7 @@ impl ExtractLines {
 }
 
 impl LineWork for ExtractLines {
-    fn line(&self, number: usize, raw: Vec<u8>, pool: &Pool) -> Step {
+    fn line(&self, number: usize, raw: LineBytes, pool: &Pool) -> Step {
         with_line(number, raw, |line| self.step(line, pool)).unwrap_or_else(Step::Done)
     }
 
@@ -384,7 +389,7 @@ struct SummarizeLines {
 }
 
 impl LineWork for SummarizeLines {
-    fn line(&self, number: usize, raw: Vec<u8>, _pool: &Pool) -> Step {
+    fn line(&self, number: usize, raw: LineBytes, _pool: &Pool) -> Step {
         let line = match with_line(number, raw, |line| line.into_owned()) {
             Ok(line) => line,
             Err(e) => return Step::Done(e),
@@ -450,7 +455,7 @@ mod tests {
 
     /// The batch's reading of line `number`, as an owned line or the error line.
     fn parse(number: usize, raw: &[u8]) -> Result<Line<'static>, String> {
-        with_line(number, raw.to_vec(), |line| line.into_owned())
+        with_line(number, raw, |line| line.into_owned())
     }
 
     #[test]
