@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use linkdigest::config::{Config, SummarizerKind};
 use linkdigest::digest::{Digest, Service};
-use linkdigest::extract::{self, Article, ExtractError};
+use linkdigest::extract::{self, Article, ExtractError, MarkupLimits};
 use linkdigest::fetch::{Fetcher, PageKind};
 use linkdigest::links::NormalizedUrl;
 use linkdigest::pdf::{self, PdfLimits};
@@ -269,6 +269,7 @@ async fn stream(work: impl LineWork, threads: Threads) -> anyhow::Result<()> {
 pub async fn extract(config: &Config, threads: Threads) -> anyhow::Result<()> {
     let work = ExtractLines {
         fetcher: Fetcher::new(config.fetch.clone())?,
+        markup: config.markup,
         fetches: Arc::new(Semaphore::new(threads.fetches)),
         pdf: config.pdf.clone(),
         pdf_time: config.fetch.timeout,
@@ -279,6 +280,8 @@ pub async fn extract(config: &Config, threads: Threads) -> anyhow::Result<()> {
 /// The work of `extract --jsonl`.
 struct ExtractLines {
     fetcher: Fetcher,
+    /// How much of a page's markup the parser sees, as in `extract FILE`.
+    markup: MarkupLimits,
     fetches: Arc<Semaphore>,
     /// Limits of a linked PDF, read within `pdf_time` like `extract paper.pdf`.
     pdf: PdfLimits,
@@ -292,20 +295,22 @@ impl ExtractLines {
         let id = line.id;
         if let Some(html) = line.html {
             let url = line.url.as_deref().and_then(|u| Url::parse(u).ok());
-            return Step::Done(article_json(id, extract::article(&html, url.as_ref())));
+            let article = extract::article_within(&html, url.as_ref(), &self.markup);
+            return Step::Done(article_json(id, article));
         }
         let Some(url) = line.url else {
             return Step::Done(error(id, "the line has neither \"html\" nor \"url\""));
         };
         let url = url.0.into_owned();
-        let (fetcher, fetches, pool) = (
+        let (fetcher, fetches, pool, markup) = (
             self.fetcher.clone(),
             Arc::clone(&self.fetches),
             pool.clone(),
+            self.markup,
         );
         let pdf = (self.pdf.clone(), self.pdf_time);
         Step::Later(Box::pin(async move {
-            match fetch_article(&fetcher, &fetches, &pool, &url, pdf).await {
+            match fetch_article(&fetcher, &fetches, &pool, &url, markup, pdf).await {
                 Ok(article) => article_json(id, Ok(article)),
                 Err(e) => error(id, e),
             }
@@ -330,6 +335,7 @@ async fn fetch_article(
     fetches: &Semaphore,
     pool: &Pool,
     url: &str,
+    markup: MarkupLimits,
     (pdf_limits, pdf_time): (PdfLimits, Duration),
 ) -> anyhow::Result<Article> {
     let url = NormalizedUrl::parse(url).with_context(|| url.to_owned())?;
@@ -338,7 +344,11 @@ async fn fetch_article(
         fetcher.get(url.url()).await?
     };
     pool.run(move || match page.kind {
-        PageKind::Html => Ok(extract::article(&page.text, Some(&page.url))?),
+        PageKind::Html => Ok(extract::article_within(
+            &page.text,
+            Some(&page.url),
+            &markup,
+        )?),
         PageKind::PlainText => Ok(extract::plain_text(&page.text, None)?),
         PageKind::Pdf => {
             let deadline = Instant::now() + pdf_time;
