@@ -114,10 +114,14 @@ impl Window {
         true
     }
 
+    /// Frees a slot; the reader is woken once half the window is free, so it reads lines in
+    /// runs instead of waking for each.
     fn release(&self) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.0 = state.0.saturating_sub(1);
-        self.freed.notify_one();
+        if state.0 <= self.size / 2 {
+            self.freed.notify_one();
+        }
     }
 
     fn close(&self) {
