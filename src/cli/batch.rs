@@ -4,14 +4,16 @@
 //! A bad line gets `{"id", "error"}` and the batch goes on. Lines that name only a `"url"` are
 //! fetched on the runtime, at most `max_concurrent_fetches` at once.
 
-use std::io::{BufReader, BufWriter};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::io::BufWriter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use linkdigest::config::{Config, SummarizerKind};
 use linkdigest::digest::{Digest, Service};
-use linkdigest::extract::{self, Article, ExtractError};
+use linkdigest::extract::{self, Article, ExtractError, MarkupLimits};
 use linkdigest::fetch::{Fetcher, PageKind};
 use linkdigest::links::NormalizedUrl;
 use linkdigest::pdf::{self, PdfLimits};
@@ -21,12 +23,16 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::ordered::{self, LineWork, Options, Pool, Step};
+use super::ordered::{self, LineBytes, LineWork, Options, Pool, Step};
 use super::selection::Selection;
 
 /// Longer lines get an error instead of being read into memory (a page is at most a few MiB;
 /// JSON escaping can double it).
 const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Stdin is read in blocks of this size, which the lines in them share (a page is some
+/// 200 KiB of JSON; a longer line gets a block of its own).
+const BLOCK_BYTES: usize = 1 << 20;
 
 /// Lines in flight per worker: enough that one slow page does not idle the other workers.
 const LINES_PER_WORKER: usize = 4;
@@ -56,33 +62,151 @@ impl Threads {
             workers: self.workers,
             window: self.workers * LINES_PER_WORKER + self.fetches,
             max_line_bytes: MAX_LINE_BYTES,
+            block_bytes: BLOCK_BYTES,
         }
     }
 }
 
-/// The fields of a batch input line.
+/// The fields of a batch input line, borrowed from the line where the parser can lend them.
 #[derive(Debug, Default, PartialEq, serde::Deserialize)]
-struct Line {
+struct Line<'a> {
     /// The line's `id`, echoed in its output line (null when absent).
     #[serde(default)]
     id: Value,
     /// Plain text to summarize.
-    text: Option<String>,
+    #[serde(borrow)]
+    text: Option<Field<'a>>,
     /// A page's HTML.
-    html: Option<String>,
+    #[serde(borrow)]
+    html: Option<Field<'a>>,
     /// The page's address: the base of its links, or the page to fetch.
-    url: Option<String>,
+    #[serde(borrow)]
+    url: Option<Field<'a>>,
 }
 
-/// Parses a line, or gives line `number`'s error object. `simd_json` reads it (a page's HTML
-/// has an escape every 15 to 20 bytes, which `serde_json` unescapes one at a time); a line it
-/// refuses is read again by `serde_json`, whose answer and error text are the ones given.
-fn parse(number: usize, raw: &[u8]) -> Result<Line, String> {
-    // simd_json works in the buffer it is given: a copy, so a refused line is still whole
-    let mut scratch = raw.to_vec();
-    if let Ok(line) = simd_json::serde::from_slice(&mut scratch) {
-        return Ok(line);
+impl Line<'_> {
+    /// The line with its strings copied out of the buffer it was read from.
+    fn into_owned(self) -> Line<'static> {
+        let own = |field: Option<Field<'_>>| field.map(|f| Field(Cow::Owned(f.0.into_owned())));
+        Line {
+            id: self.id,
+            text: own(self.text),
+            html: own(self.html),
+            url: own(self.url),
+        }
     }
+}
+
+/// A string field of a line: borrowed when the parser unescaped it in place, owned when it
+/// had to build it (serde_json does for a string with escapes).
+#[derive(Debug, PartialEq)]
+struct Field<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Field<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(input: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Cow<'de, str>;
+            // the words of serde's own `String`, so errors read as they always have
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(s))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(s))
+            }
+        }
+        input.deserialize_str(Visit).map(Field)
+    }
+}
+
+impl std::ops::Deref for Field<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A worker's buffers for parsing lines, kept from one line to the next so a line costs no
+/// allocation: the line's padded copy, which `simd_json` unescapes in place and the fields
+/// borrow, and the parser's own buffers.
+struct Scratch {
+    bytes: Vec<u8>,
+    buffers: simd_json::Buffers,
+    tape: simd_json::Tape<'static>,
+}
+
+/// Buffers grown past this by a long line are given back after it, so an idle worker holds
+/// little.
+const KEPT_SCRATCH_BYTES: usize = 8 << 20;
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            bytes: Vec::new(),
+            buffers: simd_json::Buffers::default(),
+            tape: simd_json::Tape(Vec::new()),
+        }
+    }
+
+    /// `raw` parsed by `simd_json` in this scratch space; `None` when it refuses the line.
+    fn read(&mut self, raw: &[u8]) -> Option<Line<'_>> {
+        let len = raw.len();
+        self.bytes.clear();
+        self.bytes.reserve(len + simd_json::INPUT_PADDING);
+        self.bytes.extend_from_slice(raw);
+        // what simd_json's own copy pads a line with
+        self.bytes.resize(len + simd_json::INPUT_PADDING, b' ');
+        let mut tape = std::mem::replace(&mut self.tape, simd_json::Tape(Vec::new())).reset();
+        simd_json::fill_tape_padded(&mut self.bytes, len, &mut self.buffers, &mut tape).ok()?;
+        let mut parsed = simd_json::Deserializer::from_tape(tape);
+        let line = serde::Deserialize::deserialize(&mut parsed).ok();
+        self.tape = parsed.into_tape().reset();
+        line
+    }
+
+    /// Gives back what a long line made the buffers grow to.
+    fn trim(&mut self) {
+        if self.bytes.capacity() > KEPT_SCRATCH_BYTES {
+            *self = Scratch::new();
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+}
+
+/// Parses line `number` and gives it to `then`, or gives the line's error object.
+/// `simd_json` reads it in this thread's scratch space (a page's HTML has an escape every 15
+/// to 20 bytes, which `serde_json` unescapes one at a time), so `raw` is let go before `then`
+/// runs; a line it refuses is read again by `serde_json`, whose answer and error text are the
+/// ones given.
+fn with_line<R>(
+    number: usize,
+    raw: impl std::ops::Deref<Target = [u8]>,
+    then: impl FnOnce(Line<'_>) -> R,
+) -> Result<R, String> {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let out = match scratch.read(&raw) {
+            Some(line) => {
+                drop(raw);
+                Ok(then(line))
+            }
+            None => parse_slowly(number, &raw).map(then),
+        };
+        scratch.trim();
+        out
+    })
+}
+
+/// `serde_json`'s reading of a line, with its error text.
+fn parse_slowly(number: usize, raw: &[u8]) -> Result<Line<'_>, String> {
     let Ok(raw) = simdutf8::basic::from_utf8(raw) else {
         return Err(error(Value::Null, format!("line {number} is not UTF-8")));
     };
@@ -131,7 +255,7 @@ async fn stream(work: impl LineWork, threads: Threads) -> anyhow::Result<()> {
     let runtime = Handle::current();
     let work = Arc::new(work);
     tokio::task::spawn_blocking(move || {
-        let input = BufReader::with_capacity(1 << 20, std::io::stdin());
+        let input = std::io::stdin();
         let output = BufWriter::with_capacity(1 << 16, std::io::stdout());
         ordered::run(input, output, work, threads.options(), runtime)
     })
@@ -145,6 +269,7 @@ async fn stream(work: impl LineWork, threads: Threads) -> anyhow::Result<()> {
 pub async fn extract(config: &Config, threads: Threads) -> anyhow::Result<()> {
     let work = ExtractLines {
         fetcher: Fetcher::new(config.fetch.clone())?,
+        markup: config.markup,
         fetches: Arc::new(Semaphore::new(threads.fetches)),
         pdf: config.pdf.clone(),
         pdf_time: config.fetch.timeout,
@@ -155,39 +280,47 @@ pub async fn extract(config: &Config, threads: Threads) -> anyhow::Result<()> {
 /// The work of `extract --jsonl`.
 struct ExtractLines {
     fetcher: Fetcher,
+    /// How much of a page's markup the parser sees, as in `extract FILE`.
+    markup: MarkupLimits,
     fetches: Arc<Semaphore>,
     /// Limits of a linked PDF, read within `pdf_time` like `extract paper.pdf`.
     pdf: PdfLimits,
     pdf_time: Duration,
 }
 
-impl LineWork for ExtractLines {
-    fn line(&self, number: usize, raw: Vec<u8>, pool: &Pool) -> Step {
-        let line = match parse(number, &raw) {
-            Ok(line) => line,
-            Err(e) => return Step::Done(e),
-        };
-        drop(raw);
+impl ExtractLines {
+    /// A line's article, extracted from the HTML where the parser left it (no copy of its
+    /// own), or its page fetched on the runtime.
+    fn step(&self, line: Line<'_>, pool: &Pool) -> Step {
         let id = line.id;
         if let Some(html) = line.html {
             let url = line.url.as_deref().and_then(|u| Url::parse(u).ok());
-            return Step::Done(article_json(id, extract::article(&html, url.as_ref())));
+            let article = extract::article_within(&html, url.as_ref(), &self.markup);
+            return Step::Done(article_json(id, article));
         }
         let Some(url) = line.url else {
             return Step::Done(error(id, "the line has neither \"html\" nor \"url\""));
         };
-        let (fetcher, fetches, pool) = (
+        let url = url.0.into_owned();
+        let (fetcher, fetches, pool, markup) = (
             self.fetcher.clone(),
             Arc::clone(&self.fetches),
             pool.clone(),
+            self.markup,
         );
         let pdf = (self.pdf.clone(), self.pdf_time);
         Step::Later(Box::pin(async move {
-            match fetch_article(&fetcher, &fetches, &pool, &url, pdf).await {
+            match fetch_article(&fetcher, &fetches, &pool, &url, markup, pdf).await {
                 Ok(article) => article_json(id, Ok(article)),
                 Err(e) => error(id, e),
             }
         }))
+    }
+}
+
+impl LineWork for ExtractLines {
+    fn line(&self, number: usize, raw: LineBytes, pool: &Pool) -> Step {
+        with_line(number, raw, |line| self.step(line, pool)).unwrap_or_else(Step::Done)
     }
 
     fn failed(&self, number: usize, why: &str) -> String {
@@ -202,6 +335,7 @@ async fn fetch_article(
     fetches: &Semaphore,
     pool: &Pool,
     url: &str,
+    markup: MarkupLimits,
     (pdf_limits, pdf_time): (PdfLimits, Duration),
 ) -> anyhow::Result<Article> {
     let url = NormalizedUrl::parse(url).with_context(|| url.to_owned())?;
@@ -210,7 +344,11 @@ async fn fetch_article(
         fetcher.get(url.url()).await?
     };
     pool.run(move || match page.kind {
-        PageKind::Html => Ok(extract::article(&page.text, Some(&page.url))?),
+        PageKind::Html => Ok(extract::article_within(
+            &page.text,
+            Some(&page.url),
+            &markup,
+        )?),
         PageKind::PlainText => Ok(extract::plain_text(&page.text, None)?),
         PageKind::Pdf => {
             let deadline = Instant::now() + pdf_time;
@@ -261,12 +399,11 @@ struct SummarizeLines {
 }
 
 impl LineWork for SummarizeLines {
-    fn line(&self, number: usize, raw: Vec<u8>, _pool: &Pool) -> Step {
-        let line = match parse(number, &raw) {
+    fn line(&self, number: usize, raw: LineBytes, _pool: &Pool) -> Step {
+        let line = match with_line(number, raw, |line| line.into_owned()) {
             Ok(line) => line,
             Err(e) => return Step::Done(e),
         };
-        drop(raw);
         let waits = self.remote_summarizer || (line.text.is_none() && line.html.is_none());
         let (service, selection) = (Arc::clone(&self.service), self.selection);
         let id = line.id.clone();
@@ -297,16 +434,16 @@ impl LineWork for SummarizeLines {
     }
 }
 
-async fn digest_line(service: &Service, line: Line) -> anyhow::Result<Digest> {
+async fn digest_line(service: &Service, line: Line<'static>) -> anyhow::Result<Digest> {
     if let Some(text) = line.text {
-        return Ok(service.digest_text(text, None).await?);
+        return Ok(service.digest_text(text.0.into_owned(), None).await?);
     }
     if let Some(html) = line.html {
         let url = line.url.as_deref().and_then(|u| Url::parse(u).ok());
-        return Ok(service.digest_html(html, url).await?);
+        return Ok(service.digest_html(html.0.into_owned(), url).await?);
     }
     if let Some(url) = line.url {
-        let url = NormalizedUrl::parse(&url).with_context(|| url.clone())?;
+        let url = NormalizedUrl::parse(&url).with_context(|| url.to_string())?;
         return Ok(service
             .get(&url, linkdigest::digest::Requester::local())
             .await?
@@ -322,8 +459,13 @@ mod tests {
     use serde_json::json;
 
     /// What serde_json alone makes of the line.
-    fn slow(line: &[u8]) -> Option<Line> {
+    fn slow(line: &[u8]) -> Option<Line<'_>> {
         serde_json::from_slice(line).ok()
+    }
+
+    /// The batch's reading of line `number`, as an owned line or the error line.
+    fn parse(number: usize, raw: &[u8]) -> Result<Line<'static>, String> {
+        with_line(number, raw, |line| line.into_owned())
     }
 
     #[test]
@@ -344,11 +486,14 @@ mod tests {
             "{\"other\": 1, \"html\": \"x\"}".to_owned(),
             "{\"ht\\u006dl\": \"x\"}".to_owned(),
         ];
-        for line in &lines {
+        // one scratch space for all, as a worker reads its lines: a short line after a long
+        // one sees nothing of it
+        let mut scratch = Scratch::new();
+        for line in lines.iter().chain(lines.iter().rev()) {
             // read by simd_json itself, not by the fallback
-            let fast: Option<Line> =
-                simd_json::serde::from_slice(&mut line.clone().into_bytes()).ok();
+            let fast = scratch.read(line.as_bytes()).map(|line| line.into_owned());
             assert!(fast.is_some(), "{line}");
+            assert_eq!(fast, slow(line.as_bytes()), "{line}");
             let read = parse(1, line.as_bytes()).ok();
             assert!(read.is_some(), "{line}");
             assert_eq!(read, slow(line.as_bytes()), "{line}");
@@ -357,6 +502,17 @@ mod tests {
         let line = b"{\"id\": 123456789012345678901234567890}";
         assert_eq!(parse(1, line).ok(), slow(line));
         assert!(slow(line).is_some_and(|l| l.id.is_f64()));
+        // ... after a string simd_json has already unescaped in its copy of the line: the
+        // fallback reads the line as it came
+        let line =
+            b"{\"html\": \"<p class=\\\"x\\\">\\u00e9\", \"id\": 123456789012345678901234567890}";
+        assert!(Scratch::new().read(line).is_none());
+        let read = parse(1, line).ok();
+        assert_eq!(read, slow(line));
+        assert_eq!(
+            read.and_then(|l| l.html).as_deref(),
+            Some("<p class=\"x\">\u{e9}")
+        );
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //!
 //! The reader takes a slot in a fixed window before it reads a line, and the writer frees the
 //! slot once that line's result is written: at most `window` lines are held anywhere at once,
-//! however uneven the work, so memory is bounded by the window and never by the input. Work
+//! however uneven the work, so memory is bounded by the window and never by the input (each
+//! line held keeps the block it was read into: at most `window` blocks, or lines as long). Work
 //! that waits on the network returns a future for the tokio runtime, which hands its CPU part
 //! back to the pool with [`Pool::run`].
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
+use std::ops::{Deref, Range};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -30,7 +32,7 @@ pub enum Step {
 pub trait LineWork: Send + Sync + 'static {
     /// Turns input line `number` (1-based, its bytes as read, the newline included) into its
     /// output line, now or after waiting.
-    fn line(&self, number: usize, raw: Vec<u8>, pool: &Pool) -> Step;
+    fn line(&self, number: usize, raw: LineBytes, pool: &Pool) -> Step;
 
     /// The output line of a line that could not be processed, saying `why`.
     fn failed(&self, number: usize, why: &str) -> String;
@@ -45,6 +47,8 @@ pub struct Options {
     pub window: usize,
     /// Longer input lines are skipped with an error line instead of being held in memory.
     pub max_line_bytes: usize,
+    /// The input is read in blocks of this size (larger for a longer line).
+    pub block_bytes: usize,
 }
 
 /// A job for a worker thread.
@@ -110,10 +114,14 @@ impl Window {
         true
     }
 
+    /// Frees a slot; the reader is woken once half the window is free, so it reads lines in
+    /// runs instead of waking for each.
     fn release(&self) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.0 = state.0.saturating_sub(1);
-        self.freed.notify_one();
+        if state.0 <= self.size / 2 {
+            self.freed.notify_one();
+        }
     }
 
     fn close(&self) {
@@ -125,7 +133,7 @@ impl Window {
 /// Runs `work` over every non-blank line of `input` and writes one line per input line to
 /// `output`, in input order; returns when the input ends and every result is written.
 pub fn run<W: LineWork>(
-    input: impl BufRead + Send,
+    input: impl Read + Send,
     mut output: impl Write,
     work: Arc<W>,
     options: Options,
@@ -169,7 +177,7 @@ fn work_until_closed(queue: &Mutex<Receiver<Job>>) {
 
 /// The reader: one slot of the window per line, then the line goes to the pool.
 fn read<W: LineWork>(
-    mut input: impl BufRead,
+    input: impl Read,
     options: Options,
     window: &Window,
     work: &Arc<W>,
@@ -177,10 +185,11 @@ fn read<W: LineWork>(
     done: &Sender<(usize, String)>,
     runtime: &Handle,
 ) -> io::Result<()> {
+    let mut lines = Lines::new(input, options.max_line_bytes, options.block_bytes);
     let mut number = 0;
     let mut seq = 0;
     loop {
-        let Some(line) = read_line(&mut input, options.max_line_bytes)? else {
+        let Some(line) = lines.next_line()? else {
             return Ok(());
         };
         number += 1;
@@ -208,53 +217,146 @@ fn read<W: LineWork>(
     }
 }
 
+/// An input line's bytes (its newline included when it has one): a slice of the block it was
+/// read into, which the lines of that block share.
+pub struct LineBytes {
+    block: Arc<Vec<u8>>,
+    range: Range<usize>,
+}
+
+impl Deref for LineBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.block[self.range.clone()]
+    }
+}
+
 /// An input line as the reader found it.
 enum RawLine {
-    /// The line's bytes, its newline included when it has one.
-    Whole(Vec<u8>),
+    /// The line's bytes.
+    Whole(LineBytes),
     /// Longer than the limit: skipped to its end without being kept.
     TooLong,
 }
 
-/// Reads the next line (`None` at the end of the input). The newline is found with `memchr`
-/// in the reader's buffer and the line copied once into a buffer of its own, taken at its
-/// size when the line fits in what was read.
-fn read_line(input: &mut impl BufRead, max_bytes: usize) -> io::Result<Option<RawLine>> {
-    let mut line = Vec::new();
-    let mut too_long = false;
-    loop {
-        let available = match input.fill_buf() {
-            Ok(available) => available,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+/// Cuts the input into lines without copying them: the input is read into blocks, and a line
+/// is a slice of its block, found with `memchr`. Only the start of a line that runs past the
+/// end of a block is copied, to the start of the next one. A block whose lines are all done is
+/// read into again, so it is neither allocated nor cleared again.
+struct Lines<R> {
+    input: R,
+    max_bytes: usize,
+    block_bytes: usize,
+    /// The block lines are cut from; `block[..filled]` has been read.
+    block: Arc<Vec<u8>>,
+    filled: usize,
+    /// Where the next line starts, and how far it has been searched for a newline.
+    start: usize,
+    searched: usize,
+    /// Blocks whose lines may still be in use, to be read into again once they are not.
+    given: Vec<Arc<Vec<u8>>>,
+    /// The input has ended.
+    ended: bool,
+}
+
+impl<R: Read> Lines<R> {
+    fn new(input: R, max_bytes: usize, block_bytes: usize) -> Self {
+        Lines {
+            input,
+            max_bytes,
+            block_bytes: block_bytes.max(1),
+            block: Arc::new(Vec::new()),
+            filled: 0,
+            start: 0,
+            searched: 0,
+            given: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// The next line; `None` at the end of the input.
+    fn next_line(&mut self) -> io::Result<Option<RawLine>> {
+        let mut too_long = false;
+        loop {
+            let unsearched = &self.block[self.searched..self.filled];
+            if let Some(i) = memchr::memchr(b'\n', unsearched) {
+                let end = self.searched + i + 1;
+                let range = self.start..end;
+                (self.start, self.searched) = (end, end);
+                // measured without its newline
+                return Ok(Some(if too_long || range.len() - 1 > self.max_bytes {
+                    RawLine::TooLong
+                } else {
+                    RawLine::Whole(LineBytes {
+                        block: Arc::clone(&self.block),
+                        range,
+                    })
+                }));
+            }
+            self.searched = self.filled;
+            if self.filled - self.start > self.max_bytes {
+                // no need to keep what is read of it
+                too_long = true;
+                (self.start, self.searched) = (self.filled, self.filled);
+            }
+            if self.ended {
+                let range = self.start..self.filled;
+                (self.start, self.searched) = (self.filled, self.filled);
+                return Ok(match (too_long, range.is_empty()) {
+                    (true, _) => Some(RawLine::TooLong),
+                    (false, true) => None,
+                    (false, false) => Some(RawLine::Whole(LineBytes {
+                        block: Arc::clone(&self.block),
+                        range,
+                    })),
+                });
+            }
+            self.read_more()?;
+        }
+    }
+
+    /// Reads once more into the block, after the line being read; when the block is full or
+    /// its earlier lines are still in use, that line's start moves to another block first.
+    fn read_more(&mut self) -> io::Result<()> {
+        let partial = self.filled - self.start;
+        let full = self.filled == self.block.len();
+        if full || Arc::get_mut(&mut self.block).is_none() {
+            // a line longer than a block doubles it, so it is copied only so many times
+            let mut next = self.free_block(2 * partial);
+            next[..partial].copy_from_slice(&self.block[self.start..self.filled]);
+            let old = std::mem::replace(&mut self.block, Arc::new(next));
+            if old.len() <= self.block_bytes {
+                self.given.push(old);
+            }
+            (self.filled, self.searched, self.start) = (partial, partial, 0);
+        }
+        let Some(block) = Arc::get_mut(&mut self.block) else {
+            return Err(io::Error::other("the input block is shared"));
         };
-        if available.is_empty() {
-            // the last line has no newline
-            return Ok(match (too_long, line.is_empty()) {
-                (true, _) => Some(RawLine::TooLong),
-                (false, true) => None,
-                (false, false) => Some(RawLine::Whole(line)),
-            });
+        loop {
+            match self.input.read(&mut block[self.filled..]) {
+                Ok(0) => self.ended = true,
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            return Ok(());
         }
-        let (part, complete) = match memchr::memchr(b'\n', available) {
-            Some(i) => (i + 1, true),
-            None => (available.len(), false),
-        };
-        if !too_long && line.len() + part > max_bytes + usize::from(complete) {
-            too_long = true;
-            line = Vec::new();
-        }
-        if !too_long {
-            line.extend_from_slice(&available[..part]);
-        }
-        input.consume(part);
-        if complete {
-            return Ok(Some(if too_long {
-                RawLine::TooLong
-            } else {
-                RawLine::Whole(line)
-            }));
-        }
+    }
+
+    /// A block of at least `len` bytes that no line uses: one given out before whose lines
+    /// are done, else a new one. Other blocks no line uses are let go.
+    fn free_block(&mut self, len: usize) -> Vec<u8> {
+        let len = len.max(self.block_bytes);
+        let free = self
+            .given
+            .iter()
+            .position(|block| Arc::strong_count(block) == 1 && block.len() >= len)
+            .map(|i| self.given.swap_remove(i))
+            .and_then(|block| Arc::try_unwrap(block).ok());
+        self.given.retain(|block| Arc::strong_count(block) > 1);
+        free.unwrap_or_else(|| vec![0; len])
     }
 }
 
@@ -262,7 +364,7 @@ fn read_line(input: &mut impl BufRead, max_bytes: usize) -> io::Result<Option<Ra
 fn line_job<W: LineWork>(
     number: usize,
     seq: usize,
-    raw: Vec<u8>,
+    raw: LineBytes,
     work: &Arc<W>,
     pool: &Pool,
     done: &Sender<(usize, String)>,
@@ -330,6 +432,7 @@ fn write_in_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufRead;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
@@ -338,7 +441,7 @@ mod tests {
     struct Echo;
 
     impl LineWork for Echo {
-        fn line(&self, _number: usize, raw: Vec<u8>, pool: &Pool) -> Step {
+        fn line(&self, _number: usize, raw: LineBytes, pool: &Pool) -> Step {
             let raw = String::from_utf8_lossy(&raw).trim_end().to_owned();
             if let Some(ms) = raw.strip_prefix("sleep ") {
                 std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
@@ -369,6 +472,7 @@ mod tests {
             workers: 3,
             window,
             max_line_bytes: 64,
+            block_bytes: 16,
         }
     }
 
@@ -411,36 +515,76 @@ mod tests {
         );
     }
 
-    fn lines_of(input: &str, buffer: usize) -> Vec<String> {
-        let mut reader = io::BufReader::with_capacity(buffer, input.as_bytes());
-        let mut lines = Vec::new();
-        while let Some(line) = read_line(&mut reader, 64).expect("read") {
-            lines.push(match line {
-                RawLine::Whole(bytes) => String::from_utf8(bytes).expect("UTF-8"),
+    /// Gives at most `.1` bytes per read, as a pipe does.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// The lines of `input` read `read` bytes at a time into blocks of `block`, each line
+    /// kept until the end when `keep` (so its block cannot be read into again).
+    fn lines_of(input: &str, read: usize, block: usize, keep: bool) -> Vec<String> {
+        let mut lines = Lines::new(Trickle(input.as_bytes(), read), 64, block);
+        let (mut out, mut kept) = (Vec::new(), Vec::new());
+        while let Some(line) = lines.next_line().expect("read") {
+            out.push(match &line {
+                RawLine::Whole(bytes) => String::from_utf8(bytes.to_vec()).expect("UTF-8"),
                 RawLine::TooLong => "too long".to_owned(),
             });
+            if keep {
+                kept.push(line);
+            }
         }
-        lines
+        out
     }
 
     #[test]
-    fn lines_are_cut_at_newlines_across_reads_and_measured_without_their_newline() {
+    fn lines_are_cut_at_newlines_across_reads_and_blocks_and_measured_without_their_newline() {
         let (a, b, c) = ("a".repeat(64), "b".repeat(63), "c".repeat(65));
-        let input = format!("{a}\n{b}\r\n{c}\n\n{c}\nlast");
+        let input = format!("{a}\n{b}\r\n{c}\n\n{c}\nlast\nx\ny\n\nz");
         let expected = [
             format!("{a}\n"),
             format!("{b}\r\n"),
             "too long".to_owned(),
             "\n".to_owned(),
             "too long".to_owned(),
-            "last".to_owned(),
+            "last\n".to_owned(),
+            "x\n".to_owned(),
+            "y\n".to_owned(),
+            "\n".to_owned(),
+            "z".to_owned(),
         ];
-        for buffer in [1, 5, 64, 65, 66, 1 << 10] {
-            assert_eq!(lines_of(&input, buffer), expected, "buffer {buffer}");
+        for read in [1, 5, 64, 65, 66, 1 << 10] {
+            for block in [1, 3, 64, 200, 1 << 12] {
+                for keep in [false, true] {
+                    let lines = lines_of(&input, read, block, keep);
+                    assert_eq!(lines, expected, "read {read}, block {block}, keep {keep}");
+                }
+            }
         }
-        assert_eq!(lines_of(&a, 7), [a]);
-        assert_eq!(lines_of(&c, 7), ["too long"]);
-        assert!(lines_of("", 7).is_empty());
+        assert_eq!(lines_of(&a, 7, 4, true), [a]);
+        assert_eq!(lines_of(&c, 7, 4, true), ["too long"]);
+        assert!(lines_of("", 7, 4, true).is_empty());
+    }
+
+    #[test]
+    fn blocks_whose_lines_are_done_are_read_into_again() {
+        let input = "0123456789\n".repeat(1_000);
+        let mut lines = Lines::new(input.as_bytes(), 64, 100);
+        let mut count = 0;
+        while let Some(RawLine::Whole(line)) = lines.next_line().expect("read") {
+            assert_eq!(&*line, b"0123456789\n");
+            count += 1;
+            drop(line);
+            assert!(lines.given.len() <= 1, "{} blocks kept", lines.given.len());
+        }
+        assert_eq!(count, 1_000);
     }
 
     /// Hands out `total` lines one at a time and records how far it ran ahead of the writer.

@@ -238,3 +238,37 @@ fn a_large_input_is_streamed_each_answer_before_the_next_line_is_sent() {
     drop(stdin);
     assert!(child.wait().expect("exit").success());
 }
+
+#[test]
+fn extract_jsonl_sees_as_much_markup_as_extract_file_under_the_markup_setting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("long.html");
+    std::fs::write(&path, page(1, 2_000)).expect("write page");
+    let html = std::fs::read_to_string(&path).expect("read page");
+    let limit = [("LINKDIGEST_MAX_MARKUP_BYTES", "65536")];
+    let run = |args: &[&str], input: Vec<u8>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_linkdigest"))
+            .args(args)
+            .env_remove("RUST_LOG")
+            .envs(limit)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run linkdigest");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&input).expect("write stdin");
+        drop(stdin);
+        child.wait_with_output().expect("linkdigest output")
+    };
+    let file = run(
+        &["extract", "--json", path.to_str().expect("a UTF-8 path")],
+        Vec::new(),
+    );
+    let file: Value = serde_json::from_slice(&file.stdout).expect("a JSON object");
+    let line = json!({"id": "long", "html": html}).to_string() + "\n";
+    let batch = json_lines(&run(&["extract", "--jsonl"], line.into_bytes()));
+    let text = file["text"].as_str().expect("text");
+    // the limit cut the page: far fewer than its 2,000 paragraphs were read
+    assert!(text.matches("Story 1 goes on").count() < 1_000, "{text}");
+    assert_eq!(batch[0]["text"].as_str(), Some(text));
+}
