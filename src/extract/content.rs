@@ -658,6 +658,7 @@ fn select_with(walk: &mut Walk, strict: bool) -> (Vec<usize>, u32) {
             if seg.link_chars * 4 > seg.chars * 3
                 && seg.chars < 200
                 && nodes[seg.owner as usize].tag != Tag::ListItem
+                && !in_data_table(nodes, seg.owner)
             {
                 continue;
             }
@@ -674,6 +675,19 @@ fn select_with(walk: &mut Walk, strict: bool) -> (Vec<usize>, u32) {
         out.pop();
     }
     (out, top)
+}
+
+/// Whether a block sits in a table with header cells (a data table: its linked cells are
+/// entries, not navigation).
+fn in_data_table(nodes: &[Node], mut at: u32) -> bool {
+    while at != NONE {
+        let n = &nodes[at as usize];
+        if n.tag == Tag::Table {
+            return n.table_heads > 0;
+        }
+        at = n.parent;
+    }
+    false
 }
 
 /// Drops a run of two or more segments that repeats an earlier run word for word and holds at
@@ -894,6 +908,7 @@ fn conditionally_removed(
     strict: bool,
 ) -> Vec<bool> {
     let core = densest_block(nodes, segs, roots, strict);
+    let last_prose = last_prose_seg(nodes, segs, core);
     let mut removed = vec![false; nodes.len()];
     for &root in roots {
         let end = nodes[root as usize].end;
@@ -902,7 +917,10 @@ fn conditionally_removed(
             let inherited = i != root && n.parent != NONE && removed[n.parent as usize];
             // the block holding most of the prose, and its ancestors, are the article
             let holds_core = core.is_some_and(|c| i <= c && c < n.end);
-            removed[i as usize] = inherited || (i != top && !holds_core && should_remove(n));
+            // a list of links with more prose after it sits inside the article
+            let prose_after = last_prose.is_some_and(|k| n.end_seg <= k);
+            removed[i as usize] =
+                inherited || (i != top && !holds_core && should_remove(n, prose_after));
         }
     }
     removed
@@ -937,7 +955,18 @@ fn densest_block(nodes: &[Node], segs: &[Seg], roots: &[u32], strict: bool) -> O
     (*chars > 0).then_some(best as u32)
 }
 
-fn should_remove(n: &Node) -> bool {
+/// The last prose segment (long, few links) of the block that holds most of the prose.
+fn last_prose_seg(nodes: &[Node], segs: &[Seg], core: Option<u32>) -> Option<u32> {
+    let c = &nodes[core? as usize];
+    (c.first_seg..c.end_seg).rev().find(|&k| {
+        let seg = &segs[k as usize];
+        !seg.heading && seg.chars >= 80 && seg.link_chars * 4 <= seg.chars
+    })
+}
+
+/// Readability's conditional cleaning test for one container; `prose_after` says more of
+/// the article's prose follows it, so a list of links there is part of the article.
+fn should_remove(n: &Node, prose_after: bool) -> bool {
     let is_list_tag = n.tag == Tag::List;
     if !matches!(n.tag, Tag::Div | Tag::List | Tag::Table | Tag::Form) {
         return n.tag == Tag::Heading && n.weight < 0;
@@ -974,7 +1003,7 @@ fn should_remove(n: &Node) -> bool {
             && !n.in_figure)
         || (!is_list && n.weight < 25 && density > 0.2)
         || (n.weight >= 25 && density > 0.5)
-        || (is_list && density > 0.8)
+        || (is_list && density > 0.8 && !(is_list_tag && prose_after && n.images == 0))
         || (n.embeds == 1 && len < 75)
         || n.embeds > 1
 }

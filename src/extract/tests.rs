@@ -580,3 +580,45 @@ fn a_short_named_post_beats_the_longer_comments_beside_it() {
     );
     assert!(!text.contains("Reader wrote"), "comments taken: {text}");
 }
+
+#[test]
+fn a_list_of_links_inside_the_article_is_kept() {
+    let body = format!(
+        "<article><p>{}</p><p>The tools we used:</p><ul>\
+         <li><a href=\"/bbedit\">BBEdit</a></li><li><a href=\"/acorn\">Acorn</a></li>\
+         <li><a href=\"/transmit\">Transmit</a></li></ul><p>{}</p></article>",
+        prose("We rebuilt the site over the summer with a small team.", 4),
+        prose("Next year we will move the archive to the new server.", 4)
+    );
+    let text = article(&page("", &body), None).expect("an article").text();
+    assert!(text.contains("BBEdit\n\nAcorn\n\nTransmit"), "{text}");
+}
+
+#[test]
+fn a_list_of_links_after_the_last_paragraph_is_still_dropped() {
+    let body = format!(
+        "<article><p>{}</p><p>{}</p><ul>\
+         <li><a href=\"/a\">Ferry fares rise again</a></li>\
+         <li><a href=\"/b\">Coast path reopens</a></li></ul></article>",
+        prose("We rebuilt the site over the summer with a small team.", 4),
+        prose("Next year we will move the archive to the new server.", 4)
+    );
+    let text = article(&page("", &body), None).expect("an article").text();
+    assert!(text.ends_with("new server."), "{text}");
+}
+
+#[test]
+fn linked_cells_of_a_data_table_are_kept() {
+    let body = format!(
+        "<article><p>{}</p><table><tr><th>Film</th><th>Year</th></tr>\
+         <tr><td><a href=\"/f1\">Groundhog Day</a></td><td>1993</td></tr>\
+         <tr><td><a href=\"/f2\">Run Lola Run</a></td><td>1998</td></tr></table></article>",
+        prose(
+            "Time loops are a favourite device of film makers, and old.",
+            5
+        )
+    );
+    let text = article(&page("", &body), None).expect("an article").text();
+    assert!(text.contains("Groundhog Day"), "{text}");
+    assert!(text.contains("Run Lola Run"), "{text}");
+}
