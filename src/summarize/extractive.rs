@@ -497,8 +497,8 @@ mod tests {
         let mut paragraphs = NEWS.to_vec();
         paragraphs[0] = "(CNN)The city council approved a new budget for public libraries on \
                          Tuesday, adding late opening hours in every district.";
-        paragraphs[2] = "The mayor (pictured) said the library budget would be paid for by \
-                         savings in road maintenance.";
+        paragraphs[2] = "Mayor Ann Hall (pictured) said the library budget would be paid for \
+                         by savings in road maintenance.";
         let a = article(
             "Council approves new library budget",
             Some("en"),
@@ -516,7 +516,8 @@ mod tests {
         assert_eq!(
             text(2).map(String::as_str),
             Some(
-                "The mayor said the library budget would be paid for by savings in road maintenance."
+                "Mayor Ann Hall said the library budget would be paid for by savings in road \
+                 maintenance."
             )
         );
     }
