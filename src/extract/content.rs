@@ -627,6 +627,7 @@ fn select_with(walk: &mut Walk, strict: bool) -> (Vec<usize>, u32) {
     };
     let roots = with_siblings(nodes, segs, top, strict);
     let removed = conditionally_removed(nodes, segs, &roots, top, strict);
+    let data_table = in_data_tables(nodes);
     let mut out = Vec::new();
     let mut in_teaser_list = false;
     let mut taken_chars = 0;
@@ -658,7 +659,7 @@ fn select_with(walk: &mut Walk, strict: bool) -> (Vec<usize>, u32) {
             if seg.link_chars * 4 > seg.chars * 3
                 && seg.chars < 200
                 && nodes[seg.owner as usize].tag != Tag::ListItem
-                && !in_data_table(nodes, seg.owner)
+                && !data_table[seg.owner as usize]
             {
                 continue;
             }
@@ -677,17 +678,19 @@ fn select_with(walk: &mut Walk, strict: bool) -> (Vec<usize>, u32) {
     (out, top)
 }
 
-/// Whether a block sits in a table with header cells (a data table: its linked cells are
-/// entries, not navigation).
-fn in_data_table(nodes: &[Node], mut at: u32) -> bool {
-    while at != NONE {
-        let n = &nodes[at as usize];
-        if n.tag == Tag::Table {
-            return n.table_heads > 0;
-        }
-        at = n.parent;
+/// For each node, whether it sits in a table with header cells (a data table: its linked
+/// cells are entries, not navigation). One pass: a parent comes before its children, so a
+/// page nested thousands deep costs no more than a flat one.
+fn in_data_tables(nodes: &[Node]) -> Vec<bool> {
+    let mut inside = vec![false; nodes.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        inside[i] = if n.tag == Tag::Table {
+            n.table_heads > 0
+        } else {
+            n.parent != NONE && inside[n.parent as usize]
+        };
     }
-    false
+    inside
 }
 
 /// Drops a run of two or more segments that repeats an earlier run word for word and holds at
