@@ -1,7 +1,7 @@
 //! The built-in extractive summarizer: ranks the article's own sentences by centrality,
 //! position (trusted as much as the opening is central), overlap with the title and length,
 //! drops near-duplicates, puts first whichever of the best few covers the most, and tidies
-//! the picks (no dateline tag, no "(pictured)").
+//! the picks (no dateline tag, no sharing labels glued to a sentence).
 
 use std::collections::HashMap;
 
@@ -14,7 +14,7 @@ use super::{RankedSentence, SummarizeError, Summarizer, Summary};
 use crate::extract::{Article, BlockKind};
 
 /// The version in [`Extractive::id`]; bump it whenever the output changes.
-const VERSION: u32 = 7;
+const VERSION: u32 = 8;
 
 /// How many blocks language detection reads: enough to tell the language.
 const DETECT_SAMPLE_BLOCKS: usize = 8;
@@ -493,12 +493,10 @@ mod tests {
     }
 
     #[test]
-    fn picks_lose_their_dateline_tag_and_picture_directions() {
+    fn the_first_pick_loses_its_dateline_tag() {
         let mut paragraphs = NEWS.to_vec();
         paragraphs[0] = "(CNN)The city council approved a new budget for public libraries on \
                          Tuesday, adding late opening hours in every district.";
-        paragraphs[2] = "Mayor Ann Hall (pictured) said the library budget would be paid for \
-                         by savings in road maintenance.";
         let a = article(
             "Council approves new library budget",
             Some("en"),
@@ -511,13 +509,6 @@ mod tests {
             Some(
                 "The city council approved a new budget for public libraries on Tuesday, \
                  adding late opening hours in every district."
-            )
-        );
-        assert_eq!(
-            text(2).map(String::as_str),
-            Some(
-                "Mayor Ann Hall said the library budget would be paid for by savings in road \
-                 maintenance."
             )
         );
     }

@@ -3,7 +3,7 @@
 //! - `sentences`: [`split_sentences`], the splitter (abbreviations, numbers, quotes, CJK).
 //! - `tokens`: terms per language (stop words, stems, CJK character bigrams).
 //! - `extractive`: [`Extractive`], which ranks sentences and drops near-duplicates.
-//! - `tidy`: what a picked sentence loses before it is shown (datelines, "(pictured)").
+//! - `tidy`: what a picked sentence loses before it is shown (a dateline tag, sharing labels).
 //! - `grounding`: checks an LLM's sentences against the article (no links, no invented
 //!   numbers or names).
 
@@ -26,7 +26,7 @@ pub use sentences::split_sentences;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RankedSentence {
     /// The sentence as it reads in the article, less what a reader of the summary does not
-    /// need (a dateline's source tag, "(pictured)").
+    /// need (a dateline's source tag, sharing labels).
     pub text: String,
     /// Its index among the article's sentences, so a view can restore article order.
     pub position: usize,

