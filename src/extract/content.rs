@@ -911,7 +911,7 @@ fn conditionally_removed(
     strict: bool,
 ) -> Vec<bool> {
     let core = densest_block(nodes, segs, roots, strict);
-    let last_prose = last_prose_seg(nodes, segs, core);
+    let prose = prose_span(nodes, segs, core);
     let mut removed = vec![false; nodes.len()];
     for &root in roots {
         let end = nodes[root as usize].end;
@@ -920,10 +920,11 @@ fn conditionally_removed(
             let inherited = i != root && n.parent != NONE && removed[n.parent as usize];
             // the block holding most of the prose, and its ancestors, are the article
             let holds_core = core.is_some_and(|c| i <= c && c < n.end);
-            // a list of links with more prose after it sits inside the article
-            let prose_after = last_prose.is_some_and(|k| n.end_seg <= k);
+            // a list of links with the article's prose before and after it sits inside it
+            let amid_prose =
+                prose.is_some_and(|(first, last)| first < n.first_seg && n.end_seg <= last);
             removed[i as usize] =
-                inherited || (i != top && !holds_core && should_remove(n, prose_after));
+                inherited || (i != top && !holds_core && should_remove(n, amid_prose));
         }
     }
     removed
@@ -958,18 +959,22 @@ fn densest_block(nodes: &[Node], segs: &[Seg], roots: &[u32], strict: bool) -> O
     (*chars > 0).then_some(best as u32)
 }
 
-/// The last prose segment (long, few links) of the block that holds most of the prose.
-fn last_prose_seg(nodes: &[Node], segs: &[Seg], core: Option<u32>) -> Option<u32> {
+/// The first and last prose segments (long, few links) of the block that holds most of the
+/// prose.
+fn prose_span(nodes: &[Node], segs: &[Seg], core: Option<u32>) -> Option<(u32, u32)> {
     let c = &nodes[core? as usize];
-    (c.first_seg..c.end_seg).rev().find(|&k| {
+    let is_prose = |&k: &u32| {
         let seg = &segs[k as usize];
         !seg.heading && seg.chars >= 80 && seg.link_chars * 4 <= seg.chars
-    })
+    };
+    let first = (c.first_seg..c.end_seg).find(is_prose)?;
+    let last = (first..c.end_seg).rev().find(is_prose)?;
+    Some((first, last))
 }
 
-/// Readability's conditional cleaning test for one container; `prose_after` says more of
-/// the article's prose follows it, so a list of links there is part of the article.
-fn should_remove(n: &Node, prose_after: bool) -> bool {
+/// Readability's conditional cleaning test for one container; `amid_prose` says the article's
+/// prose comes before and after it, so a list of links there is part of the article.
+fn should_remove(n: &Node, amid_prose: bool) -> bool {
     let is_list_tag = n.tag == Tag::List;
     if !matches!(n.tag, Tag::Div | Tag::List | Tag::Table | Tag::Form) {
         return n.tag == Tag::Heading && n.weight < 0;
@@ -1006,7 +1011,7 @@ fn should_remove(n: &Node, prose_after: bool) -> bool {
             && !n.in_figure)
         || (!is_list && n.weight < 25 && density > 0.2)
         || (n.weight >= 25 && density > 0.5)
-        || (is_list && density > 0.8 && !(is_list_tag && prose_after && n.images == 0))
+        || (is_list && density > 0.8 && !(is_list_tag && amid_prose && n.images == 0))
         || (n.embeds == 1 && len < 75)
         || n.embeds > 1
 }

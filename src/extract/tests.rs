@@ -608,6 +608,18 @@ fn a_list_of_links_after_the_last_paragraph_is_still_dropped() {
 }
 
 #[test]
+fn a_list_of_links_before_the_first_paragraph_is_still_dropped() {
+    let body = format!(
+        "<article><ul><li><a href=\"/s1\">World</a></li><li><a href=\"/s2\">Politics</a></li>\
+         <li><a href=\"/s3\">Business</a></li></ul><p>{}</p><p>{}</p></article>",
+        prose("We rebuilt the site over the summer with a small team.", 4),
+        prose("Next year we will move the archive to the new server.", 4)
+    );
+    let text = article(&page("", &body), None).expect("an article").text();
+    assert!(text.starts_with("We rebuilt the site"), "{text}");
+}
+
+#[test]
 fn linked_cells_of_a_data_table_are_kept() {
     let body = format!(
         "<article><p>{}</p><table><tr><th>Film</th><th>Year</th></tr>\
