@@ -170,9 +170,11 @@ impl Scratch {
         line
     }
 
-    /// Gives back what a long line made the buffers grow to.
+    /// Gives back what a long line grew: its bytes, or its tape (a line of many small values,
+    /// `"id": [0, 0, ...]`, grows the tape and the structural indexes, not the bytes).
     fn trim(&mut self) {
-        if self.bytes.capacity() > KEPT_SCRATCH_BYTES {
+        let tape_bytes = self.tape.0.capacity() * std::mem::size_of::<simd_json::Node<'_>>();
+        if self.bytes.capacity() > KEPT_SCRATCH_BYTES || tape_bytes > KEPT_SCRATCH_BYTES {
             *self = Scratch::new();
         }
     }
@@ -461,6 +463,17 @@ mod tests {
     /// What serde_json alone makes of the line.
     fn slow(line: &[u8]) -> Option<Line<'_>> {
         serde_json::from_slice(line).ok()
+    }
+
+    #[test]
+    fn a_line_of_many_small_values_does_not_leave_its_tape_behind() {
+        let zeros = vec!["0"; 2_000_000].join(",");
+        let line = format!("{{\"html\":\"<p>x</p>\",\"id\":[{zeros}]}}\n");
+        assert!(parse(1, line.as_bytes()).is_ok());
+        let kept = SCRATCH.with_borrow(|s| {
+            s.tape.0.capacity() * std::mem::size_of::<simd_json::Node<'_>>() + s.bytes.capacity()
+        });
+        assert!(kept <= 2 * KEPT_SCRATCH_BYTES, "{kept} bytes kept");
     }
 
     /// The batch's reading of line `number`, as an owned line or the error line.
