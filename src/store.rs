@@ -354,11 +354,18 @@ fn prune(c: &Connection, limits: StoreLimits) -> Result<(), StoreError> {
     digests::prune_digests(c, limits.retention, limits.max_digests)?;
     // One row per link offered inline: capped like digests, or a script typing new links
     // into inline queries would grow the file for the whole retention period.
-    let cap = i64::try_from(limits.max_digests).unwrap_or(i64::MAX);
+    keep_newest(c, "inline_links", "created_at", limits.max_digests)
+}
+
+/// Deletes all but the `cap` newest rows of `table` by its `age` column (ties: the last
+/// written stays). Both names are the store's own constants, never outside input.
+fn keep_newest(c: &Connection, table: &str, age: &str, cap: usize) -> Result<(), StoreError> {
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     c.execute(
-        "DELETE FROM inline_links WHERE key IN (
-             SELECT key FROM inline_links ORDER BY created_at DESC, rowid DESC
-             LIMIT -1 OFFSET ?1)",
+        &format!(
+            "DELETE FROM {table} WHERE rowid IN (
+                 SELECT rowid FROM {table} ORDER BY {age} DESC, rowid DESC LIMIT -1 OFFSET ?1)"
+        ),
         [cap],
     )?;
     Ok(())

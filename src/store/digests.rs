@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{PRUNE_EVERY, Store, StoreError, now_ms, prune, secs};
+use super::{PRUNE_EVERY, Store, StoreError, keep_newest, now_ms, prune, secs};
 use crate::digest::{ArchiveError, Archived, Digest, DigestArchive};
 use crate::links;
 
@@ -108,14 +108,7 @@ pub(super) fn prune_digests(
 ) -> Result<(), StoreError> {
     let oldest = now_ms().saturating_sub(secs(retention).saturating_mul(1000));
     c.execute("DELETE FROM kept_digests WHERE made_at_ms < ?1", [oldest])?;
-    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-    c.execute(
-        "DELETE FROM kept_digests WHERE rowid IN (
-             SELECT rowid FROM kept_digests ORDER BY made_at_ms DESC, rowid DESC
-             LIMIT -1 OFFSET ?1)",
-        [cap],
-    )?;
-    Ok(())
+    keep_newest(c, "kept_digests", "made_at_ms", cap)
 }
 
 impl Store {

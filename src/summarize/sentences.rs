@@ -292,8 +292,7 @@ fn glued_word_before<'a>(chars: &[(usize, char)], line: &'a str, end: usize) -> 
     let mut k = end;
     while k > 0 {
         let c = chars[k - 1].1;
-        if c.is_whitespace() || matches!(c, '(' | '[' | '"' | '“' | '‘' | '«' | '\'' | '¿' | '¡')
-        {
+        if starts_word_after(c) {
             break;
         }
         if matches!(c, '.' | '!' | '?') || end - k >= GLUED_WORD_MAX {
@@ -330,14 +329,17 @@ fn plain_word_after(chars: &[(usize, char)], from: usize) -> bool {
 fn word_before<'a>(chars: &[(usize, char)], line: &'a str, end: usize) -> &'a str {
     let mut k = end;
     while k > 0 {
-        let c = chars[k - 1].1;
-        if c.is_whitespace() || matches!(c, '(' | '[' | '"' | '“' | '‘' | '«' | '\'' | '¿' | '¡')
-        {
+        if starts_word_after(chars[k - 1].1) {
             break;
         }
         k -= 1;
     }
     &line[chars.get(k).map_or(line.len(), |&(b, _)| b)..chars[end].0]
+}
+
+/// Whether a word starts right after `c`: a space, an opening bracket or quote.
+fn starts_word_after(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '(' | '[' | '"' | '“' | '‘' | '«' | '\'' | '¿' | '¡')
 }
 
 /// The next word after whitespace and opening quotes, starting at `chars[from]`.

@@ -7,8 +7,10 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use wiremock::ResponseTemplate;
 
-use crate::support::bot::{PATIENCE, TestBot, bot_config, bullets, replies, site};
-use crate::support::fake_telegram::{Chat, FakeTelegram, SentMessage, User};
+use crate::support::bot::{
+    PATIENCE, TestBot, bot_config, bullets, first_callback, inline_edited, replies, site,
+};
+use crate::support::fake_telegram::{Chat, FakeTelegram, User};
 use crate::support::pages;
 
 /// Waits for the bot's answer to inline query `id`.
@@ -19,26 +21,10 @@ async fn answer(tg: &FakeTelegram, id: &str) -> Value {
     .await
 }
 
-/// Waits until inline message `id` was edited `edits` times.
-async fn inline_edited(tg: &FakeTelegram, id: &str, edits: usize) -> SentMessage {
-    let what = format!("{edits} edit(s) of inline message {id}");
-    tg.wait_until(&what, PATIENCE, |tg| {
-        tg.inline_message(id).filter(|m| m.edits >= edits)
-    })
-    .await
-}
-
 fn only_result(answer: &Value) -> &Value {
     let results = answer["results"].as_array().expect("results");
     assert_eq!(results.len(), 1, "{answer}");
     &results[0]
-}
-
-fn callback(message: &SentMessage) -> String {
-    message.buttons[0][0]
-        .callback_data
-        .clone()
-        .expect("a callback button")
 }
 
 #[tokio::test]
@@ -130,14 +116,14 @@ async fn a_new_link_gets_a_placeholder_edited_into_the_digest_whose_expand_survi
     assert_eq!(digest.buttons[0][0].text, "Expand");
     let collapsed = bullets(&digest);
 
-    tg.press_inline_button(&ann, &sent, &callback(&digest));
+    tg.press_inline_button(&ann, &sent, &first_callback(&digest));
     let expanded = inline_edited(&tg, &sent, 2).await;
     assert!(bullets(&expanded) > collapsed, "{}", expanded.text);
     assert_eq!(expanded.buttons[0][0].text, "Collapse");
     bot.stop().await;
 
     let bot = TestBot::start(&tg, &db).await;
-    tg.press_inline_button(&ann, &sent, &callback(&expanded));
+    tg.press_inline_button(&ann, &sent, &first_callback(&expanded));
     let again = inline_edited(&tg, &sent, 3).await;
     assert_eq!(bullets(&again), collapsed);
     assert_eq!(again.buttons[0][0].text, "Expand");
@@ -198,7 +184,7 @@ async fn without_inline_feedback_the_summarize_button_starts_the_digest() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(site.hits("/council").await, 0, "nothing told the bot");
 
-    tg.press_inline_button(&ann, &sent, &callback(&placeholder));
+    tg.press_inline_button(&ann, &sent, &first_callback(&placeholder));
     let digest = inline_edited(&tg, &sent, 1).await;
     assert!(
         digest.visible_text().contains("twelve percent"),
@@ -403,7 +389,7 @@ async fn taps_under_an_inline_digest_count_against_the_persons_command_allowance
     let answer = answer(&tg, &query).await;
     let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
     let sent = tg.choose_inline_result(&ann, &query, &result_id).unwrap();
-    let expand = callback(&inline_edited(&tg, &sent, 1).await);
+    let expand = first_callback(&inline_edited(&tg, &sent, 1).await);
     let collapse = expand.replacen("x:", "c:", 1);
 
     let mut texts = Vec::new();

@@ -17,10 +17,11 @@ use tempfile::TempDir;
 use wiremock::ResponseTemplate;
 
 use crate::support::bot::{
-    PATIENCE, TestBot, bot_config, edited, fetcher, post_raw_update, post_update, replies, site,
+    PATIENCE, TestBot, bot_config, edited, fetcher, first_callback, inline_edited, post_raw_update,
+    post_update, replies, site,
 };
 use crate::support::fake_site::FakeSite;
-use crate::support::fake_telegram::{Chat, FakeTelegram, SentMessage, User, text_message};
+use crate::support::fake_telegram::{Chat, FakeTelegram, User, text_message};
 use crate::support::pages;
 use crate::support::redis::RedisServer;
 
@@ -696,22 +697,6 @@ async fn post(addr: std::net::SocketAddr, update_id: i64, kind: &str, payload: V
     post_raw_update(addr, SECRET, update).await;
 }
 
-/// Waits until inline message `id` was edited `edits` times.
-async fn inline_edited(tg: &FakeTelegram, id: &str, edits: usize) -> SentMessage {
-    let what = format!("{edits} edit(s) of inline message {id}");
-    tg.wait_until(&what, PATIENCE, |tg| {
-        tg.inline_message(id).filter(|m| m.edits >= edits)
-    })
-    .await
-}
-
-fn first_button(message: &SentMessage) -> String {
-    message.buttons[0][0]
-        .callback_data
-        .clone()
-        .expect("a button")
-}
-
 #[tokio::test]
 async fn an_inline_link_offered_by_one_instance_is_summarized_and_expanded_by_the_other() {
     let Some(redis) = RedisServer::start() else {
@@ -739,7 +724,7 @@ async fn an_inline_link_offered_by_one_instance_is_summarized_and_expanded_by_th
     let placeholder = tg.inline_message(&sent).unwrap();
 
     // The load balancer hands the Summarize press to the instance that did not answer.
-    let press = tg.open_inline_button_press(&ann, &sent, &first_button(&placeholder));
+    let press = tg.open_inline_button_press(&ann, &sent, &first_callback(&placeholder));
     post(at_two, 2, "callback_query", press).await;
     let digest = inline_edited(&tg, &sent, 1).await;
     assert!(
@@ -750,7 +735,7 @@ async fn an_inline_link_offered_by_one_instance_is_summarized_and_expanded_by_th
     assert_eq!(digest.buttons[0][0].text, "Expand");
 
     // And Expand to the first, which never made the digest.
-    let press = tg.open_inline_button_press(&ann, &sent, &first_button(&digest));
+    let press = tg.open_inline_button_press(&ann, &sent, &first_callback(&digest));
     post(at_one, 3, "callback_query", press).await;
     let expanded = inline_edited(&tg, &sent, 2).await;
     assert_eq!(expanded.buttons[0][0].text, "Collapse");
@@ -775,7 +760,7 @@ async fn expand_on_the_other_instance_uses_the_shared_digest_of_a_redirected_lin
     let short = site.url("/short");
     post_update(at_one, SECRET, 1, text_message(&chat, &ann, short.as_str())).await;
     let digest = replies(&tg, chat.id, 1).await.remove(0);
-    let press = tg.open_button_press(&chat, &ann, digest.message_id, &first_button(&digest));
+    let press = tg.open_button_press(&chat, &ann, digest.message_id, &first_callback(&digest));
     post(at_two, 2, "callback_query", press).await;
     let expanded = edited(&tg, chat.id, digest.message_id, 1).await;
     assert_eq!(expanded.buttons[0][0].text, "Collapse");

@@ -255,6 +255,23 @@ pub async fn edited(tg: &FakeTelegram, chat: i64, id: i32, edits: usize) -> Sent
     }
 }
 
+/// Waits until inline message `id` was edited `edits` times.
+pub async fn inline_edited(tg: &FakeTelegram, id: &str, edits: usize) -> SentMessage {
+    let what = format!("{edits} edit(s) of inline message {id}");
+    tg.wait_until(&what, PATIENCE, |tg| {
+        tg.inline_message(id).filter(|m| m.edits >= edits)
+    })
+    .await
+}
+
+/// The callback data of a message's first button.
+pub fn first_callback(message: &SentMessage) -> String {
+    message.buttons[0][0]
+        .callback_data
+        .clone()
+        .expect("a callback button")
+}
+
 /// A fake website on 127.0.0.1 serving `pages` as HTML (path → body).
 pub async fn site(pages: &[(&str, String)]) -> FakeSite {
     let site = FakeSite::start().await;
