@@ -1,35 +1,55 @@
 //! Boilerplate rules: which elements are never article text, class/id hints, stock phrases.
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use scraper::node::Element;
 use std::sync::LazyLock;
 
+/// Words looked for anywhere in a class or id, ASCII case ignored. One automaton serves every
+/// thread without a search cache of its own (a regex keeps one per thread, and its other
+/// threads take a lock on each search).
+struct Words(AhoCorasick);
+
+impl Words {
+    /// The words of `alternatives`, separated by `|` as in Readability's patterns.
+    fn new(alternatives: &str) -> Words {
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(alternatives.split('|'))
+            .expect("constant words");
+        Words(automaton)
+    }
+
+    /// Whether any of the words occurs in `hints`.
+    fn occur_in(&self, hints: &str) -> bool {
+        self.0.is_match(hints)
+    }
+}
+
 /// Class/id words of page furniture (after Readability's `unlikelyCandidates`, plus the
 /// widgets news sites add: cookie banners, share bars, newsletter boxes…).
-static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|cookie|consent|newsletter|subscribe|share|sharing|most-read|mostread|popular|recommend|promo|outbrain|taboola|post-nav|prev-next|paywall|signup|sign-up|toolbar|masthead|byline|dateline|caption|credit|timestamp",
+static UNLIKELY: LazyLock<Words> = LazyLock::new(|| {
+    Words::new(
+        "-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|cookie|consent|newsletter|subscribe|share|sharing|most-read|mostread|popular|recommend|promo|outbrain|taboola|post-nav|prev-next|paywall|signup|sign-up|toolbar|masthead|byline|dateline|caption|credit|timestamp",
     )
-    .expect("constant regex")
 });
 
 /// Class/id words that rescue an element matched by [`UNLIKELY`].
-static MAYBE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)and|article|body|column|content|main|mathjax|shadow").expect("constant regex")
+static MAYBE: LazyLock<Words> =
+    LazyLock::new(|| Words::new("and|article|body|column|content|main|mathjax|shadow"));
+
+/// Class/id words of article content that raise a container's score.
+static POSITIVE: LazyLock<Words> = LazyLock::new(|| {
+    Words::new(
+        "article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|blog|story",
+    )
 });
 
-static POSITIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|blog|story",
+/// Class/id words of page furniture that lower a container's score (with the word `hid`, below).
+static NEGATIVE: LazyLock<Words> = LazyLock::new(|| {
+    Words::new(
+        "-ad-|hidden|banner|combx|comment|com-|contact|footer|gdpr|masthead|media|meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|widget|cookie|newsletter|subscribe",
     )
-    .expect("constant regex")
-});
-
-static NEGATIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|comment|com-|contact|footer|gdpr|masthead|media|meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|widget|cookie|newsletter|subscribe",
-    )
-    .expect("constant regex")
 });
 
 /// Short texts that are page furniture wherever they appear. (`(?:\W|$)` stands for `\b`: a
@@ -180,23 +200,23 @@ pub(crate) fn is_hidden_or_furniture(el: &Element) -> bool {
 
 /// Class/id words of reader comments: the comment's own "body" or "content" does not make
 /// it the article.
-static COMMENTS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)comment|disqus|trackback|pingback").expect("constant regex"));
+static COMMENTS: LazyLock<Words> =
+    LazyLock::new(|| Words::new("comment|disqus|trackback|pingback"));
 
 /// Whether class/id say this element is page furniture (and nothing rescues it). A rescue word
 /// only counts in a class or id that is not itself about comments ("commentbody" stays out,
 /// "article-body comments-open" stays in).
 pub(crate) fn is_unlikely(hints: &str) -> bool {
-    if hints.is_empty() || !UNLIKELY.is_match(hints) {
+    if hints.is_empty() || !UNLIKELY.occur_in(hints) {
         return false;
     }
-    if !MAYBE.is_match(hints) {
+    if !MAYBE.occur_in(hints) {
         return true;
     }
-    COMMENTS.is_match(hints)
+    COMMENTS.occur_in(hints)
         && !hints
             .split_whitespace()
-            .any(|word| !COMMENTS.is_match(word) && MAYBE.is_match(word))
+            .any(|word| !COMMENTS.occur_in(word) && MAYBE.occur_in(word))
 }
 
 /// Readability's class weight: +25 per positive hint, -25 per negative hint, class and id
@@ -207,10 +227,11 @@ pub(crate) fn class_weight(class: Option<&str>, id: Option<&str>) -> i32 {
         if hint.is_empty() {
             continue;
         }
-        if NEGATIVE.is_match(hint) {
+        // Readability's negative pattern also takes "hid" as a whole space-separated word
+        if NEGATIVE.occur_in(hint) || hint.split(' ').any(|w| w.eq_ignore_ascii_case("hid")) {
             weight -= 25;
         }
-        if POSITIVE.is_match(hint) {
+        if POSITIVE.occur_in(hint) {
             weight += 25;
         }
     }
@@ -241,6 +262,11 @@ mod tests {
     fn class_weight_rewards_content_words() {
         assert_eq!(class_weight(Some("entry-content"), None), 25);
         assert_eq!(class_weight(Some("sidebar"), Some("related")), -50);
+        // case is ignored, and "hid" counts only as a word of its own
+        assert_eq!(class_weight(Some("SideBar"), None), -25);
+        assert_eq!(class_weight(Some("box hid"), Some("hid")), -50);
+        assert_eq!(class_weight(Some("hide-me"), None), 0);
+        assert_eq!(class_weight(Some("Post-Body"), None), 25);
     }
 
     #[test]
