@@ -163,13 +163,19 @@ pub(crate) fn is_block(name: &str) -> bool {
     )
 }
 
+/// An attribute's value by its name, found by comparing names: scraper's own `attr` interns the
+/// name (a hash) and searches the list for every lookup, a cost the walk pays on every element.
+pub(crate) fn attr<'a>(el: &'a Element, name: &str) -> Option<&'a str> {
+    el.attrs().find(|&(n, _)| n == name).map(|(_, value)| value)
+}
+
 /// Whether the element is hidden from readers (hidden attribute, aria-hidden, display:none)
 /// or has a landmark role that is never the article.
 pub(crate) fn is_hidden_or_furniture(el: &Element) -> bool {
-    if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
+    if attr(el, "hidden").is_some() || attr(el, "aria-hidden") == Some("true") {
         return true;
     }
-    if let Some(style) = el.attr("style")
+    if let Some(style) = attr(el, "style")
         && (style.contains("none") || style.contains("hidden"))
     {
         let style: String = style
@@ -181,7 +187,7 @@ pub(crate) fn is_hidden_or_furniture(el: &Element) -> bool {
             return true;
         }
     }
-    if let Some(role) = el.attr("role") {
+    if let Some(role) = attr(el, "role") {
         return matches!(
             role,
             "navigation"

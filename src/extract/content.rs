@@ -221,8 +221,8 @@ impl<'a> Hints<'a> {
     /// Reads the hints of an element; `in_table` says whether a `<table>` is open around it.
     fn of(e: &'a Element, in_table: bool) -> Hints<'a> {
         let name = e.name();
-        let class = e.attr("class");
-        let id = e.attr("id");
+        let class = clean::attr(e, "class");
+        let id = clean::attr(e, "id");
         let mut unlikely = false;
         // a data table's cells keep their classes ("header" cells are content); a layout
         // table's blocks (old blogs put the whole page in one) are judged like any others
@@ -240,9 +240,7 @@ impl<'a> Hints<'a> {
             unlikely = clean::is_unlikely(&hints);
         }
         // schema.org markup names the article body outright
-        let marked_body = e
-            .attr("itemprop")
-            .is_some_and(|p| p.contains("articleBody"));
+        let marked_body = clean::attr(e, "itemprop").is_some_and(|p| p.contains("articleBody"));
         Hints {
             class,
             id,
@@ -347,12 +345,14 @@ impl Walker {
                 }
             }
             "script" => {
-                if e.attr("type").is_some_and(|t| t.contains("ld+json")) {
+                if clean::attr(e, "type").is_some_and(|t| t.contains("ld+json")) {
                     self.meta.json_ld.push(el.text().collect());
                 }
             }
             "html" if self.meta.html_lang.is_none() => {
-                self.meta.html_lang = e.attr("lang").or(e.attr("xml:lang")).map(str::to_string);
+                self.meta.html_lang = clean::attr(e, "lang")
+                    .or(clean::attr(e, "xml:lang"))
+                    .map(str::to_string);
                 return false;
             }
             "time" => {
@@ -397,7 +397,7 @@ impl Walker {
         if let Some(o) = self.owner() {
             let node = &mut self.nodes[o as usize];
             match e.name() {
-                "input" if e.attr("type") != Some("hidden") => node.inputs += 1,
+                "input" if clean::attr(e, "type") != Some("hidden") => node.inputs += 1,
                 "iframe" | "object" | "embed" | "video" | "audio" => node.embeds += 1,
                 _ => {}
             }
@@ -411,8 +411,8 @@ impl Walker {
         }
         let e = el.value();
         if !hints.marked_body
-            && (e.attr("rel") == Some("author")
-                || e.attr("itemprop").is_some_and(|p| p.contains("author")))
+            && (clean::attr(e, "rel") == Some("author")
+                || clean::attr(e, "itemprop").is_some_and(|p| p.contains("author")))
         {
             self.meta.maybe_byline(el, None, None);
         }

@@ -1,6 +1,7 @@
 //! Article metadata (title, site, byline, published time, language, canonical URL) from
 //! `<meta>`, `<link>`, `<title>`, JSON-LD and the page itself.
 
+use super::clean;
 use super::jsonld::JsonLd;
 use super::text;
 use regex::Regex;
@@ -66,7 +67,7 @@ impl RawMeta {
     pub(crate) fn element(&mut self, e: &Element) {
         match e.name() {
             "meta" => {
-                let Some(content) = e.attr("content") else {
+                let Some(content) = clean::attr(e, "content") else {
                     return;
                 };
                 let content = text::collapse(content);
@@ -74,7 +75,9 @@ impl RawMeta {
                     return;
                 }
                 for attr in ["property", "name", "itemprop", "http-equiv"] {
-                    let Some(keys) = e.attr(attr) else { continue };
+                    let Some(keys) = clean::attr(e, attr) else {
+                        continue;
+                    };
                     // property="og:title twitter:title" names several keys at once
                     for key in keys.split_whitespace() {
                         let key = key.to_ascii_lowercase();
@@ -85,16 +88,16 @@ impl RawMeta {
                 }
             }
             "link" => {
-                let is_canonical = e.attr("rel").is_some_and(|r| {
+                let is_canonical = clean::attr(e, "rel").is_some_and(|r| {
                     r.split_whitespace()
                         .any(|t| t.eq_ignore_ascii_case("canonical"))
                 });
                 if is_canonical && self.canonical.is_none() {
-                    self.canonical = e.attr("href").map(|h| h.trim().to_string());
+                    self.canonical = clean::attr(e, "href").map(|h| h.trim().to_string());
                 }
             }
             "base" if self.base_href.is_none() => {
-                self.base_href = e.attr("href").map(|h| h.trim().to_string());
+                self.base_href = clean::attr(e, "href").map(|h| h.trim().to_string());
             }
             _ => {}
         }
@@ -103,7 +106,7 @@ impl RawMeta {
     /// Records the first `<time datetime>` as a fallback publication time.
     pub(crate) fn time(&mut self, e: &Element) {
         if self.time.is_none() {
-            self.time = e.attr("datetime").map(str::to_string);
+            self.time = clean::attr(e, "datetime").map(str::to_string);
         }
     }
 
@@ -122,11 +125,8 @@ impl RawMeta {
                 || contains_ignore_case(h, "author")
                 || contains_ignore_case(h, "writtenby")
         });
-        let marked = el.value().attr("rel") == Some("author")
-            || el
-                .value()
-                .attr("itemprop")
-                .is_some_and(|p| p.contains("author"));
+        let marked = clean::attr(el.value(), "rel") == Some("author")
+            || clean::attr(el.value(), "itemprop").is_some_and(|p| p.contains("author"));
         if !(hinted || marked) {
             return;
         }
