@@ -27,10 +27,11 @@ impl Words {
 }
 
 /// Class/id words of page furniture (after Readability's `unlikelyCandidates`, plus the
-/// widgets news sites add: cookie banners, share bars, newsletter boxes…).
+/// widgets news sites add: cookie banners, share bars, newsletter boxes…, and the boxes about
+/// the author or the site and its copyright notice, which trail the article).
 static UNLIKELY: LazyLock<Words> = LazyLock::new(|| {
     Words::new(
-        "-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|cookie|consent|newsletter|subscribe|share|sharing|most-read|mostread|popular|recommend|promo|outbrain|taboola|post-nav|prev-next|paywall|signup|sign-up|toolbar|masthead|byline|dateline|caption|credit|timestamp",
+        "-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|cookie|consent|newsletter|subscribe|share|sharing|most-read|mostread|popular|recommend|promo|outbrain|taboola|post-nav|prev-next|paywall|signup|sign-up|toolbar|masthead|byline|dateline|caption|credit|timestamp|about|copyright",
     )
 });
 
@@ -213,7 +214,7 @@ static COMMENTS: LazyLock<Words> =
 /// only counts in a class or id that is not itself about comments ("commentbody" stays out,
 /// "article-body comments-open" stays in).
 pub(crate) fn is_unlikely(hints: &str) -> bool {
-    if hints.is_empty() || !UNLIKELY.occur_in(hints) {
+    if hints.is_empty() || !(UNLIKELY.occur_in(hints) || has_bio_word(hints)) {
         return false;
     }
     if !MAYBE.occur_in(hints) {
@@ -223,6 +224,14 @@ pub(crate) fn is_unlikely(hints: &str) -> bool {
         && !hints
             .split_whitespace()
             .any(|word| !COMMENTS.occur_in(word) && MAYBE.occur_in(word))
+}
+
+/// Whether a class/id word is "bio" ("author-bio", "short_bio"): an author's biography box.
+/// Checked apart from [`UNLIKELY`], whose words match anywhere ("biography" is no such box).
+fn has_bio_word(hints: &str) -> bool {
+    hints
+        .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
+        .any(|word| word.eq_ignore_ascii_case("bio"))
 }
 
 /// Readability's class weight: +25 per positive hint, -25 per negative hint, class and id
@@ -262,6 +271,18 @@ mod tests {
         assert!(is_unlikely("commentbody by-reader"));
         assert!(is_unlikely("comment_body"));
         assert!(!is_unlikely("article-body comments-open"));
+    }
+
+    #[test]
+    fn boxes_about_the_author_or_the_site_are_unlikely() {
+        assert!(is_unlikely("about-author"));
+        assert!(is_unlikely("widget-about"));
+        assert!(is_unlikely("footer-about"));
+        assert!(is_unlikely("copyright"));
+        assert!(is_unlikely("author-bio"));
+        assert!(is_unlikely("col col--10-of-12 bio"));
+        assert!(!is_unlikely("biography"));
+        assert!(!is_unlikely("symbiotic"));
     }
 
     #[test]
