@@ -20,12 +20,18 @@ const RETRIES_AFTER_429: usize = 5;
 /// than this can only fail ("query is too old"), so it is not waited for.
 const QUERY_LIFETIME: Duration = Duration::from_secs(10);
 
-/// Runs `request`, waiting and retrying when Telegram answers 429 `retry_after`.
+/// How long a message or edit waits in all for Telegram's 429s. A flood wait can be hours:
+/// waiting it out would hold the chat's outbox (its later replies are dropped meanwhile) and
+/// the bot's shutdown, for a reply nobody expects any more.
+const MESSAGE_PATIENCE: Duration = Duration::from_secs(300);
+
+/// Runs `request`, waiting and retrying when Telegram answers 429 `retry_after`, while the
+/// waits add up to less than [`MESSAGE_PATIENCE`].
 pub async fn with_retry<T, Fut>(request: impl FnMut() -> Fut) -> Result<T, RequestError>
 where
     Fut: Future<Output = Result<T, RequestError>>,
 {
-    retry_within(None, request).await
+    retry_within(Some(MESSAGE_PATIENCE), request).await
 }
 
 /// [`with_retry`], but only while the waits add up to less than `budget` (when given): past
@@ -305,6 +311,20 @@ mod tests {
             calls.load(Ordering::SeqCst),
             RETRIES_AFTER_429 + 1,
             "a message keeps trying"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_does_not_wait_out_a_flood_wait_of_hours() {
+        let calls = AtomicUsize::new(0);
+        let started = tokio::time::Instant::now();
+        let reply = with_retry(|| always_busy(&calls, 3 * 3600)).await;
+        assert!(matches!(reply, Err(RequestError::RetryAfter(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
         );
     }
 }
