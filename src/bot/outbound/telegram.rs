@@ -76,6 +76,9 @@ pub enum Sent {
     Done,
     /// Telegram refused it for good; logged.
     Failed,
+    /// The bot can no longer write to the chat (kicked, blocked, not a member, chat gone);
+    /// logged. Nothing else waiting for the chat can be sent either.
+    Gone,
     /// The group became a supergroup with this id; nothing was sent.
     Moved(ChatId),
 }
@@ -198,8 +201,32 @@ async fn send(bot: &Bot, chat: ChatId, what: &What, as_reply: bool) -> Sent {
                 What::EditInline { .. } | What::AnswerInline(_) => "inline answer or edit",
             };
             log_dropped(what, chat, &e);
-            Sent::Failed
+            if chat_gone(&e) {
+                Sent::Gone
+            } else {
+                Sent::Failed
+            }
         }
+    }
+}
+
+/// Whether Telegram says the bot can no longer write to the chat at all (not merely that a
+/// message is gone). teloxide knows some of these answers only as text.
+fn chat_gone(error: &RequestError) -> bool {
+    match error {
+        RequestError::Api(
+            ApiError::BotBlocked
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::ChatNotFound
+            | ApiError::UserDeactivated,
+        ) => true,
+        RequestError::Api(ApiError::Unknown(text)) => {
+            text.starts_with("Forbidden: bot was kicked")
+                || text.starts_with("Forbidden: bot is not a member")
+        }
+        _ => false,
     }
 }
 
