@@ -932,3 +932,41 @@ async fn a_press_answered_too_late_is_refused() {
     let why = late.expect_err("too late").to_string();
     assert!(why.contains("query is too old"), "{why}");
 }
+
+#[tokio::test]
+async fn a_chat_that_removed_the_bot_answers_403_as_telegram_does() {
+    use crate::support::fake_telegram::BOT_ID;
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    let (group, member) = (Chat::supergroup(-100_500), User::new(5, "Ann"));
+    fake.send_text(&group, &member, "hello");
+    let sent = bot
+        .send_message(ChatId(group.id), "digest")
+        .await
+        .expect("sent while a member");
+
+    fake.set_member_status(group.id, BOT_ID, "kicked");
+    let kicked = bot.send_message(ChatId(group.id), "digest").await;
+    assert!(
+        matches!(
+            kicked,
+            Err(RequestError::Api(ApiError::BotKickedFromSupergroup))
+        ),
+        "{kicked:?}"
+    );
+    let edit = bot.edit_message_text(ChatId(group.id), sent.id, "x").await;
+    assert!(matches!(edit, Err(RequestError::Api(_))), "{edit:?}");
+    let typing = bot
+        .send_chat_action(ChatId(group.id), ChatAction::Typing)
+        .await;
+    assert!(matches!(typing, Err(RequestError::Api(_))), "{typing:?}");
+
+    fake.set_member_status(7, BOT_ID, "kicked");
+    let blocked = bot.send_message(ChatId(7), "digest").await;
+    assert!(
+        matches!(blocked, Err(RequestError::Api(ApiError::BotBlocked))),
+        "{blocked:?}"
+    );
+    assert_eq!(fake.sent_messages(group.id).len(), 1);
+    assert!(fake.sent_messages(7).is_empty());
+}

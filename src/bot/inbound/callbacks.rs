@@ -40,42 +40,49 @@ pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult 
         app.outbox.answer_callback(&bot, &q, Some(gone));
         return Ok(());
     };
-    let (key, expanded) = match action {
-        Callback::Expand(key) => (key, true),
-        Callback::Collapse(key) => (key, false),
+    let press = match action {
+        Callback::Expand(key) => Press::Toggle(key, true),
+        Callback::Collapse(key) => Press::Toggle(key, false),
         Callback::Summarize(_) => {
             // Only inline placeholders carry it.
             let gone = "This button no longer works.".to_owned();
             app.outbox.answer_callback(&bot, &q, Some(gone));
             return Ok(());
         }
-        Callback::SetLength(length) => {
-            let view = Choice {
+        Callback::SetLength(length) => Press::Set(
+            Setting::Length(length),
+            Choice {
                 done: format!("Digests in this chat are now {length}."),
                 text: format!("Digest length in this chat: {length}."),
                 keyboard: keyboards::lengths(length),
-            };
-            set(&bot, &app, q, &msg, Setting::Length(length), view).await;
-            return Ok(());
-        }
-        Callback::SetMode(mode) => {
-            let view = Choice {
+            },
+        ),
+        Callback::SetMode(mode) => Press::Set(
+            Setting::Mode(mode),
+            Choice {
                 done: format!("Mode is now {mode}."),
                 text: format!("Mode in this chat: {mode}."),
                 keyboard: keyboards::modes(mode),
-            };
-            set(&bot, &app, q, &msg, Setting::Mode(mode), view).await;
-            return Ok(());
-        }
+            },
+        ),
     };
+    // Every tap waits in the chat's lane: the allowance and the store may ask Redis, and a
+    // settings tap writes to the store, which the dispatcher must never wait for.
     let (lane, bot_, chat, q_) = (Arc::clone(&app), bot.clone(), msg.chat.id.0, q.clone());
-    let queued = app.lanes.push(chat, "expand or collapse", async move {
+    let queued = app.lanes.push(chat, "button press", async move {
         // Taps share the commands' allowances (with Redis a network call: in the lane).
         if !within_tap_limits(&lane, &q, chat).await {
             let text = Some(TOO_MANY_TAPS.to_owned());
             lane.outbox.answer_callback(&bot_, &q, text);
             return;
         }
+        let (key, expanded) = match press {
+            Press::Toggle(key, expanded) => (key, expanded),
+            Press::Set(change, view) => {
+                set(&bot_, &lane, q, &msg, change, view).await;
+                return;
+            }
+        };
         // Answered before the work: a digest made again can take seconds.
         lane.outbox.answer_callback(&bot_, &q, None);
         let worker = Arc::clone(&lane);
@@ -87,6 +94,14 @@ pub async fn handle(bot: Bot, q: CallbackQuery, app: Arc<App>) -> HandlerResult 
         app.outbox.answer_callback(&bot, &q_, Some(BUSY.to_owned()));
     }
     Ok(())
+}
+
+/// What a press on a button under a chat message asks for.
+enum Press {
+    /// Expand (true) or collapse the digest with this link key.
+    Toggle(String, bool),
+    /// Change a setting, then show the settings message this way.
+    Set(Setting, Choice),
 }
 
 /// Takes one tap from the presser's and the chat's command allowance; false (logged once a

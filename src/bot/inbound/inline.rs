@@ -116,8 +116,8 @@ pub async fn chosen(bot: Bot, chosen: ChosenInlineResult, app: Arc<App>) -> Hand
 }
 
 /// Handles a button under an inline message: Summarize, Expand or Collapse; every press is
-/// answered (Expand and Collapse once counted against the person's command allowance, in
-/// their lane), the work goes to the work queue.
+/// answered (once counted against the person's command allowance, in their lane), the work
+/// goes to the work queue.
 pub fn button(bot: Bot, q: CallbackQuery, inline_id: String, app: Arc<App>) {
     let action = q.data.as_deref().and_then(Callback::parse);
     let user = user_id(&q.from);
@@ -128,20 +128,10 @@ pub fn button(bot: Bot, q: CallbackQuery, inline_id: String, app: Arc<App>) {
         answer(&app, &q, Some(NOT_AVAILABLE));
         return;
     }
-    let (key, expanded) = match action {
-        Some(Callback::Expand(key)) => (key, true),
-        Some(Callback::Collapse(key)) => (key, false),
-        Some(Callback::Summarize(key)) => {
-            answer(&app, &q, None);
-            let (worker, bot_) = (Arc::clone(&app), bot.clone());
-            app.work.push("inline summarize button", async move {
-                match link_of(&worker, &key).await {
-                    Some(url) => start(&bot_, &worker, user, inline_id, url),
-                    None => tracing::info!(key, "inline link unknown"),
-                }
-            });
-            return;
-        }
+    let tap = match action {
+        Some(Callback::Expand(key)) => Tap::Toggle(key, true),
+        Some(Callback::Collapse(key)) => Tap::Toggle(key, false),
+        Some(Callback::Summarize(key)) => Tap::Summarize(key),
         Some(Callback::SetLength(_) | Callback::SetMode(_)) | None => {
             let gone = "This button no longer works.";
             answer(&app, &q, Some(gone));
@@ -149,25 +139,44 @@ pub fn button(bot: Bot, q: CallbackQuery, inline_id: String, app: Arc<App>) {
         }
     };
     // Taps share the person's command allowance (an inline message has no chat), checked in
-    // their lane as commands are.
+    // their lane as commands are: Summarize too, or one person tapping it could fill the
+    // work queue and spend an edit from the bot's overall sends on every refusal.
     let (lane, bot_, q_) = (Arc::clone(&app), bot.clone(), q.clone());
-    let queued = app
-        .lanes
-        .push(user, "inline expand or collapse", async move {
-            if !lane.commands.allow_sender(user, 1).await {
-                let text = Some(TOO_MANY_TAPS.to_owned());
-                lane.outbox.answer_callback(&bot_, &q, text);
-                return;
+    let queued = app.lanes.push(user, "inline button", async move {
+        if !lane.commands.allow_sender(user, 1).await {
+            let text = Some(TOO_MANY_TAPS.to_owned());
+            lane.outbox.answer_callback(&bot_, &q, text);
+            return;
+        }
+        lane.outbox.answer_callback(&bot_, &q, None);
+        let worker = Arc::clone(&lane);
+        match tap {
+            Tap::Toggle(key, expanded) => {
+                lane.work.push("inline expand or collapse", async move {
+                    toggle(&bot_, &worker, user, inline_id, &key, expanded).await;
+                });
             }
-            lane.outbox.answer_callback(&bot_, &q, None);
-            let worker = Arc::clone(&lane);
-            lane.work.push("inline expand or collapse", async move {
-                toggle(&bot_, &worker, user, inline_id, &key, expanded).await;
-            });
-        });
+            Tap::Summarize(key) => {
+                lane.work.push("inline summarize button", async move {
+                    match link_of(&worker, &key).await {
+                        Some(url) => start(&bot_, &worker, user, inline_id, url),
+                        None => tracing::info!(key, "inline link unknown"),
+                    }
+                });
+            }
+        }
+    });
     if !queued {
         answer(&app, &q_, Some(BUSY));
     }
+}
+
+/// What a tap on an inline message's button asks for.
+enum Tap {
+    /// Expand (true) or collapse the digest with this link key.
+    Toggle(String, bool),
+    /// Make the digest of the placeholder with this link key.
+    Summarize(String),
 }
 
 /// Edits an inline digest into its expanded or collapsed form.

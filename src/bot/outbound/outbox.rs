@@ -469,6 +469,12 @@ async fn drain(inner: Arc<Inner>, bot: Bot, lane: Lane) {
         let sent = match telegram::deliver(&bot, to, &item.what).await {
             Sent::Done => true,
             Sent::Failed => false,
+            Sent::Gone => {
+                // Kicked or blocked: what waits for the chat would be refused one paced
+                // request at a time, each taking a slot of the bot's overall sends.
+                give_up_waiting(&inner, lane);
+                false
+            }
             Sent::Moved(new) => {
                 tracing::info!(from = to.0, to = new.0, "the group became a supergroup");
                 if inner.moved.len() < inner.max_moved {
@@ -483,6 +489,25 @@ async fn drain(inner: Arc<Inner>, bot: Bot, lane: Lane) {
             }
         };
         item.finish(sent);
+    }
+}
+
+/// Drops every item waiting in `lane` (logged): its chat can no longer be written to.
+fn give_up_waiting(inner: &Inner, lane: Lane) {
+    let dropped: Vec<Outgoing> = inner
+        .chats
+        .get_mut(&lane)
+        .map(|mut queue| queue.drain(..).collect())
+        .unwrap_or_default();
+    if !dropped.is_empty() {
+        tracing::info!(
+            ?lane,
+            dropped = dropped.len(),
+            "replies dropped: the bot can no longer write to the chat"
+        );
+    }
+    for item in dropped {
+        item.finish(false);
     }
 }
 

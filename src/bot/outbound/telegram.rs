@@ -20,12 +20,18 @@ const RETRIES_AFTER_429: usize = 5;
 /// than this can only fail ("query is too old"), so it is not waited for.
 const QUERY_LIFETIME: Duration = Duration::from_secs(10);
 
-/// Runs `request`, waiting and retrying when Telegram answers 429 `retry_after`.
+/// How long a message or edit waits in all for Telegram's 429s. A flood wait can be hours:
+/// waiting it out would hold the chat's outbox (its later replies are dropped meanwhile) and
+/// the bot's shutdown, for a reply nobody expects any more.
+const MESSAGE_PATIENCE: Duration = Duration::from_secs(300);
+
+/// Runs `request`, waiting and retrying when Telegram answers 429 `retry_after`, while the
+/// waits add up to less than [`MESSAGE_PATIENCE`].
 pub async fn with_retry<T, Fut>(request: impl FnMut() -> Fut) -> Result<T, RequestError>
 where
     Fut: Future<Output = Result<T, RequestError>>,
 {
-    retry_within(None, request).await
+    retry_within(Some(MESSAGE_PATIENCE), request).await
 }
 
 /// [`with_retry`], but only while the waits add up to less than `budget` (when given): past
@@ -70,6 +76,9 @@ pub enum Sent {
     Done,
     /// Telegram refused it for good; logged.
     Failed,
+    /// The bot can no longer write to the chat (kicked, blocked, not a member, chat gone);
+    /// logged. Nothing else waiting for the chat can be sent either.
+    Gone,
     /// The group became a supergroup with this id; nothing was sent.
     Moved(ChatId),
 }
@@ -192,8 +201,32 @@ async fn send(bot: &Bot, chat: ChatId, what: &What, as_reply: bool) -> Sent {
                 What::EditInline { .. } | What::AnswerInline(_) => "inline answer or edit",
             };
             log_dropped(what, chat, &e);
-            Sent::Failed
+            if chat_gone(&e) {
+                Sent::Gone
+            } else {
+                Sent::Failed
+            }
         }
+    }
+}
+
+/// Whether Telegram says the bot can no longer write to the chat at all (not merely that a
+/// message is gone). teloxide knows some of these answers only as text.
+fn chat_gone(error: &RequestError) -> bool {
+    match error {
+        RequestError::Api(
+            ApiError::BotBlocked
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::ChatNotFound
+            | ApiError::UserDeactivated,
+        ) => true,
+        RequestError::Api(ApiError::Unknown(text)) => {
+            text.starts_with("Forbidden: bot was kicked")
+                || text.starts_with("Forbidden: bot is not a member")
+        }
+        _ => false,
     }
 }
 
@@ -305,6 +338,20 @@ mod tests {
             calls.load(Ordering::SeqCst),
             RETRIES_AFTER_429 + 1,
             "a message keeps trying"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_does_not_wait_out_a_flood_wait_of_hours() {
+        let calls = AtomicUsize::new(0);
+        let started = tokio::time::Instant::now();
+        let reply = with_retry(|| always_busy(&calls, 3 * 3600)).await;
+        assert!(matches!(reply, Err(RequestError::RetryAfter(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
         );
     }
 }

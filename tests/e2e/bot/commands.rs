@@ -150,3 +150,42 @@ async fn a_saved_settings_confirmation_is_not_replaced_by_another_members_refusa
     assert_eq!(refused.text, "Only group admins can change settings.");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn settings_taps_count_against_the_command_allowance() {
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let config = linkdigest::bot::BotConfig {
+        user_commands_per_minute: 3,
+        ..crate::support::bot::bot_config()
+    };
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    let (chat, ann) = (Chat::private(31), User::new(31, "Ann"));
+    tg.send_text(&chat, &ann, "/length");
+    let shown = replies(&tg, chat.id, 1).await.remove(0);
+
+    // Each settings tap writes to the store and edits the message: a person tapping them
+    // without end gets the refusal once over the allowance (the command took one).
+    let ids: Vec<String> = ["l:long", "l:short", "l:long", "l:short"]
+        .into_iter()
+        .map(|data| tg.press_button(&chat, &ann, shown.message_id, data))
+        .collect();
+    let answers = tg
+        .wait_for("AnswerCallbackQuery", ids.len(), PATIENCE)
+        .await;
+    let text = |id: &String| {
+        let answer = answers
+            .iter()
+            .find(|a| a["callback_query_id"] == id.as_str());
+        answer.unwrap()["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(text(&ids[0]), "Digests in this chat are now long.");
+    assert_eq!(text(&ids[1]), "Digests in this chat are now short.");
+    for id in &ids[2..] {
+        assert_eq!(text(id), "Too many taps, try again in a minute.");
+    }
+    bot.stop().await;
+}

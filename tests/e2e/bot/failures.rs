@@ -118,3 +118,25 @@ async fn a_name_that_does_not_exist_is_a_dead_link_and_a_silent_dns_is_asked_aga
     assert_eq!(dns.lookups("flaky.invalid"), 2, "a DNS failure may pass");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn replies_waiting_for_a_group_that_kicked_the_bot_are_dropped_after_the_first_refusal() {
+    use crate::support::fake_telegram::BOT_ID;
+    let page = pages::council_article();
+    let site = site(&[("/a", page.clone()), ("/b", page.clone()), ("/c", page)]).await;
+    let tg = FakeTelegram::start().await;
+    let dir = TempDir::new().unwrap();
+    let bot = TestBot::start(&tg, &dir.path().join("db")).await;
+    let group = Chat::group(-7);
+    // Removed while the digests were being made; each send takes a while to be refused.
+    tg.set_member_status(group.id, BOT_ID, "kicked");
+    tg.slow_down("SendMessage", Duration::from_millis(300));
+    let links = ["/a", "/b", "/c"].map(|path| site.url(path).to_string());
+    tg.send_text(&group, &User::new(2, "Bob"), &links.join(" "));
+
+    tg.wait_for("SendMessage", 1, PATIENCE).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let sends = tg.calls("SendMessage");
+    assert_eq!(sends.len(), 1, "one refusal is enough: {sends:#?}");
+    bot.stop().await;
+}

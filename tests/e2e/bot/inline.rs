@@ -410,3 +410,45 @@ async fn taps_under_an_inline_digest_count_against_the_persons_command_allowance
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn taps_on_summarize_count_against_the_persons_command_allowance() {
+    let site = site(&[("/council", pages::council_article())]).await;
+    let tg = FakeTelegram::start().await;
+    tg.set_inline_feedback(false);
+    let dir = TempDir::new().unwrap();
+    let config = BotConfig {
+        user_commands_per_minute: 2,
+        ..bot_config()
+    };
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    let ann = User::new(7, "Ann");
+    let query = tg.inline_query(&ann, site.url("/council").as_str());
+    let answer = answer(&tg, &query).await;
+    let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
+    let sent = tg.choose_inline_result(&ann, &query, &result_id).unwrap();
+    let summarize = first_callback(&tg.inline_message(&sent).unwrap());
+
+    // A person tapping Summarize again and again: each tap would take a place in the work
+    // queue and, once over the links allowance, an edit from the bot's overall sends.
+    let ids: Vec<String> = (0..5)
+        .map(|_| tg.press_inline_button(&ann, &sent, &summarize))
+        .collect();
+    let answered = tg
+        .wait_for("AnswerCallbackQuery", ids.len(), PATIENCE)
+        .await;
+    let text = |id: &String| {
+        let answer = answered
+            .iter()
+            .find(|a| a["callback_query_id"] == id.as_str());
+        answer.unwrap()["text"].as_str().map(str::to_owned)
+    };
+    let too_many = "Too many taps, try again in a minute.";
+    assert_eq!([text(&ids[0]), text(&ids[1])], [None, None]);
+    for id in &ids[2..] {
+        assert_eq!(text(id).as_deref(), Some(too_many));
+    }
+    let digest = inline_edited(&tg, &sent, 1).await;
+    assert!(digest.visible_text().contains("twelve percent"));
+    bot.stop().await;
+}

@@ -317,7 +317,9 @@ impl FakeTelegram {
     }
 
     /// Sets what `getChatMember` answers for a user: `creator`, `administrator`, `member`
-    /// (the default), `left` or `kicked`.
+    /// (the default), `left` or `kicked`. For [`BOT_ID`], `kicked` and `left` make sends,
+    /// edits and chat actions there fail with Telegram's 403 (in a private chat `kicked` is
+    /// the person blocking the bot).
     pub fn set_member_status(&self, chat_id: i64, user_id: u64, status: &str) {
         self.shared
             .lock()
@@ -1201,8 +1203,37 @@ fn send_chat_action(inner: &Inner, body: &Value) -> Result<Value, Failure> {
     {
         return bad_request("wrong parameter action in request");
     }
+    check_member(inner, chat_id)?;
     check_thread(inner, chat_id, body)?;
     Ok(json!(true))
+}
+
+/// Telegram's 403 for a chat the bot can no longer write to: kicked from or not in a group
+/// (`set_member_status` of [`BOT_ID`] to `kicked` or `left`), or blocked by the person in a
+/// private chat (`kicked` there).
+fn check_member(inner: &Inner, chat_id: i64) -> Result<(), Failure> {
+    let status = inner.members.get(&(chat_id, BOT_ID)).map(String::as_str);
+    let kind = if chat_id > 0 {
+        "private"
+    } else {
+        let chat = inner.chats.get(&chat_id).cloned();
+        match chat.as_ref().and_then(|c| c["type"].as_str()) {
+            Some("supergroup") => "supergroup",
+            Some("channel") => "channel",
+            Some(_) => "group",
+            None if chat_id < -1_000_000_000_000 => "supergroup",
+            None => "group",
+        }
+    };
+    let description = match (status, kind) {
+        (Some("kicked"), "private") => "Forbidden: bot was blocked by the user".to_owned(),
+        (Some("kicked"), kind) => format!("Forbidden: bot was kicked from the {kind} chat"),
+        (Some("left"), kind) if kind != "private" => {
+            format!("Forbidden: bot is not a member of the {kind} chat")
+        }
+        _ => return Ok(()),
+    };
+    Err(Failure::new(403, &description))
 }
 
 /// A `message_thread_id` is refused in a chat that is not a forum.
@@ -1263,6 +1294,7 @@ fn send_message(inner: &mut Inner, body: &Value) -> Result<Value, Failure> {
         failure.0["parameters"] = json!({"migrate_to_chat_id": to});
         return Err(failure);
     }
+    check_member(inner, chat_id)?;
     check_thread(inner, chat_id, body)?;
     let shown = shown_text(body)?;
     check_keyboard(body)?;
@@ -1382,6 +1414,7 @@ fn edit_message_text(inner: &mut Inner, body: &Value) -> Result<Value, Failure> 
     }
     let chat_id = body["chat_id"].as_i64().unwrap_or(0);
     let message_id = body["message_id"].as_i64().unwrap_or(0) as i32;
+    check_member(inner, chat_id)?;
     let shown = shown_text(body)?;
     check_keyboard(body)?;
     let Some(stored) = inner.messages.get_mut(&(chat_id, message_id)) else {
