@@ -126,7 +126,9 @@ pub async fn start(
     };
     let router = router.layer(axum::middleware::from_fn(close_unless_from_telegram));
     let (stop_token, stop_flag) = mk_stop_token();
-    // Strangers may hold connections too: Telegram's own always find room beside theirs.
+    // Strangers may take every slot, but each for at most `read_timeout` (idle or trickling):
+    // Telegram's next connection waits in the backlog that long at worst, and Telegram
+    // resends what it could not deliver. A proxy with a per-address limit keeps even that off.
     let open = limits.open_connections.max(usize::from(max_connections));
     let connections = Connections {
         tcp: listener,
