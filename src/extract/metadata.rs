@@ -79,10 +79,12 @@ impl RawMeta {
                     let Some(keys) = clean::attr(e, attr) else {
                         continue;
                     };
-                    // property="og:title twitter:title" names several keys at once
+                    // property="og:title twitter:title" names several keys at once; only
+                    // a key's first value is read, so a page repeating keys keeps one copy
+                    // (400 keys on each of 500 tags held 400 MB of copies)
                     for key in keys.split_whitespace() {
                         let key = key.to_ascii_lowercase();
-                        if KEYS.contains(&key.as_str()) {
+                        if KEYS.contains(&key.as_str()) && self.get(&key).is_none() {
                             self.metas.push((key, content.clone()));
                         }
                     }
@@ -507,6 +509,29 @@ mod tests {
             assert_eq!(Words::of(b).share_in(a), plain(a, b), "{a} / {b}");
             assert_eq!(similarity(b, a), plain(b, a), "{b} / {a}");
         }
+    }
+
+    #[test]
+    fn a_meta_key_repeated_keeps_one_copy_of_its_content() {
+        // 400 keys on each of 500 tags of 2 KB content held 430 MB of copies
+        let tag = format!(
+            r#"<meta name="{}" property="title og:title" content="{}">"#,
+            ["date"; 400].join(" "),
+            "x".repeat(2000)
+        );
+        let html = scraper::Html::parse_document(&format!(
+            "<head><meta name=date content=first>{}</head>",
+            tag.repeat(20)
+        ));
+        let mut raw = RawMeta::default();
+        for node in html.tree.nodes() {
+            if let Some(e) = node.value().as_element() {
+                raw.element(e);
+            }
+        }
+        assert_eq!(raw.metas.len(), 3, "{:?}", raw.metas.len());
+        assert_eq!(raw.get("date"), Some("first"));
+        assert_eq!(raw.get("og:title").map(str::len), Some(2000));
     }
 
     #[test]
