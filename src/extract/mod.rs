@@ -111,12 +111,14 @@ pub fn article_within(
     let h1 = walk.meta.h1s.first().map(String::as_str);
     let meta = metadata::resolve(&walk.meta, &ld, h1, base);
     let mut body_started = false;
+    let title_words = metadata::Words::of(&meta.title);
     let mut blocks: Vec<Block> = selected
         .iter()
         .map(|&i| &walk.segs[i])
         // the headline repeated above the body is the title, not a subheading
         .filter(|seg| {
-            let repeats_title = !body_started && repeats_title(&meta.title, &seg.text, seg.heading);
+            let repeats_title =
+                !body_started && repeats_title(&meta.title, &title_words, &seg.text, seg.heading);
             body_started |= !seg.heading && !repeats_title;
             !repeats_title
         })
@@ -202,13 +204,14 @@ pub fn plain_text(text: &str, title: Option<&str>) -> Result<Article, ExtractErr
 
 /// Whether a block before the body repeats the title: any heading like it, or a short
 /// paragraph that says the same words.
-fn repeats_title(title: &str, block: &str, heading: bool) -> bool {
+/// `title_words` are the title's words, split once for every block.
+fn repeats_title(title: &str, title_words: &metadata::Words, block: &str, heading: bool) -> bool {
     if heading {
-        return metadata::similarity(title, block) > 0.75;
+        return title_words.share_of(block) > 0.75;
     }
     block.len() <= title.len() * 2
-        && metadata::similarity(title, block) > 0.75
-        && metadata::similarity(block, title) > 0.75
+        && title_words.share_of(block) > 0.75
+        && title_words.share_in(block) > 0.75
 }
 
 /// Detects the language from the first few kilobytes of the body: enough to tell, and a

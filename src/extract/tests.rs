@@ -634,3 +634,58 @@ fn linked_cells_of_a_data_table_are_kept() {
     assert!(text.contains("Groundhog Day"), "{text}");
     assert!(text.contains("Run Lola Run"), "{text}");
 }
+
+/// A page whose title (its JSON-LD headline) says one word `title_words` times above
+/// `blocks` short paragraphs of that word, then an article: each block before the body is
+/// compared with the title.
+fn echoed_title_page(title_words: usize, blocks: usize) -> String {
+    let head = format!(
+        r#"<script type="application/ld+json">{{"@type":"NewsArticle","headline":"{}"}}</script>"#,
+        "echo ".repeat(title_words)
+    );
+    let body = format!(
+        "<article>{}<p>{}</p></article>",
+        "<p>echo echo</p>".repeat(blocks),
+        prose("The council approved a new budget after a long debate.", 12)
+    );
+    page(&head, &body)
+}
+
+#[test]
+fn a_page_sized_title_against_many_blocks_costs_linear_time() {
+    // The title's words were searched one by one for every word of every block before the
+    // body, and split again for each block: 200,000 title words over 50,000 blocks ran
+    // for more than 300 s in release.
+    let html = echoed_title_page(20_000, 5_000);
+    let started = std::time::Instant::now();
+    let a = article(&html, None).expect("an article");
+    let took = started.elapsed();
+    assert!(a.text().contains("The council approved"));
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+}
+
+#[test]
+fn a_page_sized_title_against_another_costs_linear_time() {
+    // The JSON-LD headline is compared with `<title>`: two titles of 120,000 distinct words
+    // each cost 25 s in release.
+    let words = |tag: &str| {
+        (0..40_000)
+            .map(|i| format!("{tag}{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let head = format!(
+        r#"<title>{}</title><script type="application/ld+json">{{"@type":"NewsArticle","headline":"{}","name":"Other"}}</script>"#,
+        words("d"),
+        words("h")
+    );
+    let html = page(
+        &head,
+        &format!("<p>{}</p>", prose("The council approved a budget.", 12)),
+    );
+    let started = std::time::Instant::now();
+    let a = article(&html, None).expect("an article");
+    let took = started.elapsed();
+    assert_eq!(a.title, "Other");
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+}
