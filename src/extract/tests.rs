@@ -652,24 +652,21 @@ fn echoed_title_page(title_words: usize, blocks: usize) -> String {
 }
 
 #[test]
-fn a_page_sized_title_against_many_blocks_costs_linear_time() {
-    // The title's words were searched one by one for every word of every block before the
-    // body, and split again for each block: 200,000 title words over 50,000 blocks ran
-    // for more than 300 s in release.
-    let html = echoed_title_page(20_000, 5_000);
-    let started = std::time::Instant::now();
+fn a_page_sized_title_above_many_blocks_still_finds_the_article() {
+    // Its cost (once quadratic: 200,000 title words over 50,000 blocks ran for more than
+    // 300 s in release) is measured by the hostile pages (`cargo run --release --example
+    // hostile`) and bounded by the end-to-end hostile test, not timed here.
+    let html = echoed_title_page(2_000, 500);
     let a = article(&html, None).expect("an article");
-    let took = started.elapsed();
     assert!(a.text().contains("The council approved"));
-    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
 }
 
 #[test]
-fn a_page_sized_title_against_another_costs_linear_time() {
+fn a_page_sized_title_against_another_keeps_the_headline() {
     // The JSON-LD headline is compared with `<title>`: two titles of 120,000 distinct words
-    // each cost 25 s in release.
+    // each once cost 25 s in release (now a hostile page, measured by the `hostile` example).
     let words = |tag: &str| {
-        (0..40_000)
+        (0..4_000)
             .map(|i| format!("{tag}{i}"))
             .collect::<Vec<_>>()
             .join(" ")
@@ -683,9 +680,6 @@ fn a_page_sized_title_against_another_costs_linear_time() {
         &head,
         &format!("<p>{}</p>", prose("The council approved a budget.", 12)),
     );
-    let started = std::time::Instant::now();
     let a = article(&html, None).expect("an article");
-    let took = started.elapsed();
     assert_eq!(a.title, "Other");
-    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
 }

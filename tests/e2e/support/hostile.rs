@@ -27,6 +27,8 @@ pub fn all() -> Vec<HostilePage> {
         page("entities-1m", entities(1_000_000)),
         page("sentences-4mb", endless_sentences(12, 4 * 1024 * 1024)),
         page("formatting-50k", formatting(50_000)),
+        page("echoed-title-1mb", echoed_title(200_000, 50_000)),
+        page("distinct-titles-120k", distinct_titles(120_000)),
     ]
 }
 
@@ -136,4 +138,34 @@ pub fn formatting(n: usize) -> String {
         body.push_str("x ");
     }
     wrap(&format!("<p>{body}</p>"))
+}
+
+/// A JSON-LD headline of one word said `words` times above `blocks` short paragraphs of that
+/// word: each block before the body is compared with the title.
+pub fn echoed_title(words: usize, blocks: usize) -> String {
+    format!(
+        "<!doctype html><html><head><script type=\"application/ld+json\">\
+         {{\"@type\":\"NewsArticle\",\"headline\":\"{}\"}}</script></head><body><article>{}\
+         {PARAGRAPH}{PARAGRAPH}</article></body></html>",
+        "echo ".repeat(words),
+        "<p>echo echo</p>".repeat(blocks)
+    )
+}
+
+/// A `<title>` and a JSON-LD headline of `words` distinct words each, none shared: the two
+/// titles are compared word by word.
+pub fn distinct_titles(words: usize) -> String {
+    let list = |tag: &str| {
+        (0..words)
+            .map(|i| format!("{tag}{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!(
+        "<!doctype html><html><head><title>{}</title><script type=\"application/ld+json\">\
+         {{\"@type\":\"NewsArticle\",\"headline\":\"{}\"}}</script></head><body>\
+         <article>{PARAGRAPH}{PARAGRAPH}</article></body></html>",
+        list("d"),
+        list("h")
+    )
 }
