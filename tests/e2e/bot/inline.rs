@@ -21,6 +21,15 @@ async fn answer(tg: &FakeTelegram, id: &str) -> Value {
     .await
 }
 
+/// The inline message `from` sends by choosing the bot's one result for `query`: its id.
+async fn chosen(tg: &FakeTelegram, from: &User, query: &str) -> String {
+    let query_id = tg.inline_query(from, query);
+    let answer = answer(tg, &query_id).await;
+    let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
+    tg.choose_inline_result(from, &query_id, &result_id)
+        .expect("the chosen result is sent")
+}
+
 fn only_result(answer: &Value) -> &Value {
     let results = answer["results"].as_array().expect("results");
     assert_eq!(results.len(), 1, "{answer}");
@@ -176,10 +185,7 @@ async fn without_inline_feedback_the_summarize_button_starts_the_digest() {
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     let ann = User::new(7, "Ann");
 
-    let query = tg.inline_query(&ann, site.url("/council").as_str());
-    let answer = answer(&tg, &query).await;
-    let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
-    let sent = tg.choose_inline_result(&ann, &query, &result_id).unwrap();
+    let sent = chosen(&tg, &ann, site.url("/council").as_str()).await;
     let placeholder = tg.inline_message(&sent).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(site.hits("/council").await, 0, "nothing told the bot");
@@ -203,10 +209,7 @@ async fn a_failure_edits_the_placeholder_into_the_reason() {
     let bot = TestBot::start(&tg, &dir.path().join("db")).await;
     let ann = User::new(7, "Ann");
 
-    let query = tg.inline_query(&ann, site.url("/gone").as_str());
-    let answer = answer(&tg, &query).await;
-    let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
-    let sent = tg.choose_inline_result(&ann, &query, &result_id).unwrap();
+    let sent = chosen(&tg, &ann, site.url("/gone").as_str()).await;
     let failed = inline_edited(&tg, &sent, 1).await;
     let text = failed.visible_text();
     assert!(text.starts_with("Couldn't summarize 127.0.0.1"), "{text}");
@@ -350,10 +353,7 @@ async fn inline_fetches_count_against_the_persons_links_a_minute() {
     let ann = User::new(7, "Ann");
     let mut sent = Vec::new();
     for path in ["/council", "/other"] {
-        let query = tg.inline_query(&ann, site.url(path).as_str());
-        let answer = answer(&tg, &query).await;
-        let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
-        sent.push(tg.choose_inline_result(&ann, &query, &result_id).unwrap());
+        sent.push(chosen(&tg, &ann, site.url(path).as_str()).await);
         inline_edited(&tg, sent.last().unwrap(), 1).await;
     }
     let first = tg.inline_message(&sent[0]).unwrap();
@@ -385,10 +385,7 @@ async fn taps_under_an_inline_digest_count_against_the_persons_command_allowance
     };
     let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
     let ann = User::new(7, "Ann");
-    let query = tg.inline_query(&ann, site.url("/council").as_str());
-    let answer = answer(&tg, &query).await;
-    let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
-    let sent = tg.choose_inline_result(&ann, &query, &result_id).unwrap();
+    let sent = chosen(&tg, &ann, site.url("/council").as_str()).await;
     let expand = first_callback(&inline_edited(&tg, &sent, 1).await);
     let collapse = expand.replacen("x:", "c:", 1);
 
@@ -423,10 +420,7 @@ async fn taps_on_summarize_count_against_the_persons_command_allowance() {
     };
     let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
     let ann = User::new(7, "Ann");
-    let query = tg.inline_query(&ann, site.url("/council").as_str());
-    let answer = answer(&tg, &query).await;
-    let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
-    let sent = tg.choose_inline_result(&ann, &query, &result_id).unwrap();
+    let sent = chosen(&tg, &ann, site.url("/council").as_str()).await;
     let summarize = first_callback(&tg.inline_message(&sent).unwrap());
 
     // A person tapping Summarize again and again: each tap would take a place in the work
