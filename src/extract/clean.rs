@@ -8,16 +8,16 @@ use std::sync::LazyLock;
 /// Words looked for anywhere in a class or id, ASCII case ignored. One automaton serves every
 /// thread without a search cache of its own (a regex keeps one per thread, and its other
 /// threads take a lock on each search).
-struct Words(AhoCorasick);
+struct HintWords(AhoCorasick);
 
-impl Words {
+impl HintWords {
     /// The words of `alternatives`, separated by `|` as in Readability's patterns.
-    fn new(alternatives: &str) -> Words {
+    fn new(alternatives: &str) -> HintWords {
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(alternatives.split('|'))
             .expect("constant words");
-        Words(automaton)
+        HintWords(automaton)
     }
 
     /// Whether any of the words occurs in `hints`.
@@ -29,26 +29,26 @@ impl Words {
 /// Class/id words of page furniture (after Readability's `unlikelyCandidates`, plus the
 /// widgets news sites add: cookie banners, share bars, newsletter boxes…, and the boxes about
 /// the author or the site and its copyright notice, which trail the article).
-static UNLIKELY: LazyLock<Words> = LazyLock::new(|| {
-    Words::new(
+static UNLIKELY: LazyLock<HintWords> = LazyLock::new(|| {
+    HintWords::new(
         "-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|cookie|consent|newsletter|subscribe|share|sharing|most-read|mostread|popular|recommend|promo|outbrain|taboola|post-nav|prev-next|paywall|signup|sign-up|toolbar|masthead|byline|dateline|caption|credit|timestamp|about|copyright",
     )
 });
 
 /// Class/id words that rescue an element matched by [`UNLIKELY`].
-static MAYBE: LazyLock<Words> =
-    LazyLock::new(|| Words::new("and|article|body|column|content|main|mathjax|shadow"));
+static MAYBE: LazyLock<HintWords> =
+    LazyLock::new(|| HintWords::new("and|article|body|column|content|main|mathjax|shadow"));
 
 /// Class/id words of article content that raise a container's score.
-static POSITIVE: LazyLock<Words> = LazyLock::new(|| {
-    Words::new(
+static POSITIVE: LazyLock<HintWords> = LazyLock::new(|| {
+    HintWords::new(
         "article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|blog|story",
     )
 });
 
 /// Class/id words of page furniture that lower a container's score (with the word `hid`, below).
-static NEGATIVE: LazyLock<Words> = LazyLock::new(|| {
-    Words::new(
+static NEGATIVE: LazyLock<HintWords> = LazyLock::new(|| {
+    HintWords::new(
         "-ad-|hidden|banner|combx|comment|com-|contact|footer|gdpr|masthead|media|meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|widget|cookie|newsletter|subscribe",
     )
 });
@@ -209,8 +209,8 @@ pub(crate) fn is_hidden_or_furniture(el: &Element) -> bool {
 
 /// Class/id words of reader comments: the comment's own "body" or "content" does not make
 /// it the article.
-static COMMENTS: LazyLock<Words> =
-    LazyLock::new(|| Words::new("comment|disqus|trackback|pingback"));
+static COMMENTS: LazyLock<HintWords> =
+    LazyLock::new(|| HintWords::new("comment|disqus|trackback|pingback"));
 
 /// Whether class/id say this element is page furniture (and nothing rescues it). A rescue word
 /// only counts in a class or id that is not itself about comments ("commentbody" stays out,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use linkdigest::bot::BotConfig;
 use tempfile::TempDir;
 
-use crate::support::bot::{PATIENCE, TestBot, bot_config, replies, site};
+use crate::support::bot::{PATIENCE, TestBot, bot_config, replies, site, tap_answer};
 use crate::support::fake_site::FakeSite;
 use crate::support::fake_telegram::{Chat, FakeTelegram, SentMessage, User};
 use crate::support::pages;
@@ -222,10 +222,7 @@ async fn taps_on_expand_share_the_command_allowance_and_leave_the_groups_message
         let data = if i % 2 == 0 { &expand } else { &collapse };
         let id = tg.press_button(&group, who, digest.message_id, data);
         let answered = tg.wait_for("AnswerCallbackQuery", i + 1, PATIENCE).await;
-        let answer = answered
-            .iter()
-            .find(|a| a["callback_query_id"] == id.as_str());
-        answers.push(answer.unwrap()["text"].as_str().map(str::to_owned));
+        answers.push(tap_answer(&answered, &id));
     }
     let too_many = Some("Too many taps, try again in a minute.".to_owned());
     assert_eq!(answers[..3], [None, None, None], "Ann's three taps");

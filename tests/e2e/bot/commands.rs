@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::support::bot::{PATIENCE, TestBot, edited, replies};
+use crate::support::bot::{PATIENCE, TestBot, bot_config, edited, replies, tap_answer};
 use crate::support::fake_telegram::{Chat, FakeTelegram, User};
 
 #[tokio::test]
@@ -157,7 +157,7 @@ async fn settings_taps_count_against_the_command_allowance() {
     let dir = TempDir::new().unwrap();
     let config = linkdigest::bot::BotConfig {
         user_commands_per_minute: 3,
-        ..crate::support::bot::bot_config()
+        ..bot_config()
     };
     let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
     let (chat, ann) = (Chat::private(31), User::new(31, "Ann"));
@@ -173,15 +173,7 @@ async fn settings_taps_count_against_the_command_allowance() {
     let answers = tg
         .wait_for("AnswerCallbackQuery", ids.len(), PATIENCE)
         .await;
-    let text = |id: &String| {
-        let answer = answers
-            .iter()
-            .find(|a| a["callback_query_id"] == id.as_str());
-        answer.unwrap()["text"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let text = |id: &String| tap_answer(&answers, id).unwrap_or_default();
     assert_eq!(text(&ids[0]), "Digests in this chat are now long.");
     assert_eq!(text(&ids[1]), "Digests in this chat are now short.");
     for id in &ids[2..] {

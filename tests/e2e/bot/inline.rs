@@ -9,6 +9,7 @@ use wiremock::ResponseTemplate;
 
 use crate::support::bot::{
     PATIENCE, TestBot, bot_config, bullets, first_callback, inline_edited, replies, site,
+    tap_answer,
 };
 use crate::support::fake_telegram::{Chat, FakeTelegram, User};
 use crate::support::pages;
@@ -28,6 +29,14 @@ async fn chosen(tg: &FakeTelegram, from: &User, query: &str) -> String {
     let result_id = only_result(&answer)["id"].as_str().unwrap().to_owned();
     tg.choose_inline_result(from, &query_id, &result_id)
         .expect("the chosen result is sent")
+}
+
+/// The bot's settings, with each person allowed two commands (and button taps) a minute.
+fn two_taps_a_minute() -> BotConfig {
+    BotConfig {
+        user_commands_per_minute: 2,
+        ..bot_config()
+    }
 }
 
 fn only_result(answer: &Value) -> &Value {
@@ -379,11 +388,7 @@ async fn taps_under_an_inline_digest_count_against_the_persons_command_allowance
     let site = site(&[("/council", pages::council_article())]).await;
     let tg = FakeTelegram::start().await;
     let dir = TempDir::new().unwrap();
-    let config = BotConfig {
-        user_commands_per_minute: 2,
-        ..bot_config()
-    };
-    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), two_taps_a_minute()).await;
     let ann = User::new(7, "Ann");
     let sent = chosen(&tg, &ann, site.url("/council").as_str()).await;
     let expand = first_callback(&inline_edited(&tg, &sent, 1).await);
@@ -393,10 +398,7 @@ async fn taps_under_an_inline_digest_count_against_the_persons_command_allowance
     for (i, data) in [&expand, &collapse, &expand].into_iter().enumerate() {
         let id = tg.press_inline_button(&ann, &sent, data);
         let answered = tg.wait_for("AnswerCallbackQuery", i + 1, PATIENCE).await;
-        let answer = answered
-            .iter()
-            .find(|a| a["callback_query_id"] == id.as_str());
-        texts.push(answer.unwrap()["text"].as_str().map(str::to_owned));
+        texts.push(tap_answer(&answered, &id));
     }
     assert_eq!(texts[..2], [None, None], "two taps within the allowance");
     let too_many = "Too many taps, try again in a minute.";
@@ -414,11 +416,7 @@ async fn taps_on_summarize_count_against_the_persons_command_allowance() {
     let tg = FakeTelegram::start().await;
     tg.set_inline_feedback(false);
     let dir = TempDir::new().unwrap();
-    let config = BotConfig {
-        user_commands_per_minute: 2,
-        ..bot_config()
-    };
-    let bot = TestBot::start_with(&tg, &dir.path().join("db"), config).await;
+    let bot = TestBot::start_with(&tg, &dir.path().join("db"), two_taps_a_minute()).await;
     let ann = User::new(7, "Ann");
     let sent = chosen(&tg, &ann, site.url("/council").as_str()).await;
     let summarize = first_callback(&tg.inline_message(&sent).unwrap());
@@ -431,12 +429,7 @@ async fn taps_on_summarize_count_against_the_persons_command_allowance() {
     let answered = tg
         .wait_for("AnswerCallbackQuery", ids.len(), PATIENCE)
         .await;
-    let text = |id: &String| {
-        let answer = answered
-            .iter()
-            .find(|a| a["callback_query_id"] == id.as_str());
-        answer.unwrap()["text"].as_str().map(str::to_owned)
-    };
+    let text = |id: &String| tap_answer(&answered, id);
     let too_many = "Too many taps, try again in a minute.";
     assert_eq!([text(&ids[0]), text(&ids[1])], [None, None]);
     for id in &ids[2..] {

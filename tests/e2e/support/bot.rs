@@ -273,6 +273,16 @@ pub fn first_callback(message: &SentMessage) -> String {
 }
 
 /// A fake website on 127.0.0.1 serving `pages` as HTML (path → body).
+/// The pop-up text the bot answered button press `id` with (`None`: a silent answer), among
+/// the `answerCallbackQuery` calls `answers` the fake recorded.
+pub fn tap_answer(answers: &[Value], id: &str) -> Option<String> {
+    let answer = answers
+        .iter()
+        .find(|a| a["callback_query_id"] == id)
+        .unwrap_or_else(|| panic!("no answer to {id}"));
+    answer["text"].as_str().map(str::to_owned)
+}
+
 pub async fn site(pages: &[(&str, String)]) -> FakeSite {
     let site = FakeSite::start().await;
     for (at, html) in pages {
